@@ -1,0 +1,328 @@
+#include "protocol/schema.hpp"
+
+#include "protocol/error.hpp"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <dirent.h>
+#include <fstream>
+#include <sstream>
+
+namespace crdt {
+
+const char* to_string(field_type t) {
+  switch (t) {
+    case field_type::text: return "string";
+    case field_type::integer: return "integer";
+    case field_type::real: return "number";
+    case field_type::boolean: return "boolean";
+    case field_type::object: return "object";
+    case field_type::array: return "array";
+  }
+  return "string";
+}
+
+const char* sql_type(field_type t) {
+  switch (t) {
+    case field_type::integer:
+    case field_type::boolean: return "INTEGER";
+    case field_type::real: return "REAL";
+    default: return "TEXT";
+  }
+}
+
+const std::vector<std::string>& system_fields() {
+  static const std::vector<std::string> names{
+    "id",         "tombstone",  "organization_id", "created_by",
+    "updated_by", "created_at", "updated_at"};
+  return names;
+}
+
+bool is_system_field(std::string_view name) {
+  const auto& xs = system_fields();
+  return std::find(xs.begin(), xs.end(), name) != xs.end();
+}
+
+bool valid_identifier(std::string_view name) {
+  if (name.empty() || name.size() > 63 || name[0] < 'a' || name[0] > 'z')
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+namespace {
+
+std::optional<field_type> type_from_name(std::string_view s) {
+  if (s == "string")
+    return field_type::text;
+  if (s == "integer")
+    return field_type::integer;
+  if (s == "number")
+    return field_type::real;
+  if (s == "boolean")
+    return field_type::boolean;
+  if (s == "object")
+    return field_type::object;
+  if (s == "array")
+    return field_type::array;
+  return std::nullopt;
+}
+
+std::string keyword_message(std::string_view keyword, const field* f) {
+  if (keyword == "type")
+    return f ? std::string{"expected "} + to_string(f->type)
+                 + (f->nullable ? " or null" : "")
+             : "wrong type";
+  if (keyword == "required")
+    return "required field missing";
+  if (keyword == "maxLength")
+    return "string too long";
+  if (keyword == "minLength")
+    return "string too short";
+  if (keyword == "maximum" || keyword == "exclusiveMaximum")
+    return "value too large";
+  if (keyword == "minimum" || keyword == "exclusiveMinimum")
+    return "value too small";
+  if (keyword == "enum")
+    return "value not allowed";
+  if (keyword == "pattern")
+    return "value does not match the pattern";
+  return "violates '" + std::string{keyword} + "'";
+}
+
+} // namespace
+
+caf::expected<table_ptr> table_schema::parse(const std::string& name,
+                                             std::string_view json_text) {
+  auto fail = [&](const std::string& what) {
+    return make_error(ec::schema_conflict, "schema '" + name + "': " + what);
+  };
+  if (!valid_identifier(name) || name.rfind("crdt_", 0) == 0
+      || name.rfind("sqlite_", 0) == 0 || name == "config_sync")
+    return fail("table name must match ^[a-z][a-z0-9_]{0,62}$ and not be "
+                "reserved (crdt_*, sqlite_*, config_sync)");
+  auto result = std::make_shared<table_schema>();
+  result->name_ = name;
+  auto doc = std::make_unique<rapidjson::Document>();
+  doc->Parse(json_text.data(), json_text.size());
+  if (doc->HasParseError())
+    return fail(std::string{"invalid JSON: "}
+                + rapidjson::GetParseError_En(doc->GetParseError()));
+  if (!doc->IsObject())
+    return fail("not a JSON object");
+  auto props = doc->FindMember("properties");
+  if (props == doc->MemberEnd() || !props->value.IsObject())
+    return fail("needs an object 'properties'");
+  for (auto it = props->value.MemberBegin(); it != props->value.MemberEnd();
+       ++it) {
+    field f;
+    f.name.assign(it->name.GetString(), it->name.GetStringLength());
+    if (!valid_identifier(f.name) || is_system_field(f.name))
+      return fail("field '" + f.name
+                  + "' must match ^[a-z][a-z0-9_]{0,62}$ and not be a "
+                    "system field");
+    if (!it->value.IsObject())
+      return fail("field '" + f.name + "' is not an object");
+    auto t = it->value.FindMember("type");
+    if (t == it->value.MemberEnd())
+      return fail("field '" + f.name + "' has no type");
+    std::optional<field_type> ft;
+    auto take = [&](const rapidjson::Value& v) -> bool {
+      if (!v.IsString())
+        return false;
+      std::string_view s{v.GetString(), v.GetStringLength()};
+      if (s == "null") {
+        f.nullable = true;
+        return true;
+      }
+      auto parsed = type_from_name(s);
+      if (!parsed || ft)
+        return false; // unknown type, or a union of two non-null types
+      ft = parsed;
+      return true;
+    };
+    bool ok = true;
+    if (t->value.IsArray()) {
+      for (auto& x : t->value.GetArray())
+        ok = ok && take(x);
+    } else {
+      ok = take(t->value);
+    }
+    if (!ok || !ft)
+      return fail("field '" + f.name
+                  + "' needs one type of string, integer, number, boolean, "
+                    "object, array (optionally with null)");
+    f.type = *ft;
+    result->index_.emplace(f.name, result->fields_.size());
+    result->fields_.push_back(std::move(f));
+  }
+  auto req = doc->FindMember("required");
+  if (req != doc->MemberEnd()) {
+    if (!req->value.IsArray())
+      return fail("'required' must be an array");
+    for (auto& r : req->value.GetArray())
+      if (!r.IsString() || !result->find(r.GetString()))
+        return fail("'required' names an unknown field");
+  }
+  // The loader enforces additionalProperties: false whatever the file says.
+  auto& alloc = doc->GetAllocator();
+  doc->RemoveMember("additionalProperties");
+  doc->AddMember("additionalProperties", false, alloc);
+  auto update = std::make_unique<rapidjson::Document>();
+  update->CopyFrom(*doc, update->GetAllocator());
+  update->RemoveMember("required");
+  result->create_schema_ = std::make_unique<rapidjson::SchemaDocument>(*doc);
+  result->update_schema_
+    = std::make_unique<rapidjson::SchemaDocument>(*update);
+  result->create_doc_ = std::move(doc);
+  result->update_doc_ = std::move(update);
+  return table_ptr{std::move(result)};
+}
+
+const field* table_schema::find(std::string_view name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &fields_[it->second];
+}
+
+std::vector<field_error> table_schema::validate(const rapidjson::Value& data,
+                                                bool create) const {
+  std::vector<field_error> errors;
+  if (!data.IsObject()) {
+    errors.push_back({"data", "must be an object"});
+    return errors;
+  }
+  for (auto it = data.MemberBegin(); it != data.MemberEnd(); ++it) {
+    std::string key{it->name.GetString(), it->name.GetStringLength()};
+    if (key == "id" && create)
+      continue; // a client may supply its own ULID on create
+    if (is_system_field(key))
+      errors.push_back({key, "system field cannot be set"});
+    else if (!find(key))
+      errors.push_back({key, "unknown field"});
+  }
+  if (!errors.empty())
+    return errors;
+  // Validate without the optional client id, which the schema does not know.
+  const rapidjson::Value* target = &data;
+  rapidjson::Document stripped;
+  if (create && data.HasMember("id")) {
+    stripped.SetObject();
+    for (auto it = data.MemberBegin(); it != data.MemberEnd(); ++it)
+      if (std::string_view{it->name.GetString()} != "id")
+        stripped.AddMember(
+          rapidjson::Value{it->name, stripped.GetAllocator()},
+          rapidjson::Value{it->value, stripped.GetAllocator()},
+          stripped.GetAllocator());
+    target = &stripped;
+  }
+  rapidjson::SchemaValidator validator{create ? *create_schema_
+                                              : *update_schema_};
+  if (!target->Accept(validator)) {
+    rapidjson::StringBuffer ptr;
+    validator.GetInvalidDocumentPointer().StringifyUriFragment(ptr);
+    std::string keyword = validator.GetInvalidSchemaKeyword();
+    std::string where = ptr.GetString();
+    // "#/first_name" -> "first_name"; required errors point at the object.
+    std::string name = where.size() > 2 ? where.substr(2) : "";
+    if (keyword == "required") {
+      // RapidJSON 1.1 does not name the missing member; find it ourselves.
+      auto req = create_doc_->FindMember("required");
+      if (req != create_doc_->MemberEnd())
+        for (auto& r : req->value.GetArray())
+          if (!target->HasMember(r.GetString())) {
+            name = r.GetString();
+            break;
+          }
+    }
+    auto slash = name.find('/');
+    if (slash != std::string::npos)
+      name.resize(slash);
+    errors.push_back({name.empty() ? "data" : name,
+                      keyword_message(keyword, find(name))});
+  }
+  return errors;
+}
+
+value to_message_value(const field& f, const rapidjson::Value& v) {
+  if (v.IsNull())
+    return value{};
+  switch (f.type) {
+    case field_type::boolean:
+      return value{int64_t{v.IsTrue() ? 1 : 0}};
+    case field_type::integer:
+      return value{v.GetInt64()};
+    case field_type::real:
+      return value{v.GetDouble()};
+    case field_type::object:
+    case field_type::array: {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+      v.Accept(w);
+      return value{std::string{buf.GetString(), buf.GetSize()}};
+    }
+    default:
+      return value{std::string{v.GetString(), v.GetStringLength()}};
+  }
+}
+
+bool value_fits(const field& f, const value& v) {
+  switch (v.index()) {
+    case 0:
+      return f.nullable;
+    case 1: {
+      if (f.type == field_type::boolean) {
+        auto i = std::get<int64_t>(v);
+        return i == 0 || i == 1;
+      }
+      return f.type == field_type::integer || f.type == field_type::real;
+    }
+    case 2:
+      return f.type == field_type::real;
+    default: {
+      if (f.type == field_type::text)
+        return true;
+      if (f.type != field_type::object && f.type != field_type::array)
+        return false;
+      rapidjson::Document d;
+      const auto& s = std::get<std::string>(v);
+      d.Parse(s.data(), s.size());
+      return !d.HasParseError()
+             && (f.type == field_type::object ? d.IsObject() : d.IsArray());
+    }
+  }
+}
+
+caf::expected<schema_set> load_schema_dir(const std::string& dir) {
+  schema_set out;
+  std::unique_ptr<DIR, int (*)(DIR*)> d{opendir(dir.c_str()), closedir};
+  if (!d)
+    return make_error(ec::schema_conflict,
+                      "cannot open schema folder '" + dir + "'");
+  std::vector<std::string> files;
+  while (auto* e = readdir(d.get())) {
+    std::string f = e->d_name;
+    if (f.size() > 5 && f.compare(f.size() - 5, 5, ".json") == 0)
+      files.push_back(f);
+  }
+  std::sort(files.begin(), files.end());
+  for (auto& f : files) {
+    std::ifstream in{dir + "/" + f};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto table = table_schema::parse(f.substr(0, f.size() - 5), ss.str());
+    if (!table)
+      return make_error(ec::schema_conflict,
+                        dir + "/" + f + ": " + describe(table.error()));
+    out.emplace((*table)->name(), std::move(*table));
+  }
+  if (out.empty())
+    return make_error(ec::schema_conflict,
+                      "no *.json table definitions in '" + dir + "'");
+  return out;
+}
+
+} // namespace crdt

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace crdt {
+
+/// Returns a new ULID for time `millis`: 26 Crockford base-32 characters,
+/// 48 bits of time followed by 80 random bits.
+std::string make_ulid(int64_t millis);
+
+/// True when `id` is a canonical (upper-case) ULID.
+bool valid_ulid(std::string_view id);
+
+} // namespace crdt
