@@ -1,0 +1,139 @@
+#pragma once
+
+#include "protocol/merkle.hpp"
+#include "protocol/schema.hpp"
+#include "storage/batch.hpp"
+#include "storage/sqlite.hpp"
+
+#include <caf/expected.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crdt {
+
+/// How the database file is opened.
+struct store_options {
+  /// Path of the SQLite file; parent folders are created.
+  std::string path = "db/sql.sqlite";
+  /// PRAGMA synchronous: "FULL" (survives power loss) or "NORMAL"
+  /// (survives a process crash; faster).
+  std::string synchronous = "FULL";
+  /// Page cache of the writer in KiB.
+  int cache_kib = 16384;
+};
+
+/// The write side of the database: the one connection that changes data.
+/// Creates and migrates the schema, then commits batches, each group of
+/// batches in one transaction covering log, cells, tables, trie, clock and
+/// outbox. Not thread-safe: the writer actor owns it.
+class write_store {
+public:
+  /// Opens (creating if needed) and migrates the database. Refuses a schema
+  /// that changes the type of an existing field.
+  static caf::expected<std::unique_ptr<write_store>>
+  open(const store_options& opts, const schema_set& schemas);
+
+  /// This node's id, created on first start.
+  const std::string& node_id() const {
+    return node_id_;
+  }
+
+  /// The persisted clock (wire timestamp) or empty on a fresh database.
+  const std::string& clock() const {
+    return clock_;
+  }
+
+  /// Loads the persisted merkle trie.
+  caf::expected<merkle_trie> load_merkle();
+
+  /// Number of entries in the outbox.
+  caf::expected<size_t> outbox_size();
+
+  /// Commits all batches in one transaction.
+  caf::expected<commit_summary> commit(const std::vector<const write_batch*>& batches);
+
+  /// Rebuilds the user tables and winning-cell bookkeeping from the message
+  /// log, for one table or (when empty) all.
+  caf::error rebuild(const std::string& only_table = {});
+
+  /// The connection, for tests and tools.
+  sql::connection& db() {
+    return *db_;
+  }
+
+private:
+  /// The columns of a user table that messages can set, in table order.
+  struct layout {
+    table_ptr schema;
+    std::vector<std::string> columns;
+    std::map<std::string, size_t, std::less<>> index;
+  };
+
+  /// A row with the cells a commit decided to write.
+  struct pending_row {
+    const layout* table;
+    std::string id;
+    std::vector<std::optional<value>> cells;
+  };
+
+  caf::error migrate(const schema_set& schemas,
+                     std::vector<std::string>& replay);
+  caf::error apply_lww(const message& m);
+  caf::error flush_rows();
+
+  std::unique_ptr<sql::connection> db_;
+  std::map<std::string, layout, std::less<>> tables_;
+  std::string node_id_;
+  std::string clock_;
+  std::vector<pending_row> pending_;
+  std::map<std::pair<std::string, std::string>, size_t> pending_index_;
+};
+
+/// A read-only connection that renders records as JSON in their schema
+/// types. One per reader actor.
+class read_store {
+public:
+  /// What to list: plucked fields, paging and order, all pre-validated.
+  struct list_query {
+    std::vector<std::string> pluck;
+    std::optional<int64_t> limit;
+    int64_t offset = 0;
+    std::string order;
+    bool descending = false;
+  };
+
+  static caf::expected<std::unique_ptr<read_store>>
+  open(const std::string& path, const schema_set& schemas);
+
+  /// The live record as a JSON object, or ec::not_found.
+  caf::expected<std::string> get(const std::string& table,
+                                 const std::string& id);
+
+  /// Live records as comma-separated JSON objects, with their count.
+  caf::expected<std::pair<size_t, std::string>>
+  list(const std::string& table, const list_query& q);
+
+  /// Whether a record exists at all, deleted or not (0 absent, 1 live,
+  /// 2 deleted).
+  caf::expected<int> state(const std::string& table, const std::string& id);
+
+  sql::connection& db() {
+    return *db_;
+  }
+
+private:
+  std::unique_ptr<sql::connection> db_;
+  schema_set schemas_;
+};
+
+/// Opens the database file with the same pragmas the writer uses and
+/// returns the rendered content of every user table, for comparisons in
+/// tests and tools: one line per row, tables in name order, rows by id.
+caf::expected<std::string> dump_tables(sql::connection& db,
+                                       const schema_set& schemas);
+
+} // namespace crdt
