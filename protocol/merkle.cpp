@@ -120,6 +120,17 @@ void merkle_trie::set_node(std::string_view key, uint32_t hash) {
   n->hash = hash;
 }
 
+void merkle_trie::xor_node(std::string_view key, uint32_t delta) {
+  node* n = root_.get();
+  for (char c : key) {
+    auto& child = n->children[static_cast<size_t>(c - '0')];
+    if (!child)
+      child = std::make_unique<node>();
+    n = child.get();
+  }
+  n->hash ^= delta;
+}
+
 size_t merkle_trie::size() const {
   return count_nodes(*root_);
 }

@@ -49,6 +49,10 @@ public:
   /// loading persisted nodes.
   void set_node(std::string_view key, uint32_t hash);
 
+  /// XORs `delta` into the node at `key` only (creating the path), for
+  /// applying per-prefix deltas that a commit computed.
+  void xor_node(std::string_view key, uint32_t delta);
+
   /// The root hash.
   uint32_t hash() const {
     return root_->hash;

@@ -28,6 +28,8 @@ using merkle_deltas = std::vector<std::pair<std::string, uint32_t>>;
 struct commit_summary {
   /// Messages that were new to the log.
   size_t stored = 0;
+  /// The same, per batch, in the order the batches were given.
+  std::vector<size_t> stored_per_batch;
   /// Messages added to the outbox.
   size_t enqueued = 0;
   /// Trie changes caused by the new messages, one entry per touched key.

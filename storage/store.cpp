@@ -335,6 +335,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   for (const auto* batch : batches) {
     if (batch->clock > clock)
       clock = batch->clock;
+    auto stored_before = summary.stored;
     for (const auto& m : batch->messages) {
       auto ts = parse_timestamp(m.timestamp);
       if (!ts)
@@ -365,6 +366,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       if (auto err = apply_lww(m))
         return err;
     }
+    summary.stored_per_batch.push_back(summary.stored - stored_before);
   }
   if (auto err = flush_rows())
     return err;

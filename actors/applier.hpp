@@ -1,0 +1,32 @@
+#pragma once
+
+#include "actors/interfaces.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+namespace crdt {
+
+/// State of the applier: where stamps come from, where batches go, and the
+/// writer's load for back pressure.
+struct applier_state {
+  clock_actor clock;
+  writer_actor writer;
+  /// Batches handed to the writer and not yet committed.
+  std::shared_ptr<std::atomic<size_t>> load;
+  /// Above this many uncommitted batches, new writes are refused.
+  size_t max_load = 0;
+  static inline const char* name = "applier";
+};
+
+/// How long the applier waits for the clock and the writer.
+constexpr auto applier_timeout = std::chrono::seconds(30);
+
+/// Turns changes into stamped message batches for the writer.
+applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,
+                                     clock_actor clock, writer_actor writer,
+                                     std::shared_ptr<std::atomic<size_t>> load,
+                                     size_t max_load);
+
+} // namespace crdt

@@ -1,0 +1,55 @@
+#include "actors/clock.hpp"
+
+#include "protocol/error.hpp"
+
+namespace crdt {
+
+clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self,
+                                 timestamp last, int64_t max_drift,
+                                 std::shared_ptr<merkle_trie> trie) {
+  self->state.clock.last = std::move(last);
+  self->state.clock.max_drift = max_drift;
+  self->state.trie = std::move(*trie);
+  return {
+    [=](stamp_atom, uint32_t n) -> caf::result<std::vector<std::string>> {
+      // Stamp on a copy so that a failure part-way leaves the clock as it was.
+      auto copy = self->state.clock;
+      std::vector<std::string> out;
+      out.reserve(n);
+      auto now = wall_clock_ms();
+      for (uint32_t i = 0; i < n; ++i) {
+        auto ts = send(copy, now);
+        if (!ts)
+          return ts.error();
+        out.push_back(to_string(*ts));
+      }
+      self->state.clock = std::move(copy);
+      return out;
+    },
+    [=](recv_atom, const std::vector<std::string>& stamps)
+      -> caf::result<std::string> {
+      auto copy = self->state.clock;
+      auto now = wall_clock_ms();
+      for (const auto& s : stamps) {
+        auto ts = parse_timestamp(s);
+        if (!ts)
+          return make_error(ec::bad_timestamp, "bad timestamp: " + s);
+        if (auto err = recv(copy, *ts, now))
+          return err;
+      }
+      self->state.clock = std::move(copy);
+      return to_string(self->state.clock.last);
+    },
+    [=](merkle_atom, const merkle_deltas& deltas) {
+      for (const auto& [key, hash] : deltas)
+        self->state.trie.xor_node(key, hash);
+    },
+    [=](merkle_atom) -> std::string { return self->state.trie.to_json(); },
+    [=](status_atom) -> clock_status {
+      return {self->state.clock.last.node, to_string(self->state.clock.last),
+              self->state.trie.signed_hash()};
+    },
+  };
+}
+
+} // namespace crdt

@@ -1,0 +1,33 @@
+#include "actors/reader.hpp"
+
+namespace crdt {
+
+reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,
+                                   std::shared_ptr<std::unique_ptr<read_store>> store) {
+  self->state.store = std::move(*store);
+  return {
+    [=](get_atom, const std::string& table,
+        const std::string& id) -> caf::result<std::string> {
+      auto r = self->state.store->get(table, id);
+      if (!r)
+        return r.error();
+      return std::move(*r);
+    },
+    [=](list_atom, const std::string& table,
+        const read_store::list_query& q) -> caf::result<list_result> {
+      auto r = self->state.store->list(table, q);
+      if (!r)
+        return r.error();
+      return list_result{r->first, std::move(r->second)};
+    },
+    [=](exists_atom, const std::string& table,
+        const std::string& id) -> caf::result<int> {
+      auto r = self->state.store->state(table, id);
+      if (!r)
+        return r.error();
+      return *r;
+    },
+  };
+}
+
+} // namespace crdt

@@ -1,0 +1,259 @@
+#include "config/settings.hpp"
+
+#include "protocol/error.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace crdt {
+
+const std::vector<setting_spec>& setting_specs() {
+  static const std::vector<setting_spec> specs{
+    {"PORT", "3060", "HTTP port"},
+    {"HOST", "127.0.0.1",
+     "address to listen on (0.0.0.0 to accept connections from the network)"},
+    {"DB_SQLITE_FILE", "db/sql.sqlite",
+     "SQLite file; parent folders are created"},
+    {"SCHEMA_DIR", "schema", "folder of table definitions (*.json)"},
+    {"DATABASE", "Test", "name of the database, reported by /health"},
+    {"GROUP_ID", "my_group", "CRDT group to replicate with"},
+    {"SYNC_ENABLED", "false", "run the background sync"},
+    {"SYNC_ENDPOINT", "", "base URL of the hub (/sync is appended)"},
+    {"SYNC_TIMER_MS", "30000", "sync period in milliseconds"},
+    {"HLC_MAX_DRIFT_MS", "60000",
+     "how far (ms) the clock may run ahead of physical time"},
+    {"DEFAULT_ORGANIZATION_ID", "01JBHKXHYSKPP247HZZWHA3JCT",
+     "organization created on first start"},
+    {"DEFAULT_ORGANIZATION_NAME", "Super Organization", "its name"},
+    {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "admin@example.com",
+     "first admin account"},
+    {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "",
+     "its password (generated and printed once when unset)"},
+    {"BODY_LIMIT", "1048576", "largest request body in bytes (413 above)"},
+    {"WRITE_QUEUE_LIMIT", "10000",
+     "uncommitted write batches above which writes get 503"},
+    {"SQLITE_SYNCHRONOUS", "FULL",
+     "FULL: a commit survives power loss; NORMAL: survives a crash, faster"},
+    {"HTTP_THREADS", "1", "Asio threads serving HTTP"},
+    {"READERS", "2", "read-only SQLite connections (reader actors)"},
+    {"CAF_CONFIG", "",
+     "CAF tuning file (default: config/caf.ini beside the sources or in "
+     "the working directory)"},
+  };
+  return specs;
+}
+
+namespace {
+
+enum class kind { text, port, positive, non_negative, boolean, sync_mode, url };
+
+kind kind_of(const std::string& key) {
+  if (key == "PORT")
+    return kind::port;
+  if (key == "SYNC_TIMER_MS" || key == "BODY_LIMIT"
+      || key == "WRITE_QUEUE_LIMIT" || key == "HTTP_THREADS"
+      || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
+    return kind::positive;
+  if (key == "SYNC_ENABLED")
+    return kind::boolean;
+  if (key == "SQLITE_SYNCHRONOUS")
+    return kind::sync_mode;
+  if (key == "SYNC_ENDPOINT")
+    return kind::url;
+  return kind::text;
+}
+
+std::optional<int64_t> to_int(const std::string& s) {
+  int64_t out = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc{} || ptr != s.data() + s.size())
+    return std::nullopt;
+  return out;
+}
+
+std::optional<bool> to_bool(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  if (s == "true" || s == "1" || s == "yes" || s == "on")
+    return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off" || s.empty())
+    return false;
+  return std::nullopt;
+}
+
+// Returns an empty string when `value` is acceptable for `key`.
+std::string check(const std::string& key, const std::string& value) {
+  switch (kind_of(key)) {
+    case kind::port: {
+      auto n = to_int(value);
+      if (!n || *n < 0 || *n > 65535)
+        return "must be a port number (0-65535)";
+      break;
+    }
+    case kind::positive: {
+      auto n = to_int(value);
+      if (!n || *n <= 0)
+        return "must be a positive integer";
+      break;
+    }
+    case kind::boolean:
+      if (!to_bool(value))
+        return "must be true or false";
+      break;
+    case kind::sync_mode:
+      if (value != "FULL" && value != "NORMAL")
+        return "must be FULL or NORMAL";
+      break;
+    case kind::url:
+      if (!value.empty() && value.rfind("http://", 0) != 0)
+        return "must be an http:// URL such as http://127.0.0.1:3061";
+      break;
+    default:
+      break;
+  }
+  return {};
+}
+
+bool known(const std::string& key) {
+  for (const auto& s : setting_specs())
+    if (key == s.key)
+      return true;
+  return false;
+}
+
+} // namespace
+
+std::map<std::string, std::string> parse_dotenv(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#')
+      continue;
+    line = line.substr(first);
+    if (line.rfind("export ", 0) == 0)
+      line = line.substr(7);
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      continue;
+    auto key = line.substr(0, eq);
+    auto val = line.substr(eq + 1);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
+      key.pop_back();
+    while (!val.empty() && (val.back() == '\r' || val.back() == ' '))
+      val.pop_back();
+    auto vfirst = val.find_first_not_of(" \t");
+    val = vfirst == std::string::npos ? "" : val.substr(vfirst);
+    if (val.size() >= 2
+        && ((val.front() == '"' && val.back() == '"')
+            || (val.front() == '\'' && val.back() == '\'')))
+      val = val.substr(1, val.size() - 2);
+    out[key] = val;
+  }
+  return out;
+}
+
+const std::string& settings::str(const std::string& key) const {
+  static const std::string empty;
+  auto it = values.find(key);
+  return it == values.end() ? empty : it->second;
+}
+
+int64_t settings::integer(const std::string& key) const {
+  return to_int(str(key)).value_or(0);
+}
+
+bool settings::boolean(const std::string& key) const {
+  return to_bool(str(key)).value_or(false);
+}
+
+std::string help_text() {
+  std::string out = "Usage: crdt-store [--rebuild] [--KEY=VALUE ...]\n\n"
+                    "Settings come from flags (--port=3061 or --PORT 3061),\n"
+                    "then the environment, then ./.env, then the defaults:\n\n";
+  for (const auto& s : setting_specs()) {
+    out += "  ";
+    out += s.key;
+    out += " (default: ";
+    out += *s.fallback ? s.fallback : "none";
+    out += ")\n      ";
+    out += s.help;
+    out += "\n";
+  }
+  out += "\n  --rebuild  rebuild every table from the message log, then exit\n"
+         "  --help     this text\n";
+  return out;
+}
+
+caf::expected<settings> load_settings(int argc, char** argv) {
+  settings out;
+  for (const auto& s : setting_specs()) {
+    out.values[s.key] = s.fallback;
+    out.origin[s.key] = "default";
+  }
+  {
+    std::ifstream in{".env"};
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      for (auto& [k, v] : parse_dotenv(ss.str()))
+        if (known(k)) {
+          out.values[k] = v;
+          out.origin[k] = ".env";
+        }
+    }
+  }
+  for (const auto& s : setting_specs())
+    if (const char* v = std::getenv(s.key)) {
+      out.values[s.key] = v;
+      out.origin[s.key] = "env";
+    }
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      continue;
+    }
+    if (arg == "--rebuild") {
+      out.rebuild = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0)
+      return make_error(ec::bad_request, "unexpected argument '" + arg
+                                           + "' (see --help)");
+    auto eq = arg.find('=');
+    std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos
+                                                             : eq - 2);
+    std::string val;
+    if (eq != std::string::npos) {
+      val = arg.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      val = argv[++i];
+    } else {
+      return make_error(ec::bad_request, "flag --" + key + " needs a value");
+    }
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) {
+      return c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    });
+    if (!known(key))
+      return make_error(ec::bad_request, "unknown setting --" + arg.substr(2)
+                                           + " (see --help)");
+    out.values[key] = val;
+    out.origin[key] = "flag";
+  }
+  for (const auto& [k, v] : out.values) {
+    auto problem = check(k, v);
+    if (!problem.empty())
+      return make_error(ec::bad_request, "setting " + k + "='" + v + "' ("
+                                           + out.origin[k] + "): " + problem);
+  }
+  return out;
+}
+
+} // namespace crdt

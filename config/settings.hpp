@@ -1,0 +1,51 @@
+#pragma once
+
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace crdt {
+
+/// One configuration key: its default and what it means.
+struct setting_spec {
+  const char* key;
+  const char* fallback;
+  const char* help;
+};
+
+/// Every setting the server knows, in the order --help lists them.
+const std::vector<setting_spec>& setting_specs();
+
+/// The resolved configuration: defaults, overridden by `.env`, overridden
+/// by the environment, overridden by command-line flags.
+struct settings {
+  std::map<std::string, std::string> values;
+  /// Where each value came from ("default", ".env", "env", "flag").
+  std::map<std::string, std::string> origin;
+  /// `--rebuild`: rebuild the tables from the message log and exit.
+  bool rebuild = false;
+  /// `--help`: print the settings and exit.
+  bool help = false;
+
+  const std::string& str(const std::string& key) const;
+
+  // Typed views; load() has already checked every value.
+  int64_t integer(const std::string& key) const;
+  bool boolean(const std::string& key) const;
+};
+
+/// Resolves the configuration from `argv`, the environment and the `.env`
+/// file in the working directory. Fails with one line naming the setting.
+caf::expected<settings> load_settings(int argc, char** argv);
+
+/// The --help text.
+std::string help_text();
+
+/// Parses `KEY=VALUE` lines (comments, blank lines, optional quotes and
+/// `export ` allowed).
+std::map<std::string, std::string> parse_dotenv(const std::string& text);
+
+} // namespace crdt

@@ -1,0 +1,158 @@
+// crdt-store: wires settings, storage, actors and the HTTP listener.
+
+#include "actors/applier.hpp"
+#include "actors/clock.hpp"
+#include "actors/queue.hpp"
+#include "actors/reader.hpp"
+#include "actors/writer.hpp"
+#include "config/settings.hpp"
+#include "http/server.hpp"
+#include "protocol/error.hpp"
+#include "protocol/timestamp.hpp"
+
+#include <caf/all.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <sys/stat.h>
+#include <thread>
+
+using namespace crdt;
+
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The CAF tuning file: the setting, else ./config/caf.ini, else the one in
+// the source tree; empty when none exists (CAF's defaults then apply).
+std::string caf_config_path(const settings& cfg) {
+  if (!cfg.str("CAF_CONFIG").empty())
+    return cfg.str("CAF_CONFIG");
+  for (std::string p : {std::string{"config/caf.ini"},
+                        std::string{CRDT_SOURCE_DIR} + "/config/caf.ini"})
+    if (file_exists(p))
+      return p;
+  return {};
+}
+
+int fail(const std::string& what) {
+  std::cerr << "crdt-store: " << what << std::endl;
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto loaded = load_settings(argc, argv);
+  if (!loaded)
+    return fail(describe(loaded.error()));
+  auto& cfg = *loaded;
+  if (cfg.help) {
+    std::cout << help_text();
+    return 0;
+  }
+  auto schemas = load_schema_dir(cfg.str("SCHEMA_DIR"));
+  if (!schemas)
+    return fail(describe(schemas.error()));
+  store_options sopts;
+  sopts.path = cfg.str("DB_SQLITE_FILE");
+  sopts.synchronous = cfg.str("SQLITE_SYNCHRONOUS");
+  auto store = write_store::open(sopts, *schemas);
+  if (!store)
+    return fail(describe(store.error()));
+  if (cfg.rebuild) {
+    if (auto err = (*store)->rebuild())
+      return fail(describe(err));
+    std::cout << "crdt-store: rebuilt every table of " << sopts.path
+              << " from its message log" << std::endl;
+    return 0;
+  }
+  auto trie = (*store)->load_merkle();
+  auto pending = (*store)->outbox_size();
+  if (!trie)
+    return fail(describe(trie.error()));
+  if (!pending)
+    return fail(describe(pending.error()));
+  auto last = parse_timestamp((*store)->clock());
+  if (!last)
+    return fail("the persisted clock is corrupt: " + (*store)->clock());
+  auto node_id = (*store)->node_id();
+  std::vector<std::unique_ptr<read_store>> read_stores;
+  for (int64_t i = 0; i < cfg.integer("READERS"); ++i) {
+    auto r = read_store::open(sopts.path, *schemas);
+    if (!r)
+      return fail(describe(r.error()));
+    read_stores.push_back(std::move(*r));
+  }
+
+  caf::actor_system_config caf_cfg;
+  auto caf_file = caf_config_path(cfg);
+  if (auto err = caf_cfg.parse(caf::actor_system_config::string_list{},
+                               caf_file.empty() ? nullptr : caf_file.c_str()))
+    return fail("CAF config " + caf_file + ": " + caf_cfg.render(err));
+  caf::actor_system sys{caf_cfg};
+
+  auto load = std::make_shared<std::atomic<size_t>>(0);
+  auto clk = sys.spawn(crdt::clock, std::move(*last),
+                       cfg.integer("HLC_MAX_DRIFT_MS"),
+                       std::make_shared<merkle_trie>(std::move(*trie)));
+  auto que = sys.spawn(crdt::queue, static_cast<uint64_t>(*pending));
+  auto wrt = sys.spawn<caf::detached>(
+    crdt::writer,
+    std::make_shared<std::unique_ptr<write_store>>(std::move(*store)), load,
+    clk, que);
+  auto app = sys.spawn(crdt::applier, clk, wrt, load,
+                       static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT")));
+  auto svc = std::make_shared<services>();
+  svc->clock = clk;
+  svc->applier = app;
+  svc->queue = que;
+  for (auto& r : read_stores)
+    svc->readers.push_back(sys.spawn<caf::detached>(
+      crdt::reader,
+      std::make_shared<std::unique_ptr<read_store>>(std::move(r))));
+  svc->schemas = *schemas;
+  svc->info = {cfg.str("GROUP_ID"), cfg.str("DATABASE"),
+               cfg.str("DEFAULT_ORGANIZATION_ID")};
+
+  boost::asio::io_context ioc;
+  server_options hopts;
+  hopts.host = cfg.str("HOST");
+  hopts.port = static_cast<unsigned short>(cfg.integer("PORT"));
+  hopts.body_limit = static_cast<size_t>(cfg.integer("BODY_LIMIT"));
+  auto lst = std::make_shared<listener>(ioc, sys, svc, hopts);
+  if (auto err = lst->open())
+    return fail(describe(err));
+  lst->run();
+  std::cout << "crdt-store: node " << node_id << " of group "
+            << cfg.str("GROUP_ID") << " listening on " << hopts.host << ":"
+            << lst->port() << " (database " << sopts.path << ", CAF config "
+            << (caf_file.empty() ? "built-in defaults" : caf_file) << ")"
+            << std::endl;
+
+  boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    lst->stop();
+    ioc.stop();
+  });
+  std::vector<std::thread> threads;
+  for (int64_t i = 1; i < cfg.integer("HTTP_THREADS"); ++i)
+    threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads)
+    t.join();
+  for (auto& r : svc->readers)
+    caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(app, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(wrt, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(clk, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(que, caf::exit_reason::user_shutdown);
+  std::cout << "crdt-store: stopped" << std::endl;
+  return 0;
+}

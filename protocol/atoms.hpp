@@ -1,0 +1,32 @@
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+// Every atom of the system in one place (at most 10 characters each).
+CAF_BEGIN_TYPE_ID_BLOCK(crdt_store, caf::first_custom_type_id)
+
+  /// Clock: stamp local events.
+  CAF_ADD_ATOM(crdt_store, crdt, stamp_atom, "stamp")
+  /// Clock: merge received timestamps.
+  CAF_ADD_ATOM(crdt_store, crdt, recv_atom, "recv")
+  /// Clock: trie deltas in, trie out.
+  CAF_ADD_ATOM(crdt_store, crdt, merkle_atom, "merkle")
+  /// Applier and writer: commit a change or a batch.
+  CAF_ADD_ATOM(crdt_store, crdt, write_atom, "write")
+  /// Applier: commit received messages.
+  CAF_ADD_ATOM(crdt_store, crdt, apply_atom, "apply")
+  /// Writer: commit everything waiting (sent to itself).
+  CAF_ADD_ATOM(crdt_store, crdt, flush_atom, "flush")
+  /// Reader: one record.
+  CAF_ADD_ATOM(crdt_store, crdt, get_atom, "get")
+  /// Reader: many records.
+  CAF_ADD_ATOM(crdt_store, crdt, list_atom, "list")
+  /// Reader: whether a record exists.
+  CAF_ADD_ATOM(crdt_store, crdt, exists_atom, "exists")
+  /// Queue: messages were added to the outbox.
+  CAF_ADD_ATOM(crdt_store, crdt, enqueue_atom, "enqueue")
+  /// Any: report status for /health.
+  CAF_ADD_ATOM(crdt_store, crdt, status_atom, "status")
+
+CAF_END_TYPE_ID_BLOCK(crdt_store)

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace crdt {
+
+/// An HTTP request as the Beast layer hands it to a session actor: only
+/// what the routes need, detached from Beast's types.
+struct http_request {
+  /// Position of the request on its connection (responses go out in order).
+  uint64_t seq = 0;
+  std::string method;
+  /// Path and query as sent, e.g. `/store/contacts?limit=2`.
+  std::string target;
+  std::string body;
+  /// The `Authorization` header, if any.
+  std::string authorization;
+  /// Address of the peer, for rate limits and logs.
+  std::string peer;
+};
+
+/// An HTTP answer to write back: status, JSON body, extra headers.
+struct http_reply {
+  unsigned status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+} // namespace crdt
