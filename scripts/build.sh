@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configures and builds crdt-store into ./build (or $BUILD_DIR).
+# BUILD_TYPE=Sanitize builds with ASan + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+cmake --build "$build_dir" -j"${JOBS:-2}"
