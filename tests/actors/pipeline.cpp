@@ -1,0 +1,229 @@
+// Actor tests on CAF's deterministic test scheduler: every actor, the
+// writer included, runs only when the test drains the scheduler.
+
+#include "actors/applier.hpp"
+#include "actors/clock.hpp"
+#include "actors/queue.hpp"
+#include "actors/writer.hpp"
+#include "protocol/error.hpp"
+#include "protocol/timestamp.hpp"
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+
+using namespace crdt;
+
+namespace {
+
+struct fixture {
+  fixture() {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sys->await_actors_before_shutdown(false);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    dir = std::filesystem::temp_directory_path()
+          / ("pipeline-" + random_node_id());
+    auto t = table_schema::parse(
+      "contacts", R"({"type":"object","properties":{
+        "first_name":{"type":"string"},"age":{"type":"integer"}}})");
+    schemas.emplace("contacts", *t);
+    store_options opts;
+    opts.path = (dir / "db.sqlite").string();
+    opts.synchronous = "NORMAL";
+    auto s = write_store::open(opts, schemas);
+    BOOST_REQUIRE(s);
+    store = std::move(*s);
+    node = store->node_id();
+  }
+
+  ~fixture() {
+    sys.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  // A clock stand-in that stamps like the real one but counts commits.
+  clock_actor counting_clock(std::shared_ptr<int> commits) {
+    return sys->spawn([=](clock_actor::pointer self) -> clock_actor::behavior_type {
+      auto h = std::make_shared<hlc>();
+      h->last.node = node;
+      return {
+        [=](stamp_atom, uint32_t n) {
+          std::vector<std::string> out;
+          for (uint32_t i = 0; i < n; ++i)
+            out.push_back(to_string(*send(*h, wall_clock_ms())));
+          return out;
+        },
+        [=](recv_atom, const std::vector<std::string>&) {
+          return to_string(h->last);
+        },
+        [=](merkle_atom, const merkle_deltas&) { ++*commits; },
+        [=](merkle_atom) { return std::string{"{}"}; },
+        [=](status_atom) { return clock_status{}; },
+      };
+      (void) self;
+    });
+  }
+
+  write_batch batch_of(int n, const std::string& row) {
+    write_batch b;
+    b.enqueue = true;
+    hlc h;
+    h.last.node = node;
+    for (int i = 0; i < n; ++i) {
+      auto ts = to_string(*send(h, wall_clock_ms() + next_ms++));
+      b.messages.push_back({ts, "contacts", row, "first_name",
+                            value{"v" + std::to_string(i)}});
+      b.clock = ts;
+    }
+    return b;
+  }
+
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  std::filesystem::path dir;
+  schema_set schemas;
+  std::unique_ptr<write_store> store;
+  std::string node;
+  int64_t next_ms = 0;
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(pipeline_tests, fixture)
+
+BOOST_AUTO_TEST_CASE(batches_waiting_in_the_mailbox_commit_together) {
+  auto commits = std::make_shared<int>(0);
+  auto clk = counting_clock(commits);
+  auto que = sys->spawn(crdt::queue, uint64_t{0});
+  auto load = std::make_shared<std::atomic<size_t>>(5);
+  auto wrt = sys->spawn(crdt::writer,
+                        std::make_shared<std::unique_ptr<write_store>>(
+                          std::move(store)),
+                        load, clk, que);
+  auto acks = std::make_shared<std::vector<size_t>>();
+  sys->spawn([=](caf::event_based_actor* self) {
+    for (int i = 0; i < 5; ++i)
+      self->request(wrt, caf::infinite, write_atom::value,
+                    batch_of(3, "row" + std::to_string(i)))
+        .then([=](const commit_ack& a) { acks->push_back(a.stored); });
+  });
+  sched->run();
+  BOOST_CHECK_EQUAL(acks->size(), 5u);
+  for (auto n : *acks)
+    BOOST_CHECK_EQUAL(n, 3u);
+  // Five batches, one transaction: the clock heard of one commit only.
+  BOOST_CHECK_EQUAL(*commits, 1);
+  BOOST_CHECK_EQUAL(load->load(), 0u);
+  uint64_t pending = 0;
+  sys->spawn([=, &pending](caf::event_based_actor* self) {
+    self->request(que, caf::infinite, status_atom::value)
+      .then([&](uint64_t n) { pending = n; });
+  });
+  sched->run();
+  BOOST_CHECK_EQUAL(pending, 15u);
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_batch_stores_nothing) {
+  auto commits = std::make_shared<int>(0);
+  auto clk = counting_clock(commits);
+  auto que = sys->spawn(crdt::queue, uint64_t{0});
+  auto load = std::make_shared<std::atomic<size_t>>(2);
+  auto wrt = sys->spawn(crdt::writer,
+                        std::make_shared<std::unique_ptr<write_store>>(
+                          std::move(store)),
+                        load, clk, que);
+  auto b = batch_of(4, "r");
+  auto acks = std::make_shared<std::vector<size_t>>();
+  sys->spawn([=](caf::event_based_actor* self) {
+    self->request(wrt, caf::infinite, write_atom::value, b)
+      .then([=](const commit_ack& a) {
+        acks->push_back(a.stored);
+        self->request(wrt, caf::infinite, write_atom::value, b)
+          .then([=](const commit_ack& again) { acks->push_back(again.stored); });
+      });
+  });
+  sched->run();
+  BOOST_REQUIRE_EQUAL(acks->size(), 2u);
+  BOOST_CHECK_EQUAL((*acks)[0], 4u);
+  BOOST_CHECK_EQUAL((*acks)[1], 0u);
+}
+
+BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
+  auto commits = std::make_shared<int>(0);
+  auto clk = counting_clock(commits);
+  auto que = sys->spawn(crdt::queue, uint64_t{0});
+  auto load = std::make_shared<std::atomic<size_t>>(0);
+  auto wrt = sys->spawn(crdt::writer,
+                        std::make_shared<std::unique_ptr<write_store>>(
+                          std::move(store)),
+                        load, clk, que);
+  auto app = sys->spawn(crdt::applier, clk, wrt, load, size_t{2});
+  *load = 2; // as if two batches were still waiting for the disk
+  record_change c;
+  c.table = "contacts";
+  c.id = "01JAR2HPE7JJS1HYQZ7FYK0S4D";
+  c.fields.emplace_back("first_name", value{std::string{"Ada"}});
+  caf::error refused;
+  sys->spawn([=, &refused](caf::event_based_actor* self) {
+    self->request(app, caf::infinite, write_atom::value, c)
+      .then([](const std::string&) { BOOST_FAIL("write accepted"); },
+            [&](caf::error& err) { refused = err; });
+  });
+  sched->run();
+  BOOST_CHECK(is(refused, ec::overloaded));
+  BOOST_CHECK_EQUAL(*commits, 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
+  auto trie = std::make_shared<merkle_trie>();
+  timestamp start;
+  start.node = node;
+  auto clk = sys->spawn(crdt::clock, start, int64_t{60000}, trie);
+  auto que = sys->spawn(crdt::queue, uint64_t{0});
+  auto load = std::make_shared<std::atomic<size_t>>(0);
+  auto holder = std::make_shared<std::unique_ptr<write_store>>(std::move(store));
+  auto* raw = holder->get();
+  auto wrt = sys->spawn(crdt::writer, holder, load, clk, que);
+  auto app = sys->spawn(crdt::applier, clk, wrt, load, size_t{100});
+  record_change c;
+  c.kind = record_change::create;
+  c.table = "contacts";
+  c.id = "01JAR2HPE7JJS1HYQZ7FYK0S4D";
+  c.fields.emplace_back("first_name", value{std::string{"Ada"}});
+  c.fields.emplace_back("age", value{int64_t{36}});
+  std::string first;
+  sys->spawn([=, &first](caf::event_based_actor* self) {
+    self->request(app, caf::infinite, write_atom::value, c)
+      .then([&](const std::string& ts) { first = ts; });
+  });
+  sched->run();
+  auto ts = parse_timestamp(first);
+  BOOST_REQUIRE(ts);
+  BOOST_CHECK_EQUAL(ts->node, node);
+  // The clock's trie now matches the one the writer persisted.
+  clock_status st;
+  sys->spawn([=, &st](caf::event_based_actor* self) {
+    self->request(clk, caf::infinite, status_atom::value)
+      .then([&](const clock_status& s) { st = s; });
+  });
+  sched->run();
+  auto persisted = raw->load_merkle();
+  BOOST_REQUIRE(persisted);
+  BOOST_CHECK_NE(st.merkle_hash, 0);
+  BOOST_CHECK_EQUAL(st.merkle_hash, persisted->signed_hash());
+  // 2 fields + 6 system fields.
+  auto count = raw->db().prepare_once("SELECT count(*) FROM crdt_messages");
+  BOOST_REQUIRE(count);
+  BOOST_REQUIRE_EQUAL(count->step(), SQLITE_ROW);
+  BOOST_CHECK_EQUAL(count->column_int(0), 8);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
