@@ -8,10 +8,12 @@ namespace crdt {
 
 applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,
                                      clock_actor clock, writer_actor writer,
+                                     queue_actor queue,
                                      std::shared_ptr<std::atomic<size_t>> load,
                                      size_t max_load) {
   self->state.clock = std::move(clock);
   self->state.writer = std::move(writer);
+  self->state.queue = std::move(queue);
   self->state.load = std::move(load);
   self->state.max_load = max_load;
   // Hands a batch to the writer, counting it against the bound (the writer
@@ -35,7 +37,13 @@ applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_sta
             batch.enqueue = true;
             batch.clock = stamps.back();
             commit(std::move(batch))
-              .then([=](const commit_ack&) mutable { rp.deliver(stamps.front()); },
+              .then(
+                [=](const commit_ack& ack) mutable {
+                  if (ack.enqueued > 0)
+                    self->send(self->state.queue, enqueue_atom::value,
+                               uint64_t{ack.enqueued});
+                  rp.deliver(stamps.front());
+                },
                     [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
           },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });

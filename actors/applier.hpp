@@ -13,6 +13,8 @@ namespace crdt {
 struct applier_state {
   clock_actor clock;
   writer_actor writer;
+  /// Told how many messages each local commit queued.
+  queue_actor queue;
   /// Batches handed to the writer and not yet committed.
   std::shared_ptr<std::atomic<size_t>> load;
   /// Above this many uncommitted batches, new writes are refused.
@@ -26,6 +28,7 @@ constexpr auto applier_timeout = std::chrono::seconds(30);
 /// Turns changes into stamped message batches for the writer.
 applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,
                                      clock_actor clock, writer_actor writer,
+                                     queue_actor queue,
                                      std::shared_ptr<std::atomic<size_t>> load,
                                      size_t max_load);
 

@@ -6,10 +6,16 @@ namespace crdt {
 
 clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self,
                                  timestamp last, int64_t max_drift,
-                                 std::shared_ptr<merkle_trie> trie) {
+                                 std::shared_ptr<merkle_trie> trie,
+                                 std::shared_ptr<std::map<std::string, merkle_trie>> groups) {
   self->state.clock.last = std::move(last);
   self->state.clock.max_drift = max_drift;
   self->state.trie = std::move(*trie);
+  if (groups)
+    self->state.groups = std::move(*groups);
+  auto trie_of = [=](const std::string& group) -> merkle_trie& {
+    return group.empty() ? self->state.trie : self->state.groups[group];
+  };
   return {
     [=](stamp_atom, uint32_t n) -> caf::result<std::vector<std::string>> {
       // Stamp on a copy so that a failure part-way leaves the clock as it was.
@@ -40,11 +46,18 @@ clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self
       self->state.clock = std::move(copy);
       return to_string(self->state.clock.last);
     },
-    [=](merkle_atom, const merkle_deltas& deltas) {
+    [=](merkle_atom, const std::string& group, const merkle_deltas& deltas) {
+      auto& trie = trie_of(group);
       for (const auto& [key, hash] : deltas)
-        self->state.trie.xor_node(key, hash);
+        trie.xor_node(key, hash);
     },
     [=](merkle_atom) -> std::string { return self->state.trie.to_json(); },
+    [=](diff_atom, const std::string& group, const trie_ptr& other)
+      -> caf::result<int64_t, std::string> {
+      const auto& trie = trie_of(group);
+      auto since = diff(trie, *other);
+      return {since ? *since : int64_t{-1}, trie.to_json()};
+    },
     [=](status_atom) -> clock_status {
       return {self->state.clock.last.node, to_string(self->state.clock.last),
               self->state.trie.signed_hash()};

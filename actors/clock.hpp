@@ -4,6 +4,10 @@
 #include "protocol/merkle.hpp"
 #include "protocol/timestamp.hpp"
 
+#include <map>
+#include <memory>
+#include <string>
+
 namespace crdt {
 
 /// State of the clock actor: the HLC and the trie of stored messages.
@@ -12,12 +16,15 @@ struct clock_state {
   hlc clock;
   /// Merkle trie over every message stored locally.
   merkle_trie trie;
+  /// Tries of the groups this node relays as a hub.
+  std::map<std::string, merkle_trie> groups;
   static inline const char* name = "clock";
 };
 
-/// Starts from the persisted clock `last` (wire form) and trie.
+/// Starts from the persisted clock, own trie and relayed groups' tries.
 clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self,
                                  timestamp last, int64_t max_drift,
-                                 std::shared_ptr<merkle_trie> trie);
+                                 std::shared_ptr<merkle_trie> trie,
+                                 std::shared_ptr<std::map<std::string, merkle_trie>> groups);
 
 } // namespace crdt

@@ -5,6 +5,7 @@
 #include "protocol/atoms.hpp"
 #include "protocol/change.hpp"
 #include "protocol/http_types.hpp"
+#include "protocol/merkle.hpp"
 #include "protocol/message.hpp"
 #include "storage/batch.hpp"
 #include "storage/store.hpp"
@@ -17,6 +18,8 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +29,8 @@ namespace crdt {
 struct commit_ack {
   /// Messages new to the log.
   size_t stored = 0;
+  /// Of those, how many went to the outbox.
+  size_t enqueued = 0;
 };
 
 /// A reader's answer to a list query: row count and comma-joined objects.
@@ -41,16 +46,47 @@ struct clock_status {
   int32_t merkle_hash = 0;
 };
 
-/// Owns this node's hybrid logical clock and merkle trie.
+/// What /health reports of the last sync round.
+struct sync_status {
+  /// Whether sync is enabled and has an endpoint.
+  bool enabled = false;
+  /// When the last round ended (ISO-8601), empty before the first.
+  std::string at;
+  /// Whether it succeeded.
+  bool ok = false;
+  /// Why it failed, if it did.
+  std::string error;
+};
+
+/// A trie handed between actors without copying it.
+using trie_ptr = std::shared_ptr<const merkle_trie>;
+
+/// Sends a `/sync` body to the hub. Implementations call `done` exactly
+/// once, from any thread, with the answer body or an error.
+class hub_transport {
+public:
+  virtual ~hub_transport() = default;
+  /// Posts `body` to `endpoint` (a base URL; `/sync` is appended).
+  virtual void post(const std::string& endpoint, std::string body,
+                    std::function<void(caf::expected<std::string>)> done)
+    = 0;
+};
+
+/// Owns this node's hybrid logical clock and the merkle tries: its own
+/// group's and those of the groups it relays as a hub.
 using clock_actor = caf::typed_actor<
   // Stamps n local events; answers their timestamps in order.
   caf::replies_to<stamp_atom, uint32_t>::with<std::vector<std::string>>,
   // Merges received timestamps; answers the clock afterwards.
   caf::replies_to<recv_atom, std::vector<std::string>>::with<std::string>,
-  // Applies the trie deltas of a commit.
-  caf::reacts_to<merkle_atom, merkle_deltas>,
-  // Answers the trie as wire JSON.
+  // Applies the trie deltas of a commit to a group ("" = own group).
+  caf::reacts_to<merkle_atom, std::string, merkle_deltas>,
+  // Answers the own trie as wire JSON.
   caf::replies_to<merkle_atom>::with<std::string>,
+  // Diffs a trie against a group's: the time from which they differ (-1
+  // when equal) and the group's trie as wire JSON.
+  caf::replies_to<diff_atom, std::string, trie_ptr>::with<int64_t,
+                                                          std::string>,
   // Answers node id, clock and root hash.
   caf::replies_to<status_atom>::with<clock_status>>;
 
@@ -58,7 +94,8 @@ using clock_actor = caf::typed_actor<
 using applier_actor = caf::typed_actor<
   // Stamps a local change and commits it; answers the first timestamp.
   caf::replies_to<write_atom, record_change>::with<std::string>,
-  // Commits received messages; answers how many were new.
+  // Merges received messages into the clock and commits them; answers how
+  // many were new.
   caf::replies_to<apply_atom, std::vector<message>>::with<size_t>>;
 
 /// The only writer of the database: group-commits the batches waiting in
@@ -67,7 +104,12 @@ using writer_actor = caf::typed_actor<
   // Commits a batch (together with others waiting); answers when durable.
   caf::replies_to<write_atom, write_batch>::with<commit_ack>,
   // Commits everything collected so far (sent to itself).
-  caf::reacts_to<flush_atom>>;
+  caf::reacts_to<flush_atom>,
+  // Removes outbox entries the hub acknowledged; answers how many.
+  caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>,
+  // Sets a config_sync row (key, value, type).
+  caf::replies_to<config_atom, std::string, std::string,
+                  std::string>::with<bool>>;
 
 /// A read-only connection for GETs. Runs detached; several form a pool.
 using reader_actor = caf::typed_actor<
@@ -77,14 +119,43 @@ using reader_actor = caf::typed_actor<
   caf::replies_to<list_atom, std::string, read_store::list_query>::with<
     list_result>,
   // 0 absent, 1 live, 2 deleted (table, id).
-  caf::replies_to<exists_atom, std::string, std::string>::with<int>>;
+  caf::replies_to<exists_atom, std::string, std::string>::with<int>,
+  // Up to n queued messages, oldest first.
+  caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
+  // Messages of a group ("" = own) from a timestamp on, leaving out those
+  // of one author (group, since, excluded node).
+  caf::replies_to<since_atom, std::string, std::string,
+                  std::string>::with<std::vector<message>>,
+  // config_sync rows: all (empty key) or one.
+  caf::replies_to<config_atom, std::string>::with<list_result>>;
 
 /// The outbox of messages the hub has not acknowledged yet.
 using queue_actor = caf::typed_actor<
-  // The writer queued n more messages.
+  // n more messages were queued.
   caf::reacts_to<enqueue_atom, uint64_t>,
   // Answers the number of queued messages.
-  caf::replies_to<status_atom>::with<uint64_t>>;
+  caf::replies_to<status_atom>::with<uint64_t>,
+  // Answers up to n queued messages, oldest first.
+  caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
+  // Removes acknowledged messages (by timestamp); answers how many.
+  caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>>;
+
+/// The sync client: owns the timer, drains the outbox to the hub and
+/// reconciles the tries recursively.
+using sync_actor = caf::typed_actor<
+  // The timer fired (its generation; stale ones are ignored).
+  caf::reacts_to<tick_atom, uint64_t>,
+  // The hub answered call `id`: ok flag and body or error text.
+  caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
+  // A config_sync setting changed (key, value).
+  caf::reacts_to<config_atom, std::string, std::string>,
+  // Answers the outcome of the last round.
+  caf::replies_to<status_atom>::with<sync_status>>;
+
+/// Serves POST /sync for other nodes.
+using hub_actor = caf::typed_actor<
+  // Handles one request body; answers status and wire body.
+  caf::replies_to<sync_atom, std::string>::with<http_reply>>;
 
 /// One per HTTP connection: routes requests to the actors above and sends
 /// the replies back to the connection.
@@ -105,3 +176,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::message>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::http_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::http_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::sync_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::trie_ptr)

@@ -27,6 +27,25 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
         return r.error();
       return *r;
     },
+    [=](outbox_atom, uint32_t n) -> caf::result<std::vector<message>> {
+      auto r = self->state.store->outbox(n);
+      if (!r)
+        return r.error();
+      return std::move(*r);
+    },
+    [=](since_atom, const std::string& group, const std::string& since,
+        const std::string& exclude) -> caf::result<std::vector<message>> {
+      auto r = self->state.store->messages_since(group, since, exclude);
+      if (!r)
+        return r.error();
+      return std::move(*r);
+    },
+    [=](config_atom, const std::string& key) -> caf::result<list_result> {
+      auto r = self->state.store->config(key);
+      if (!r)
+        return r.error();
+      return list_result{r->first, std::move(r->second)};
+    },
   };
 }
 

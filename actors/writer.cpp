@@ -9,14 +9,17 @@ namespace crdt {
 writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> self,
                                    std::shared_ptr<std::unique_ptr<write_store>> store,
                                    std::shared_ptr<std::atomic<size_t>> load,
-                                   clock_actor clock, queue_actor queue) {
+                                   clock_actor clock) {
   self->state.store = std::move(*store);
   self->state.load = std::move(load);
   auto report = [=](const commit_summary& s) {
     if (!s.deltas.empty())
-      self->send(clock, merkle_atom::value, s.deltas);
-    if (s.enqueued > 0)
-      self->send(queue, enqueue_atom::value, uint64_t{s.enqueued});
+      self->send(clock, merkle_atom::value, std::string{}, s.deltas);
+    for (const auto& [group, deltas] : s.group_deltas)
+      self->send(clock, merkle_atom::value, group, deltas);
+  };
+  auto ack_of = [](const write_batch& b, size_t stored) {
+    return commit_ack{stored, b.enqueue ? stored : 0};
   };
   return {
     [=](write_atom, write_batch& batch) -> caf::result<commit_ack> {
@@ -45,7 +48,8 @@ writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> 
       if (summary) {
         report(*summary);
         for (size_t i = 0; i < pending.size(); ++i)
-          pending[i].second.deliver(commit_ack{summary->stored_per_batch[i]});
+          pending[i].second.deliver(
+            ack_of(pending[i].first, summary->stored_per_batch[i]));
       } else if (pending.size() == 1) {
         pending.front().second.deliver(summary.error());
       } else {
@@ -54,13 +58,26 @@ writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> 
           auto one = st.store->commit({&p.first});
           if (one) {
             report(*one);
-            p.second.deliver(commit_ack{one->stored});
+            p.second.deliver(ack_of(p.first, one->stored));
           } else {
             p.second.deliver(one.error());
           }
         }
       }
       *st.load -= pending.size();
+    },
+    [=](ack_atom, const std::vector<std::string>& stamps)
+      -> caf::result<uint64_t> {
+      auto n = self->state.store->ack_outbox(stamps);
+      if (!n)
+        return n.error();
+      return static_cast<uint64_t>(*n);
+    },
+    [=](config_atom, const std::string& key, const std::string& value,
+        const std::string& type) -> caf::result<bool> {
+      if (auto err = self->state.store->set_config(key, value, type))
+        return err;
+      return true;
     },
   };
 }

@@ -26,11 +26,10 @@ struct writer_state {
 };
 
 /// The single writer. Commits everything that waits in its mailbox in one
-/// transaction, then tells the clock (trie deltas) and the queue (outbox
-/// growth).
+/// transaction, then sends the trie deltas to the clock.
 writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> self,
                                    std::shared_ptr<std::unique_ptr<write_store>> store,
                                    std::shared_ptr<std::atomic<size_t>> load,
-                                   clock_actor clock, queue_actor queue);
+                                   clock_actor clock);
 
 } // namespace crdt

@@ -25,6 +25,8 @@ const std::vector<setting_spec>& setting_specs() {
     {"SYNC_ENABLED", "false", "run the background sync"},
     {"SYNC_ENDPOINT", "", "base URL of the hub (/sync is appended)"},
     {"SYNC_TIMER_MS", "30000", "sync period in milliseconds"},
+    {"SYNC_BACKOFF_MAX_MS", "5000",
+     "cap of the back-off (ms) after failed sync rounds"},
     {"HLC_MAX_DRIFT_MS", "60000",
      "how far (ms) the clock may run ahead of physical time"},
     {"DEFAULT_ORGANIZATION_ID", "01JBHKXHYSKPP247HZZWHA3JCT",
@@ -55,7 +57,8 @@ enum class kind { text, port, positive, non_negative, boolean, sync_mode, url };
 kind kind_of(const std::string& key) {
   if (key == "PORT")
     return kind::port;
-  if (key == "SYNC_TIMER_MS" || key == "BODY_LIMIT"
+  if (key == "SYNC_TIMER_MS" || key == "SYNC_BACKOFF_MAX_MS"
+      || key == "BODY_LIMIT"
       || key == "WRITE_QUEUE_LIMIT" || key == "HTTP_THREADS"
       || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
     return kind::positive;
@@ -171,6 +174,11 @@ int64_t settings::integer(const std::string& key) const {
 
 bool settings::boolean(const std::string& key) const {
   return to_bool(str(key)).value_or(false);
+}
+
+std::string validate_setting(const std::string& key,
+                             const std::string& value) {
+  return check(key, value);
 }
 
 std::string help_text() {

@@ -41,6 +41,10 @@ struct settings {
 /// file in the working directory. Fails with one line naming the setting.
 caf::expected<settings> load_settings(int argc, char** argv);
 
+/// Why `value` is not acceptable for setting `key`; empty when it is (or
+/// when the key is not a known setting).
+std::string validate_setting(const std::string& key, const std::string& value);
+
 /// The --help text.
 std::string help_text();
 

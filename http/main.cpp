@@ -2,10 +2,13 @@
 
 #include "actors/applier.hpp"
 #include "actors/clock.hpp"
+#include "actors/hub.hpp"
 #include "actors/queue.hpp"
 #include "actors/reader.hpp"
+#include "actors/sync.hpp"
 #include "actors/writer.hpp"
 #include "config/settings.hpp"
+#include "http/hub_client.hpp"
 #include "http/server.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
@@ -74,11 +77,36 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto trie = (*store)->load_merkle();
+  auto groups = (*store)->load_hub_merkles();
   auto pending = (*store)->outbox_size();
   if (!trie)
     return fail(describe(trie.error()));
+  if (!groups)
+    return fail(describe(groups.error()));
   if (!pending)
     return fail(describe(pending.error()));
+  // config_sync: the declared configuration wins at start; a setting not
+  // declared keeps the value stored by an earlier run (or gets its default).
+  sync_config scfg;
+  {
+    auto stored = (*store)->load_config();
+    if (!stored)
+      return fail(describe(stored.error()));
+    for (const char* key : {"SYNC_ENABLED", "SYNC_ENDPOINT", "SYNC_TIMER_MS",
+                            "SYNC_BACKOFF_MAX_MS"}) {
+      auto value = cfg.str(key);
+      auto it = stored->find(key);
+      if (cfg.origin[key] == "default" && it != stored->end())
+        value = it->second;
+      else if (auto err = (*store)->set_config(key, value, "string"))
+        return fail(describe(err));
+      if (!apply_setting(scfg, key, value) && !value.empty())
+        return fail(std::string{"config_sync holds a bad "} + key + ": "
+                    + value);
+    }
+    scfg.group = cfg.str("GROUP_ID");
+    scfg.node_id = (*store)->node_id();
+  }
   auto last = parse_timestamp((*store)->clock());
   if (!last)
     return fail("the persisted clock is corrupt: " + (*store)->clock());
@@ -99,29 +127,52 @@ int main(int argc, char** argv) {
   caf::actor_system sys{caf_cfg};
 
   auto load = std::make_shared<std::atomic<size_t>>(0);
-  auto clk = sys.spawn(crdt::clock, std::move(*last),
-                       cfg.integer("HLC_MAX_DRIFT_MS"),
-                       std::make_shared<merkle_trie>(std::move(*trie)));
-  auto que = sys.spawn(crdt::queue, static_cast<uint64_t>(*pending));
+  auto clk = sys.spawn(
+    crdt::clock, std::move(*last), cfg.integer("HLC_MAX_DRIFT_MS"),
+    std::make_shared<merkle_trie>(std::move(*trie)),
+    std::make_shared<std::map<std::string, merkle_trie>>(std::move(*groups)));
   auto wrt = sys.spawn<caf::detached>(
     crdt::writer,
     std::make_shared<std::unique_ptr<write_store>>(std::move(*store)), load,
-    clk, que);
-  auto app = sys.spawn(crdt::applier, clk, wrt, load,
-                       static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT")));
+    clk);
   auto svc = std::make_shared<services>();
-  svc->clock = clk;
-  svc->applier = app;
-  svc->queue = que;
   for (auto& r : read_stores)
     svc->readers.push_back(sys.spawn<caf::detached>(
       crdt::reader,
       std::make_shared<std::unique_ptr<read_store>>(std::move(r))));
+  auto que = sys.spawn(crdt::queue, static_cast<uint64_t>(*pending),
+                       svc->readers.front(), wrt);
+  auto app = sys.spawn(crdt::applier, clk, wrt, que, load,
+                       static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT")));
+  hub_state hinit;
+  hinit.clock = clk;
+  hinit.applier = app;
+  hinit.writer = wrt;
+  hinit.readers = svc->readers;
+  hinit.group = cfg.str("GROUP_ID");
+  hinit.schemas = *schemas;
+  hinit.max_drift = cfg.integer("HLC_MAX_DRIFT_MS");
+  hinit.load = load;
+  auto hb = sys.spawn(crdt::hub, std::move(hinit));
+  svc->clock = clk;
+  svc->applier = app;
+  svc->queue = que;
+  svc->writer = wrt;
+  svc->hub = hb;
   svc->schemas = *schemas;
   svc->info = {cfg.str("GROUP_ID"), cfg.str("DATABASE"),
                cfg.str("DEFAULT_ORGANIZATION_ID")};
 
   boost::asio::io_context ioc;
+  sync_state sinit;
+  sinit.cfg = scfg;
+  sinit.clock = clk;
+  sinit.applier = app;
+  sinit.queue = que;
+  sinit.reader = svc->readers.back();
+  sinit.transport = std::make_shared<hub_client>(ioc, std::chrono::seconds(10));
+  auto syn = sys.spawn(crdt::sync, std::move(sinit));
+  svc->sync = syn;
   server_options hopts;
   hopts.host = cfg.str("HOST");
   hopts.port = static_cast<unsigned short>(cfg.integer("PORT"));
@@ -149,6 +200,8 @@ int main(int argc, char** argv) {
     t.join();
   for (auto& r : svc->readers)
     caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(syn, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(hb, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(app, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(wrt, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(clk, caf::exit_reason::user_shutdown);

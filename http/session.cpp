@@ -1,8 +1,10 @@
 #include "http/session.hpp"
 
 #include "http/api.hpp"
+#include "config/settings.hpp"
 #include "http/router.hpp"
 #include "protocol/error.hpp"
+#include "protocol/sync.hpp"
 #include "protocol/timestamp.hpp"
 #include "protocol/ulid.hpp"
 
@@ -210,6 +212,93 @@ void handle_list(const context& ctx) {
       [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }
 
+void handle_config_read(const context& ctx, const std::string& key) {
+  ctx.self
+    ->request(ctx.svc().reader(), read_timeout, config_atom::value, key)
+    .then(
+      [=](list_result& r) {
+        ctx.reply(ok_reply(200, "Successfully fetched from config_sync",
+                           r.count, r.rows));
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err, "config_sync")); });
+}
+
+void handle_config_set(const context& ctx, const std::string& body) {
+  const std::string table = "config_sync";
+  auto parsed = parse_record_body(body);
+  if (!parsed) {
+    ctx.reply(error_reply(400, describe(parsed.error()), table));
+    return;
+  }
+  const auto& data = *parsed->data;
+  auto key = ctx.param("key");
+  std::vector<field_error> errors;
+  std::string value, type = "string";
+  auto v = data.FindMember("value");
+  if (v == data.MemberEnd() || !(v->value.IsString() || v->value.IsNumber()
+                                 || v->value.IsBool()))
+    errors.push_back({"value", "must be a string, number or boolean"});
+  else if (v->value.IsString())
+    value = v->value.GetString();
+  else if (v->value.IsBool())
+    value = v->value.GetBool() ? "true" : "false";
+  else if (v->value.IsInt64())
+    value = std::to_string(v->value.GetInt64());
+  else
+    value = std::to_string(v->value.GetDouble());
+  auto t = data.FindMember("type");
+  if (t != data.MemberEnd()) {
+    if (!t->value.IsString())
+      errors.push_back({"type", "must be a string"});
+    else
+      type = t->value.GetString();
+  }
+  for (auto it = data.MemberBegin(); it != data.MemberEnd(); ++it) {
+    std::string name = it->name.GetString();
+    if (name != "value" && name != "type")
+      errors.push_back({name, "unknown field"});
+  }
+  if (errors.empty()) {
+    auto problem = validate_setting(key, value);
+    if (!problem.empty())
+      errors.push_back({"value", key + " " + problem});
+  }
+  if (!errors.empty()) {
+    ctx.reply(error_reply(400, "Invalid Schema", table, errors));
+    return;
+  }
+  ctx.self
+    ->request(ctx.svc().writer, write_timeout, config_atom::value, key, value,
+              type)
+    .then(
+      [=](bool) {
+        // Takes effect without a restart.
+        ctx.self->send(ctx.svc().sync, config_atom::value, key, value);
+        rapidjson::StringBuffer buf;
+        rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+        w.StartObject();
+        w.Key("key");
+        w.String(key.c_str());
+        w.Key("value");
+        w.String(value.c_str());
+        w.Key("type");
+        w.String(type.c_str());
+        w.EndObject();
+        ctx.reply(ok_reply(200, "Successfully updated config_sync", 1,
+                           buf.GetString()));
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+}
+
+void handle_sync(const context& ctx, const std::string& body) {
+  ctx.self
+    ->request(ctx.svc().hub, write_timeout, sync_atom::value, body)
+    .then([=](http_reply& r) { ctx.reply(std::move(r)); },
+          [=](caf::error& err) {
+            ctx.reply({503, write_sync_error(describe(err)), {}});
+          });
+}
+
 void handle_health(const context& ctx) {
   auto self = ctx.self;
   self->request(ctx.svc().clock, read_timeout, status_atom::value)
@@ -218,6 +307,9 @@ void handle_health(const context& ctx) {
         self->request(ctx.svc().queue, read_timeout, status_atom::value)
           .then(
             [=](uint64_t pending) {
+        self->request(ctx.svc().sync, read_timeout, status_atom::value)
+          .then(
+            [=](sync_status& ss) {
               rapidjson::StringBuffer buf;
               rapidjson::Writer<rapidjson::StringBuffer> w{buf};
               auto str = [&](const char* k, const std::string& v) {
@@ -235,10 +327,24 @@ void handle_health(const context& ctx) {
               w.Key("pending");
               w.Uint64(pending);
               str("clock", cs.last);
+              w.Key("sync_enabled");
+              w.Bool(ss.enabled);
               w.Key("last_sync");
-              w.Null();
+              if (ss.at.empty()) {
+                w.Null();
+              } else {
+                w.StartObject();
+                str("at", ss.at);
+                w.Key("ok");
+                w.Bool(ss.ok);
+                if (!ss.ok)
+                  str("error", ss.error);
+                w.EndObject();
+              }
               w.EndObject();
               ctx.reply({200, buf.GetString(), {}});
+            },
+            [=](caf::error& err) { ctx.reply(error_reply(err)); });
             },
             [=](caf::error& err) { ctx.reply(error_reply(err)); });
       },
@@ -289,6 +395,18 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
           break;
         case route::health:
           handle_health(ctx);
+          break;
+        case route::config_list:
+          handle_config_read(ctx, {});
+          break;
+        case route::config_get:
+          handle_config_read(ctx, ctx.param("key"));
+          break;
+        case route::config_set:
+          handle_config_set(ctx, req.body);
+          break;
+        case route::sync:
+          handle_sync(ctx, req.body);
           break;
         default:
           ctx.reply(error_reply(404, "Not Found"));

@@ -34,6 +34,9 @@ struct services {
   clock_actor clock;
   applier_actor applier;
   queue_actor queue;
+  writer_actor writer;
+  hub_actor hub;
+  sync_actor sync;
   std::vector<reader_actor> readers;
   schema_set schemas;
   node_info info;

@@ -28,5 +28,21 @@ CAF_BEGIN_TYPE_ID_BLOCK(crdt_store, caf::first_custom_type_id)
   CAF_ADD_ATOM(crdt_store, crdt, enqueue_atom, "enqueue")
   /// Any: report status for /health.
   CAF_ADD_ATOM(crdt_store, crdt, status_atom, "status")
+  /// Clock: diff a trie against a group's trie.
+  CAF_ADD_ATOM(crdt_store, crdt, diff_atom, "diff")
+  /// Queue and writer: remove acknowledged outbox entries.
+  CAF_ADD_ATOM(crdt_store, crdt, ack_atom, "ack")
+  /// Queue and reader: read queued messages.
+  CAF_ADD_ATOM(crdt_store, crdt, outbox_atom, "outbox")
+  /// Reader: messages since a timestamp.
+  CAF_ADD_ATOM(crdt_store, crdt, since_atom, "since")
+  /// Reader, writer, sync: the config_sync settings.
+  CAF_ADD_ATOM(crdt_store, crdt, config_atom, "config")
+  /// Sync: the timer fired.
+  CAF_ADD_ATOM(crdt_store, crdt, tick_atom, "tick")
+  /// Sync: the hub answered (or the call failed).
+  CAF_ADD_ATOM(crdt_store, crdt, reply_atom, "reply")
+  /// Hub: serve one POST /sync.
+  CAF_ADD_ATOM(crdt_store, crdt, sync_atom, "sync")
 
 CAF_END_TYPE_ID_BLOCK(crdt_store)

@@ -3,6 +3,7 @@
 #include "protocol/message.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,9 @@ struct write_batch {
   std::vector<message> messages;
   /// Whether new messages are queued for the hub.
   bool enqueue = false;
+  /// Empty for this node's own group (log, tables, trie); otherwise a group
+  /// this node only stores and relays as a hub.
+  std::string group;
   /// The clock's timestamp after stamping or receiving these messages; the
   /// writer persists the greatest it has seen.
   std::string clock;
@@ -34,6 +38,8 @@ struct commit_summary {
   size_t enqueued = 0;
   /// Trie changes caused by the new messages, one entry per touched key.
   merkle_deltas deltas;
+  /// The same for groups this node relays as a hub.
+  std::map<std::string, merkle_deltas> group_deltas;
 };
 
 } // namespace crdt

@@ -32,6 +32,13 @@ CREATE TABLE IF NOT EXISTS crdt_outbox(ts TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_schema(
   dataset TEXT NOT NULL, col TEXT NOT NULL, type TEXT NOT NULL,
   PRIMARY KEY(dataset, col)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_hub_messages(
+  group_id TEXT NOT NULL, ts TEXT NOT NULL, dataset TEXT NOT NULL,
+  row_id TEXT NOT NULL, col TEXT NOT NULL, value,
+  PRIMARY KEY(group_id, ts)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_hub_merkle(
+  group_id TEXT NOT NULL, key TEXT NOT NULL, hash INTEGER NOT NULL,
+  PRIMARY KEY(group_id, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS config_sync(
   key TEXT PRIMARY KEY, value TEXT, type TEXT NOT NULL DEFAULT 'string');
 )sql";
@@ -47,6 +54,15 @@ constexpr const char* upsert_cell_sql
 
 constexpr const char* insert_outbox_sql
   = "INSERT OR IGNORE INTO crdt_outbox(ts) VALUES(?1)";
+
+constexpr const char* insert_hub_message_sql
+  = "INSERT INTO crdt_hub_messages(group_id, ts, dataset, row_id, col, value) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+
+constexpr const char* upsert_hub_merkle_sql
+  = "INSERT INTO crdt_hub_merkle(group_id, key, hash) VALUES(?1, ?2, ?3) "
+    "ON CONFLICT(group_id, key) DO UPDATE SET "
+    "hash = (hash | excluded.hash) - (hash & excluded.hash)";
 
 // SQLite has no XOR operator: a ^ b == (a | b) - (a & b).
 constexpr const char* upsert_merkle_sql
@@ -239,6 +255,66 @@ caf::expected<merkle_trie> write_store::load_merkle() {
   return trie;
 }
 
+caf::expected<std::map<std::string, merkle_trie>>
+write_store::load_hub_merkles() {
+  auto s = db_->prepare_once("SELECT group_id, key, hash FROM crdt_hub_merkle");
+  if (!s)
+    return s.error();
+  std::map<std::string, merkle_trie> out;
+  while (s->step() == SQLITE_ROW)
+    out[std::string{s->column_text(0)}].set_node(
+      s->column_text(1), static_cast<uint32_t>(s->column_int(2)));
+  return out;
+}
+
+caf::expected<size_t>
+write_store::ack_outbox(const std::vector<std::string>& stamps) {
+  sql::transaction tx{*db_};
+  if (auto err = tx.begin())
+    return err;
+  auto del = db_->prepare("DELETE FROM crdt_outbox WHERE ts = ?1");
+  if (!del)
+    return del.error();
+  size_t removed = 0;
+  for (const auto& ts : stamps) {
+    sql::reset_guard guard{**del};
+    (*del)->bind(1, std::string_view{ts});
+    if ((*del)->step() != SQLITE_DONE)
+      return db_->fail("cannot acknowledge outbox entries");
+    removed += static_cast<size_t>(db_->changes());
+  }
+  if (auto err = tx.commit())
+    return err;
+  return removed;
+}
+
+caf::expected<std::map<std::string, std::string>> write_store::load_config() {
+  auto s = db_->prepare_once("SELECT key, value FROM config_sync");
+  if (!s)
+    return s.error();
+  std::map<std::string, std::string> out;
+  while (s->step() == SQLITE_ROW)
+    out.emplace(std::string{s->column_text(0)}, std::string{s->column_text(1)});
+  return out;
+}
+
+caf::error write_store::set_config(const std::string& key,
+                                   const std::string& value,
+                                   const std::string& type) {
+  auto s = db_->prepare("INSERT INTO config_sync(key, value, type) "
+                        "VALUES(?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET "
+                        "value = excluded.value, type = excluded.type");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{key});
+  (*s)->bind(2, std::string_view{value});
+  (*s)->bind(3, std::string_view{type});
+  if ((*s)->step() != SQLITE_DONE)
+    return db_->fail("cannot write config_sync");
+  return caf::none;
+}
+
 caf::expected<size_t> write_store::outbox_size() {
   auto s = db_->prepare_once("SELECT count(*) FROM crdt_outbox");
   if (!s)
@@ -324,13 +400,16 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   if (auto err = tx.begin())
     return err;
   auto ins = db_->prepare(insert_message_sql);
+  auto hub = db_->prepare(insert_hub_message_sql);
   auto out = db_->prepare(insert_outbox_sql);
   auto mrk = db_->prepare(upsert_merkle_sql);
-  if (!ins || !out || !mrk)
+  auto hub_mrk = db_->prepare(upsert_hub_merkle_sql);
+  if (!ins || !hub || !out || !mrk || !hub_mrk)
     return db_->fail("cannot prepare the commit");
   commit_summary summary;
-  // XOR per leaf key first; prefixes are expanded once at the end.
-  std::unordered_map<std::string, uint32_t> leaves;
+  // XOR per leaf key first; prefixes are expanded once at the end. The
+  // empty group name stands for this node's own group.
+  std::map<std::string, std::unordered_map<std::string, uint32_t>> leaves;
   std::string clock = clock_;
   for (const auto* batch : batches) {
     if (batch->clock > clock)
@@ -340,6 +419,25 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       auto ts = parse_timestamp(m.timestamp);
       if (!ts)
         return make_error(ec::bad_timestamp, "bad timestamp " + m.timestamp);
+      if (!batch->group.empty()) {
+        // A group relayed as a hub: log and trie only, no tables.
+        auto& s = **hub;
+        sql::reset_guard guard{s};
+        s.bind(1, std::string_view{batch->group});
+        s.bind(2, std::string_view{m.timestamp});
+        s.bind(3, std::string_view{m.dataset});
+        s.bind(4, std::string_view{m.row});
+        s.bind(5, std::string_view{m.column});
+        s.bind(6, m.val);
+        if (s.step() != SQLITE_DONE)
+          return db_->fail("cannot append to the hub log");
+        if (db_->changes() == 0)
+          continue;
+        ++summary.stored;
+        leaves[batch->group][merkle_key(ts->millis)]
+          ^= murmur3_32(m.timestamp);
+        continue;
+      }
       {
         auto& s = **ins;
         sql::reset_guard guard{s};
@@ -354,7 +452,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       if (db_->changes() == 0)
         continue; // a duplicate: already stored, changes nothing
       ++summary.stored;
-      leaves[merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
+      leaves[std::string{}][merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
       if (batch->enqueue) {
         auto& s = **out;
         sql::reset_guard guard{s};
@@ -370,18 +468,25 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   }
   if (auto err = flush_rows())
     return err;
-  std::map<std::string, uint32_t> nodes;
-  for (const auto& [key, hash] : leaves)
-    for (size_t len = 0; len <= key.size(); ++len)
-      nodes[key.substr(0, len)] ^= hash;
-  for (const auto& [key, hash] : nodes) {
-    auto& s = **mrk;
-    sql::reset_guard guard{s};
-    s.bind(1, std::string_view{key});
-    s.bind(2, static_cast<int64_t>(hash));
-    if (s.step() != SQLITE_DONE)
-      return db_->fail("cannot update the merkle trie");
-    summary.deltas.emplace_back(key, hash);
+  for (const auto& [group, group_leaves] : leaves) {
+    std::map<std::string, uint32_t> nodes;
+    for (const auto& [key, hash] : group_leaves)
+      for (size_t len = 0; len <= key.size(); ++len)
+        nodes[key.substr(0, len)] ^= hash;
+    auto& deltas = group.empty() ? summary.deltas
+                                 : summary.group_deltas[group];
+    auto& s = group.empty() ? **mrk : **hub_mrk;
+    for (const auto& [key, hash] : nodes) {
+      sql::reset_guard guard{s};
+      int i = 0;
+      if (!group.empty())
+        s.bind(++i, std::string_view{group});
+      s.bind(++i, std::string_view{key});
+      s.bind(++i, static_cast<int64_t>(hash));
+      if (s.step() != SQLITE_DONE)
+        return db_->fail("cannot update the merkle trie");
+      deltas.emplace_back(key, hash);
+    }
   }
   if (clock != clock_) {
     auto s = db_->prepare("UPDATE crdt_clock SET ts = ?1 WHERE id = 0");
@@ -637,6 +742,99 @@ caf::expected<int> read_store::state(const std::string& table,
   if (rc != SQLITE_ROW)
     return db_->fail("cannot read a record");
   return (*s)->column_int(0) ? 2 : 1;
+}
+
+namespace {
+
+caf::expected<std::vector<message>> read_messages(sql::statement& s,
+                                                  sql::connection& db) {
+  std::vector<message> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW)
+    out.push_back({std::string{s.column_text(0)}, std::string{s.column_text(1)},
+                   std::string{s.column_text(2)}, std::string{s.column_text(3)},
+                   s.column_value(4)});
+  if (rc != SQLITE_DONE)
+    return db.fail("cannot read messages");
+  return out;
+}
+
+} // namespace
+
+caf::expected<std::vector<message>> read_store::outbox(size_t limit) {
+  auto s = db_->prepare(
+    "SELECT m.ts, m.dataset, m.row_id, m.col, m.value FROM crdt_outbox o "
+    "JOIN crdt_messages m ON m.ts = o.ts ORDER BY o.ts LIMIT ?1");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, static_cast<int64_t>(limit));
+  return read_messages(**s, *db_);
+}
+
+caf::expected<std::vector<message>>
+read_store::messages_since(const std::string& group, const std::string& since,
+                           const std::string& exclude) {
+  // Timestamps end with the author's node id: "not authored by X" is a
+  // suffix test, done here rather than in SQL to keep the scan simple.
+  auto s = group.empty()
+             ? db_->prepare("SELECT ts, dataset, row_id, col, value "
+                            "FROM crdt_messages WHERE ts >= ?1 ORDER BY ts")
+             : db_->prepare("SELECT ts, dataset, row_id, col, value "
+                            "FROM crdt_hub_messages WHERE group_id = ?2 "
+                            "AND ts >= ?1 ORDER BY ts");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{since});
+  if (!group.empty())
+    (*s)->bind(2, std::string_view{group});
+  auto all = read_messages(**s, *db_);
+  if (!all || exclude.empty())
+    return all;
+  std::vector<message> out;
+  out.reserve(all->size());
+  for (auto& m : *all)
+    if (m.timestamp.size() < exclude.size()
+        || m.timestamp.compare(m.timestamp.size() - exclude.size(),
+                               exclude.size(), exclude)
+             != 0)
+      out.push_back(std::move(m));
+  return out;
+}
+
+caf::expected<std::pair<size_t, std::string>>
+read_store::config(const std::string& key) {
+  auto s = key.empty()
+             ? db_->prepare("SELECT key, value, type FROM config_sync "
+                            "ORDER BY key")
+             : db_->prepare("SELECT key, value, type FROM config_sync "
+                            "WHERE key = ?1");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  if (!key.empty())
+    (*s)->bind(1, std::string_view{key});
+  rapidjson::StringBuffer buf;
+  size_t count = 0;
+  int rc;
+  while ((rc = (*s)->step()) == SQLITE_ROW) {
+    if (count++ > 0)
+      buf.Put(',');
+    json_writer w{buf};
+    w.StartObject();
+    const char* names[] = {"key", "value", "type"};
+    for (int i = 0; i < 3; ++i) {
+      w.Key(names[i]);
+      write_generic(w, **s, i);
+    }
+    w.EndObject();
+  }
+  if (rc != SQLITE_DONE)
+    return db_->fail("cannot read config_sync");
+  if (!key.empty() && count == 0)
+    return make_error(ec::not_found, "no such setting");
+  return std::make_pair(count, std::string{buf.GetString(), buf.GetSize()});
 }
 
 caf::expected<std::string> dump_tables(sql::connection& db,

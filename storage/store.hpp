@@ -53,6 +53,20 @@ public:
   /// Number of entries in the outbox.
   caf::expected<size_t> outbox_size();
 
+  /// Tries of the groups this node relays as a hub.
+  caf::expected<std::map<std::string, merkle_trie>> load_hub_merkles();
+
+  /// Removes entries the hub acknowledged from the outbox; answers how many
+  /// were there.
+  caf::expected<size_t> ack_outbox(const std::vector<std::string>& stamps);
+
+  /// Every config_sync row as key -> value.
+  caf::expected<std::map<std::string, std::string>> load_config();
+
+  /// Sets a local sync setting (config_sync, never replicated).
+  caf::error set_config(const std::string& key, const std::string& value,
+                        const std::string& type);
+
   /// Commits all batches in one transaction.
   caf::expected<commit_summary> commit(const std::vector<const write_batch*>& batches);
 
@@ -120,6 +134,21 @@ public:
   /// Whether a record exists at all, deleted or not (0 absent, 1 live,
   /// 2 deleted).
   caf::expected<int> state(const std::string& table, const std::string& id);
+
+  /// Up to `limit` queued messages, oldest first.
+  caf::expected<std::vector<message>> outbox(size_t limit);
+
+  /// Messages of `group` (empty: this node's own log) with a timestamp
+  /// `>= since`, oldest first, leaving out those authored by node
+  /// `exclude` (when not empty).
+  caf::expected<std::vector<message>>
+  messages_since(const std::string& group, const std::string& since,
+                 const std::string& exclude);
+
+  /// One config_sync row `{key, value, type}` (empty key: all of them) as
+  /// comma-joined JSON objects, with their count.
+  caf::expected<std::pair<size_t, std::string>>
+  config(const std::string& key);
 
   sql::connection& db() {
     return *db_;

@@ -1,0 +1,45 @@
+#pragma once
+
+#include "actors/interfaces.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace crdt {
+
+/// Host, port and path of an `http://host[:port][/base]` URL.
+struct endpoint_parts {
+  std::string host;
+  std::string port = "80";
+  /// The base path without a trailing slash ("" for none).
+  std::string base;
+};
+
+/// Splits an http:// URL; `std::nullopt` for anything else.
+std::optional<endpoint_parts> parse_endpoint(const std::string& url);
+
+/// The sync client's HTTP transport: Beast's async client on the server's
+/// io_context, one keep-alive connection to the hub, a timeout on every
+/// call, and one retry on a fresh connection when a reused one fails.
+class hub_client : public hub_transport,
+                   public std::enable_shared_from_this<hub_client> {
+public:
+  hub_client(boost::asio::io_context& ioc, std::chrono::milliseconds timeout);
+  ~hub_client() override;
+
+  void post(const std::string& endpoint, std::string body,
+            std::function<void(caf::expected<std::string>)> done) override;
+
+  /// Adds a header to every call (e.g. a shared secret).
+  void header(std::string name, std::string value);
+
+private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+} // namespace crdt
