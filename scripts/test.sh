@@ -9,4 +9,4 @@ scripts/install-deps.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j2)
 python3 ../shared/acceptance/acceptance.py --binary build/crdt-store \
-  --schema schema --only rest
+  --schema schema --only rest,sync
