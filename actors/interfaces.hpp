@@ -145,6 +145,8 @@ using queue_actor = caf::typed_actor<
 using sync_actor = caf::typed_actor<
   // The timer fired (its generation; stale ones are ignored).
   caf::reacts_to<tick_atom, uint64_t>,
+  // Starts a round now unless one is running.
+  caf::reacts_to<sync_atom>,
   // The hub answered call `id`: ok flag and body or error text.
   caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
   // A config_sync setting changed (key, value).

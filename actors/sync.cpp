@@ -258,6 +258,11 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
       }
       round(self);
     },
+    [=](sync_atom) {
+      auto& st = self->state;
+      if (!st.busy && st.cfg.enabled && !st.cfg.endpoint.empty())
+        round(self);
+    },
     [=](reply_atom, uint64_t id, bool ok, std::string& text) {
       auto& st = self->state;
       if (id != st.call_id || !st.on_reply)
