@@ -3,6 +3,8 @@
 #include "actors/interfaces.hpp"
 
 #include <atomic>
+#include <caf/timespan.hpp>
+
 #include <chrono>
 #include <memory>
 
@@ -22,8 +24,11 @@ struct applier_state {
   static inline const char* name = "applier";
 };
 
-/// How long the applier waits for the clock and the writer.
-constexpr auto applier_timeout = std::chrono::seconds(30);
+/// The applier waits for the clock and the writer without a timer of its
+/// own: every write starts at an edge (HTTP session, hub, sync round) that
+/// carries a finite timeout, and a timer per internal hop would cost a
+/// round trip through CAF's clock thread for every write.
+constexpr auto applier_timeout = caf::infinite;
 
 /// Turns changes into stamped message batches for the writer.
 applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,

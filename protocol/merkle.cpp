@@ -109,26 +109,25 @@ void merkle_trie::insert_hash(std::string_view key, uint32_t hash) {
   }
 }
 
-void merkle_trie::set_node(std::string_view key, uint32_t hash) {
+merkle_trie::node& merkle_trie::path(std::string_view key) {
   node* n = root_.get();
   for (char c : key) {
+    if (c < '0' || c > '2')
+      break; // not a base-3 key (a corrupt row): stop at the valid prefix
     auto& child = n->children[static_cast<size_t>(c - '0')];
     if (!child)
       child = std::make_unique<node>();
     n = child.get();
   }
-  n->hash = hash;
+  return *n;
+}
+
+void merkle_trie::set_node(std::string_view key, uint32_t hash) {
+  path(key).hash = hash;
 }
 
 void merkle_trie::xor_node(std::string_view key, uint32_t delta) {
-  node* n = root_.get();
-  for (char c : key) {
-    auto& child = n->children[static_cast<size_t>(c - '0')];
-    if (!child)
-      child = std::make_unique<node>();
-    n = child.get();
-  }
-  n->hash ^= delta;
+  path(key).hash ^= delta;
 }
 
 size_t merkle_trie::size() const {

@@ -84,6 +84,9 @@ public:
                                               size_t max_depth = 32);
 
 private:
+  /// The node at `key`, creating missing nodes on the way.
+  node& path(std::string_view key);
+
   std::unique_ptr<node> root_;
 };
 

@@ -35,10 +35,12 @@ public:
     // nop
   }
 
-  /// Binds parameter `i` (1-based).
+  /// Binds parameter `i` (1-based). The text is not copied: it must stay
+  /// alive until the statement is reset (every caller binds, steps and
+  /// resets within one scope).
   void bind(int i, std::string_view text) {
     sqlite3_bind_text(stmt_.get(), i, text.data(),
-                      static_cast<int>(text.size()), SQLITE_TRANSIENT);
+                      static_cast<int>(text.size()), SQLITE_STATIC);
   }
   void bind(int i, int64_t x) {
     sqlite3_bind_int64(stmt_.get(), i, x);
