@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ make cmake ccache pkg-config python3 sqlite3 wrk
+  g++ make cmake ccache pkg-config python3 sqlite3 wrk curl
   libcaf-dev libboost1.81-dev libboost-test1.81-dev
   rapidjson-dev libsqlite3-dev
 )

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Load benchmark of one node: creates/s and GET-by-id/s at 64 keep-alive
+# connections (wrk), latency percentiles, server RSS, and the raw-SQLite
+# ceiling for the same rows (bench_baseline) in the same run.
+#
+#   bench/run.sh                       # 10 s per phase, synchronous=FULL
+#   DURATION=20 SYNC=NORMAL bench/run.sh
+#   MESSAGES=1000000 bench/run.sh      # also load ~1M messages, report RSS
+#
+# Everything binds 127.0.0.1 and stops by itself.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+DURATION=${DURATION:-10}
+SYNC=${SYNC:-FULL}
+CONNS=${CONNS:-64}
+MESSAGES=${MESSAGES:-0}
+BUILD=${BUILD_DIR:-$root/build}
+cmake --build "$BUILD" -j2 --target crdt-store bench_baseline >/dev/null
+
+work=$(mktemp -d /tmp/crdt-bench.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port"
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+(cd "$work" && HOST=127.0.0.1 PORT=$port SCHEMA_DIR="$root/schema" \
+   SQLITE_SYNCHRONOUS=$SYNC DB_SQLITE_FILE="$work/db/bench.sqlite" \
+   exec "$BUILD/crdt-store" >"$work/server.log" 2>&1) &
+pid=$!
+for _ in $(seq 100); do
+  curl -sf "$url/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+rss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status"; }
+result() { grep '^RESULT' | tail -1 | sed 's/^RESULT //'; }
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k {print $2}'; }
+
+rss_before=$(rss)
+create=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$root/bench/create.lua" "$url" | result)
+curl -sf "$url/store/contacts?pluck=id&limit=20000" \
+  | python3 -c 'import json,sys; [print(r["id"]) for r in json.load(sys.stdin)["data"]]' \
+  > "$work/ids"
+get=$(BENCH_IDS="$work/ids" wrk -t2 -c"$CONNS" -d"${DURATION}s" -s "$root/bench/get.lua" "$url" | result)
+rss_after=$(rss)
+
+messages() {
+  python3 - "$work/db/bench.sqlite" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("select count(*) from crdt_messages").fetchone()[0])
+PY
+}
+if [ "$MESSAGES" -gt 0 ]; then
+  while [ "$(messages)" -lt "$MESSAGES" ]; do
+    wrk -t2 -c"$CONNS" -d10s -s "$root/bench/create.lua" "$url" >/dev/null
+  done
+  # A read phase after the load, so the reader caches are warm too.
+  BENCH_IDS="$work/ids" wrk -t2 -c"$CONNS" -d5s -s "$root/bench/get.lua" "$url" >/dev/null
+fi
+stored=$(messages)
+rss_final=$(rss)
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+
+baseline=$("$BUILD/bench/bench_baseline" "$work/baseline.sqlite" 200000 64 "$SYNC")
+base_rps=$(echo "$baseline" | awk '{print $2}')
+c_rps=$(field "$create" rps)
+ratio=$(python3 -c "print(f'{100*$c_rps/$base_rps:.0f}%')")
+
+cat <<EOF2
+crdt-store load benchmark ($(nproc) cores, wrk -t2 -c$CONNS, ${DURATION}s per phase, synchronous=$SYNC)
+  creates:  $(field "$create" rps)/s   p50 $(field "$create" p50_ms) ms   p99 $(field "$create" p99_ms) ms   errors $(field "$create" errors) non-2xx $(field "$create" non2xx)
+  GET/id:   $(field "$get" rps)/s   p50 $(field "$get" p50_ms) ms   p99 $(field "$get" p99_ms) ms   errors $(field "$get" errors) non-2xx $(field "$get" non2xx)
+  RSS:      ${rss_before} MB before, ${rss_after} MB after the phases, ${rss_final} MB holding $stored messages
+  ceiling:  $baseline
+  ratio:    server creates/s = $ratio of the raw-SQLite ceiling
+EOF2
