@@ -255,6 +255,8 @@ caf::expected<settings> load_settings(int argc, char** argv) {
     out.values[key] = val;
     out.origin[key] = "flag";
   }
+  if (out.help)
+    return out; // --help works whatever else is set
   for (const auto& [k, v] : out.values) {
     auto problem = check(k, v);
     if (!problem.empty())
