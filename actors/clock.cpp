@@ -34,16 +34,30 @@ clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self
     },
     [=](recv_atom, const std::vector<std::string>& stamps)
       -> caf::result<std::string> {
-      auto copy = self->state.clock;
+      // Every timestamp is checked (format, drift), but the clock merges only
+      // the greatest: merging each in turn would add one to the counter per
+      // message whenever they are older than the clock, and a batch of more
+      // than 65,535 such messages would overflow the counter for nothing.
+      // Merging the greatest leaves the clock ahead of all of them, which is
+      // what the HLC needs.
       auto now = wall_clock_ms();
+      const std::string* greatest = nullptr;
+      timestamp top;
       for (const auto& s : stamps) {
         auto ts = parse_timestamp(s);
         if (!ts)
           return make_error(ec::bad_timestamp, "bad timestamp: " + s);
-        if (auto err = recv(copy, *ts, now))
-          return err;
+        if (ts->millis - now > self->state.clock.max_drift)
+          return make_error(ec::clock_drift,
+                            "clock drift: " + s + " is too far ahead");
+        if (!greatest || s > *greatest) {
+          greatest = &s;
+          top = std::move(*ts);
+        }
       }
-      self->state.clock = std::move(copy);
+      if (greatest)
+        if (auto err = recv(self->state.clock, top, now))
+          return err;
       return to_string(self->state.clock.last);
     },
     [=](merkle_atom, const std::string& group, const merkle_deltas& deltas) {

@@ -14,6 +14,11 @@ namespace {
 
 constexpr auto hub_timeout = std::chrono::seconds(30);
 
+// An answer carries about this many messages at most (whole minutes); a
+// client far behind gets the rest by asking again from where its trie
+// still differs. Bounds the memory and time of one /sync call.
+constexpr uint32_t max_answer_messages = 20000;
+
 http_reply refuse(unsigned status, const std::string& reason) {
   return {status, write_sync_error(reason), {}};
 }
@@ -64,10 +69,10 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
       auto req = parse_sync_request(body);
       if (!req)
         return refuse(400, describe(req.error()));
-      auto& st = self->state;
-      bool own = req->group_id == st.group;
-      auto problem = check_batch(req->messages, own, st.schemas,
-                                 wall_clock_ms(), st.max_drift);
+      auto* st = &self->state; // captured by the continuations below
+      bool own = req->group_id == st->group;
+      auto problem = check_batch(req->messages, own, st->schemas,
+                                 wall_clock_ms(), st->max_drift);
       if (!problem.empty())
         return refuse(400, problem);
       auto rp = self->make_response_promise<http_reply>();
@@ -79,16 +84,17 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
       };
       // Once stored: diff, then the messages the client lacks.
       auto answer = [=]() mutable {
-        self->request(st.clock, hub_timeout, diff_atom::value, group, trie)
+        self->request(st->clock, hub_timeout, diff_atom::value, group, trie)
           .then(
             [=](int64_t since, std::string& json) mutable {
               if (since < 0) {
                 rp.deliver(http_reply{200, write_sync_response({}, json), {}});
                 return;
               }
-              auto& reader = st.readers[st.next_reader++ % st.readers.size()];
+              auto& reader = st->readers[st->next_reader++ % st->readers.size()];
               self->request(reader, hub_timeout, since_atom::value, group,
-                            since_timestamp(since), client)
+                            since_timestamp(since), client,
+                            max_answer_messages)
                 .then(
                   [=](std::vector<message>& msgs) mutable {
                     rp.deliver(
@@ -101,15 +107,15 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
       if (req->messages.empty()) {
         answer();
       } else if (own) {
-        self->request(st.applier, hub_timeout, apply_atom::value,
+        self->request(st->applier, hub_timeout, apply_atom::value,
                       std::move(req->messages))
           .then([=](size_t) mutable { answer(); }, fail);
       } else {
         write_batch batch;
         batch.group = req->group_id;
         batch.messages = std::move(req->messages);
-        ++*st.load;
-        self->request(st.writer, hub_timeout, write_atom::value,
+        ++*st->load;
+        self->request(st->writer, hub_timeout, write_atom::value,
                       std::move(batch))
           .then([=](const commit_ack&) mutable { answer(); }, fail);
       }

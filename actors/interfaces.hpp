@@ -123,9 +123,10 @@ using reader_actor = caf::typed_actor<
   // Up to n queued messages, oldest first.
   caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
   // Messages of a group ("" = own) from a timestamp on, leaving out those
-  // of one author (group, since, excluded node).
-  caf::replies_to<since_atom, std::string, std::string,
-                  std::string>::with<std::vector<message>>,
+  // of one author, about `limit` at most (0: all), ending at a minute's end
+  // (group, since, excluded node, limit).
+  caf::replies_to<since_atom, std::string, std::string, std::string,
+                  uint32_t>::with<std::vector<message>>,
   // config_sync rows: all (empty key) or one.
   caf::replies_to<config_atom, std::string>::with<list_result>>;
 

@@ -34,8 +34,9 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       return std::move(*r);
     },
     [=](since_atom, const std::string& group, const std::string& since,
-        const std::string& exclude) -> caf::result<std::vector<message>> {
-      auto r = self->state.store->messages_since(group, since, exclude);
+        const std::string& exclude,
+        uint32_t limit) -> caf::result<std::vector<message>> {
+      auto r = self->state.store->messages_since(group, since, exclude, limit);
       if (!r)
         return r.error();
       return std::move(*r);

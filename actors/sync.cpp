@@ -73,34 +73,35 @@ void schedule(self_ptr self, int64_t ms) {
 }
 
 void finish(self_ptr self, const caf::error& err) {
-  auto& st = self->state;
-  st.busy = false;
-  st.on_reply = nullptr;
-  st.last.enabled = st.cfg.enabled;
-  st.last.at = iso8601(wall_clock_ms());
-  st.last.ok = !err;
-  st.last.error = err ? describe(err) : std::string{};
+  auto* st = &self->state; // captured by the continuations below
+  st->busy = false;
+  st->on_reply = nullptr;
+  st->hub_trie.reset();
+  st->last.enabled = st->cfg.enabled;
+  st->last.at = iso8601(wall_clock_ms());
+  st->last.ok = !err;
+  st->last.error = err ? describe(err) : std::string{};
   if (err) {
-    ++st.failures;
-    std::cerr << "crdt-store: sync with " << st.cfg.endpoint
-              << " failed: " << st.last.error << std::endl;
+    ++st->failures;
+    std::cerr << "crdt-store: sync with " << st->cfg.endpoint
+              << " failed: " << st->last.error << std::endl;
     thread_local std::mt19937 rng{std::random_device{}()};
     std::uniform_real_distribution<double> jitter{0.5, 1.0};
-    schedule(self, backoff_ms(st.cfg, st.failures, jitter(rng)));
+    schedule(self, backoff_ms(st->cfg, st->failures, jitter(rng)));
   } else {
-    st.failures = 0;
-    schedule(self, st.cfg.timer_ms);
+    st->failures = 0;
+    schedule(self, st->cfg.timer_ms);
   }
 }
 
 // Sends one body to the hub; `then` runs in this actor with the answer.
 void call(self_ptr self, std::string body,
           std::function<void(caf::expected<std::string>)> then) {
-  auto& st = self->state;
-  auto id = ++st.call_id;
-  st.on_reply = std::move(then);
+  auto* st = &self->state; // captured by the continuations below
+  auto id = ++st->call_id;
+  st->on_reply = std::move(then);
   sync_actor handle = caf::actor_cast<sync_actor>(self);
-  st.transport->post(st.cfg.endpoint, std::move(body),
+  st->transport->post(st->cfg.endpoint, std::move(body),
                      [handle, id](caf::expected<std::string> r) {
                        if (r)
                          caf::anon_send(handle, reply_atom::value, id, true,
@@ -128,19 +129,23 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
     finish(self, resp.error());
     return;
   }
-  auto& st = self->state;
+  auto* st = &self->state; // captured by the continuations below
+  st->hub_trie = resp->merkle.clone();
   auto trie = std::make_shared<const merkle_trie>(std::move(resp->merkle));
   auto fail = [=](const caf::error& err) { finish(self, err); };
-  // Last step: compare tries and recurse from where they differ.
+  // Last step: compare tries and recurse from where they differ. While a
+  // long outbox drains, the next batch goes first; the round reconciles
+  // after its last batch.
   auto reconcile = [=] {
-    self->request(st.clock, ask_timeout, diff_atom::value, std::string{}, trie)
+    if (drained_full && !since) {
+      round(self);
+      return;
+    }
+    self->request(st->clock, ask_timeout, diff_atom::value, std::string{}, trie)
       .then(
         [=](int64_t d, const std::string&) {
           if (d < 0) {
-            if (drained_full)
-              round(self); // more queued: keep draining
-            else
-              finish(self, caf::none);
+            finish(self, caf::none);
             return;
           }
           if (since && d == *since) {
@@ -150,10 +155,10 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
                                       + " after syncing from there"));
             return;
           }
-          if (depth + 1 >= st.cfg.max_depth) {
+          if (depth + 1 >= st->cfg.max_depth) {
             finish(self, make_error(ec::sync_failure,
                                     "reconciliation did not converge within "
-                                      + std::to_string(st.cfg.max_depth)
+                                      + std::to_string(st->cfg.max_depth)
                                       + " calls"));
             return;
           }
@@ -167,7 +172,7 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
       reconcile();
       return;
     }
-    self->request(st.queue, ask_timeout, ack_atom::value, acks)
+    self->request(st->queue, ask_timeout, ack_atom::value, acks)
       .then([=](uint64_t) { reconcile(); }, fail);
   };
   if (resp->messages.empty()) {
@@ -180,7 +185,7 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
     finish(self, make_error(ec::sync_failure, "hub sent " + problem));
     return;
   }
-  self->request(st.applier, ask_timeout, apply_atom::value,
+  self->request(st->applier, ask_timeout, apply_atom::value,
                 std::move(resp->messages))
     .then([=](size_t) { ack(); }, fail);
 }
@@ -188,13 +193,31 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
 void sync_once(self_ptr self, std::vector<message> msgs,
                std::optional<int64_t> since, int depth,
                std::vector<std::string> acks, bool drained_full) {
-  auto& st = self->state;
+  auto* st = &self->state; // captured by the continuations below
   auto fail = [=](const caf::error& err) { finish(self, err); };
+  if (!since && st->hub_trie) {
+    // Draining a long outbox: with our full trie, the hub would answer every
+    // call with everything since our oldest unsent message, again and again.
+    // Instead claim what the hub had after the previous call plus this
+    // batch: the hub then answers only what arrived from others since. The
+    // round ends with a call carrying our real trie, which reconciles
+    // whatever this shortcut skipped.
+    auto trie = st->hub_trie->clone();
+    for (const auto& m : msgs)
+      if (auto ts = parse_timestamp(m.timestamp))
+        trie.insert(m.timestamp, ts->millis);
+    auto body = write_sync_request(st->cfg.group, st->cfg.node_id, msgs,
+                                   trie.to_json());
+    call(self, std::move(body), [=](caf::expected<std::string> r) {
+      on_answer(self, std::move(r), since, depth, acks, drained_full);
+    });
+    return;
+  }
   auto send = [=](std::vector<message> all) {
-    self->request(st.clock, ask_timeout, merkle_atom::value)
+    self->request(st->clock, ask_timeout, merkle_atom::value)
       .then(
         [=](const std::string& merkle) {
-          auto body = write_sync_request(st.cfg.group, st.cfg.node_id, all,
+          auto body = write_sync_request(st->cfg.group, st->cfg.node_id, all,
                                          merkle);
           call(self, std::move(body), [=](caf::expected<std::string> r) {
             on_answer(self, std::move(r), since, depth, acks, drained_full);
@@ -207,8 +230,8 @@ void sync_once(self_ptr self, std::vector<message> msgs,
     return;
   }
   // Resend everything we have from `since` on: the hub lacks some of it.
-  self->request(st.reader, ask_timeout, since_atom::value, std::string{},
-                since_timestamp(*since), std::string{})
+  self->request(st->reader, ask_timeout, since_atom::value, std::string{},
+                since_timestamp(*since), std::string{}, uint32_t{0})
     .then(
       [=](std::vector<message>& more) {
         std::set<std::string> seen;
@@ -224,9 +247,9 @@ void sync_once(self_ptr self, std::vector<message> msgs,
 }
 
 void round(self_ptr self) {
-  auto& st = self->state;
-  st.busy = true;
-  self->request(st.queue, ask_timeout, outbox_atom::value, st.cfg.batch)
+  auto* st = &self->state; // captured by the continuations below
+  st->busy = true;
+  self->request(st->queue, ask_timeout, outbox_atom::value, st->cfg.batch)
     .then(
       [=](std::vector<message>& msgs) {
         std::vector<std::string> acks;
@@ -249,39 +272,39 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
   schedule(self, std::min<int64_t>(self->state.cfg.timer_ms, 100));
   return {
     [=](tick_atom, uint64_t generation) {
-      auto& st = self->state;
-      if (generation != st.generation || st.busy)
+      auto* st = &self->state; // captured by the continuations below
+      if (generation != st->generation || st->busy)
         return;
-      if (!st.cfg.enabled || st.cfg.endpoint.empty()) {
-        schedule(self, st.cfg.timer_ms);
+      if (!st->cfg.enabled || st->cfg.endpoint.empty()) {
+        schedule(self, st->cfg.timer_ms);
         return;
       }
       round(self);
     },
     [=](sync_atom) {
-      auto& st = self->state;
-      if (!st.busy && st.cfg.enabled && !st.cfg.endpoint.empty())
+      auto* st = &self->state; // captured by the continuations below
+      if (!st->busy && st->cfg.enabled && !st->cfg.endpoint.empty())
         round(self);
     },
     [=](reply_atom, uint64_t id, bool ok, std::string& text) {
-      auto& st = self->state;
-      if (id != st.call_id || !st.on_reply)
+      auto* st = &self->state; // captured by the continuations below
+      if (id != st->call_id || !st->on_reply)
         return; // an answer to a call we gave up on
-      auto then = std::move(st.on_reply);
-      st.on_reply = nullptr;
+      auto then = std::move(st->on_reply);
+      st->on_reply = nullptr;
       if (ok)
         then(std::move(text));
       else
         then(make_error(ec::sync_failure, text));
     },
     [=](config_atom, const std::string& key, const std::string& value) {
-      auto& st = self->state;
-      if (!apply_setting(st.cfg, key, value))
+      auto* st = &self->state; // captured by the continuations below
+      if (!apply_setting(st->cfg, key, value))
         return;
-      st.last.enabled = st.cfg.enabled;
+      st->last.enabled = st->cfg.enabled;
       // Re-arm: a new period or a re-enabled sync starts from now.
-      if (!st.busy)
-        schedule(self, std::min<int64_t>(st.cfg.timer_ms, 100));
+      if (!st->busy)
+        schedule(self, std::min<int64_t>(st->cfg.timer_ms, 100));
     },
     [=](status_atom) { return self->state.last; },
   };

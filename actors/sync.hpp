@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
+#include "protocol/merkle.hpp"
 #include "protocol/schema.hpp"
 
 #include <functional>
@@ -23,8 +24,9 @@ struct sync_config {
   /// This node's group and id.
   std::string group;
   std::string node_id;
-  /// Messages per call when draining the outbox.
-  uint32_t batch = 1000;
+  /// Messages per call when draining the outbox (about 700 KB of JSON,
+  /// under the hub's default 1 MiB body limit).
+  uint32_t batch = 4000;
   /// Bound on the recursive reconciliation of one round.
   int max_depth = 32;
 };
@@ -46,6 +48,9 @@ struct sync_state {
   /// Id of the call in flight and what to do with its answer.
   uint64_t call_id = 0;
   std::function<void(caf::expected<std::string>)> on_reply;
+  /// The hub's trie from its last answer in this round, while draining a
+  /// long outbox (see sync.cpp).
+  std::optional<merkle_trie> hub_trie;
   /// Consecutive failed rounds (drives the back-off).
   int failures = 0;
   /// Outcome of the last round.

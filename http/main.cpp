@@ -19,6 +19,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <cstdio>
+#include <malloc.h>
 #include <iostream>
 #include <sys/stat.h>
 #include <thread>
@@ -52,6 +53,12 @@ int fail(const std::string& what) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Sync answers and bodies are large, short-lived buffers. A fixed mmap
+  // threshold returns them to the system when freed (glibc would otherwise
+  // raise the threshold and keep them in its heaps), and fewer arenas keep
+  // the many threads from each hoarding their own free memory.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_ARENA_MAX, 4);
   auto loaded = load_settings(argc, argv);
   if (!loaded)
     return fail(describe(loaded.error()));

@@ -774,24 +774,44 @@ caf::expected<std::vector<message>> read_store::outbox(size_t limit) {
 
 caf::expected<std::vector<message>>
 read_store::messages_since(const std::string& group, const std::string& since,
-                           const std::string& exclude) {
-  // Timestamps end with the author's node id: "not authored by X" is a
-  // suffix test, done here rather than in SQL to keep the scan simple.
-  auto s = group.empty()
-             ? db_->prepare("SELECT ts, dataset, row_id, col, value "
-                            "FROM crdt_messages WHERE ts >= ?1 ORDER BY ts")
-             : db_->prepare("SELECT ts, dataset, row_id, col, value "
-                            "FROM crdt_hub_messages WHERE group_id = ?2 "
-                            "AND ts >= ?1 ORDER BY ts");
-  if (!s)
-    return s.error();
-  sql::reset_guard guard{**s};
-  (*s)->bind(1, std::string_view{since});
-  if (!group.empty())
-    (*s)->bind(2, std::string_view{group});
-  auto all = read_messages(**s, *db_);
-  if (!all || exclude.empty())
+                           const std::string& exclude, size_t limit) {
+  // One query shape for the first page and for the rest of its last
+  // minute: timestamps in [lo, hi), up to a count (-1: all).
+  auto fetch = [&](const std::string& lo, const std::string& hi,
+                   int64_t count) -> caf::expected<std::vector<message>> {
+    std::string where = group.empty() ? "" : "group_id = ?4 AND ";
+    auto s = db_->prepare(
+      std::string{"SELECT ts, dataset, row_id, col, value FROM "}
+      + (group.empty() ? "crdt_messages" : "crdt_hub_messages") + " WHERE "
+      + where + "ts >= ?1 AND (?2 = '' OR ts < ?2) ORDER BY ts LIMIT ?3");
+    if (!s)
+      return s.error();
+    sql::reset_guard guard{**s};
+    (*s)->bind(1, std::string_view{lo});
+    (*s)->bind(2, std::string_view{hi});
+    (*s)->bind(3, count);
+    if (!group.empty())
+      (*s)->bind(4, std::string_view{group});
+    return read_messages(**s, *db_);
+  };
+  auto all = fetch(since, "", limit ? static_cast<int64_t>(limit) : -1);
+  if (!all)
     return all;
+  if (limit && all->size() == limit) {
+    // Finish the last minute: "YYYY-MM-DDTHH:MM" then ';', the character
+    // after ':', bounds every timestamp of that minute.
+    const std::string last = all->back().timestamp; // all grows below
+    auto rest = fetch(last, last.substr(0, 16) + ";", -1);
+    if (!rest)
+      return rest;
+    for (auto& m : *rest)
+      if (m.timestamp != last)
+        all->push_back(std::move(m));
+  }
+  if (exclude.empty())
+    return all;
+  // Timestamps end with the author's node id: "not authored by X" is a
+  // suffix test.
   std::vector<message> out;
   out.reserve(all->size());
   for (auto& m : *all)

@@ -140,10 +140,12 @@ public:
 
   /// Messages of `group` (empty: this node's own log) with a timestamp
   /// `>= since`, oldest first, leaving out those authored by node
-  /// `exclude` (when not empty).
+  /// `exclude` (when not empty). With a `limit`, stops after about that
+  /// many, but always at the end of a minute, so that a client that applies
+  /// them sees its trie agree up to that minute and asks for the rest.
   caf::expected<std::vector<message>>
   messages_since(const std::string& group, const std::string& since,
-                 const std::string& exclude);
+                 const std::string& exclude, size_t limit = 0);
 
   /// One config_sync row `{key, value, type}` (empty key: all of them) as
   /// comma-joined JSON objects, with their count.

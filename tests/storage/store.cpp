@@ -210,4 +210,32 @@ BOOST_AUTO_TEST_CASE(reads_render_schema_types_and_hide_deleted_records) {
   BOOST_CHECK_EQUAL((*r)->list("items", q)->first, 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_limited_answer_ends_at_the_end_of_a_minute) {
+  auto s = schemas({{"people", people_v1}});
+  auto w = open(s);
+  std::vector<message> msgs;
+  // 30 messages in one minute, 5 in the next; two authors.
+  for (int i = 0; i < 35; ++i) {
+    timestamp ts{1764000000000 + (i < 30 ? i * 1000 : 60000 + i),
+                 0, i % 2 ? "aaaaaaaaaaaaaaaa" : "bbbbbbbbbbbbbbbb"};
+    msgs.push_back({to_string(ts), "people", row, "name", value{"x"}});
+  }
+  commit(*w, msgs);
+  auto r = read_store::open(opts.path, s);
+  BOOST_REQUIRE(r);
+  auto since = to_string(timestamp{1764000000000, 0, "0000000000000000"});
+  // A limit of 10 falls inside the first minute: the whole minute comes.
+  auto got = (*r)->messages_since("", since, "", 10);
+  BOOST_REQUIRE(got);
+  BOOST_REQUIRE_EQUAL(got->size(), 30u);
+  for (size_t i = 0; i < got->size(); ++i)
+    BOOST_CHECK_EQUAL((*got)[i].timestamp, msgs[i].timestamp);
+  // Without a limit everything, and an excluded author is left out.
+  got = (*r)->messages_since("", since, "aaaaaaaaaaaaaaaa", 0);
+  BOOST_REQUIRE(got);
+  BOOST_CHECK_EQUAL(got->size(), 18u);
+  for (const auto& m : *got)
+    BOOST_CHECK(m.timestamp.find("aaaaaaaaaaaaaaaa") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
