@@ -235,4 +235,39 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
   BOOST_CHECK_EQUAL(pending, 8u);
 }
 
+BOOST_AUTO_TEST_CASE(a_big_received_batch_does_not_overflow_the_clock) {
+  timestamp start;
+  start.node = node;
+  start.millis = wall_clock_ms();
+  auto clk = sys->spawn(crdt::clock, start, int64_t{60000},
+                        std::make_shared<merkle_trie>(),
+                        std::shared_ptr<std::map<std::string, merkle_trie>>{});
+  // 70,000 messages from the past, all older than the clock.
+  std::vector<std::string> stamps;
+  hlc other;
+  other.last.node = "bbbbbbbbbbbbbbbb";
+  for (int i = 0; i < 70000; ++i)
+    stamps.push_back(to_string(*send(other, start.millis - 5000 + i / 1000)));
+  std::string after;
+  caf::error failed;
+  sys->spawn([=, &after, &failed](caf::event_based_actor* self) {
+    self->request(clk, caf::infinite, recv_atom::value, stamps)
+      .then([&](const std::string& s) { after = s; },
+            [&](caf::error& err) { failed = err; });
+  });
+  sched->run();
+  BOOST_CHECK_MESSAGE(!failed, describe(failed));
+  BOOST_REQUIRE(!after.empty());
+  BOOST_CHECK_GT(after, stamps.back());
+  // A message too far ahead is refused, whatever comes with it.
+  auto future = to_string(timestamp{wall_clock_ms() + 120000, 0, "cccccccccccccccc"});
+  sys->spawn([=, &failed](caf::event_based_actor* self) {
+    self->request(clk, caf::infinite, recv_atom::value,
+                  std::vector<std::string>{stamps.front(), future})
+      .then([](const std::string&) {}, [&](caf::error& err) { failed = err; });
+  });
+  sched->run();
+  BOOST_CHECK(is(failed, ec::clock_drift));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
