@@ -68,8 +68,11 @@ clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self
     [=](merkle_atom) -> std::string { return self->state.trie.to_json(); },
     [=](diff_atom, const std::string& group, const trie_ptr& other)
       -> caf::result<int64_t, std::string> {
+      // The earliest minute that really differs (see first_difference): the
+      // hub sends from there and a client resends from there, so neither
+      // ships a whole subtree of messages the other already holds.
       const auto& trie = trie_of(group);
-      auto since = diff(trie, *other);
+      auto since = first_difference(trie, *other);
       return {since ? *since : int64_t{-1}, trie.to_json()};
     },
     [=](status_atom) -> clock_status {

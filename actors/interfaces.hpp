@@ -83,8 +83,8 @@ using clock_actor = caf::typed_actor<
   caf::reacts_to<merkle_atom, std::string, merkle_deltas>,
   // Answers the own trie as wire JSON.
   caf::replies_to<merkle_atom>::with<std::string>,
-  // Diffs a trie against a group's: the time from which they differ (-1
-  // when equal) and the group's trie as wire JSON.
+  // Compares a trie with a group's: the start of the earliest minute where
+  // they differ (-1 when equal) and the group's trie as wire JSON.
   caf::replies_to<diff_atom, std::string, trie_ptr>::with<int64_t,
                                                           std::string>,
   // Answers node id, clock and root hash.

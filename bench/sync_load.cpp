@@ -138,8 +138,15 @@ void probe(connection& c, writer& w, const std::string& group, int calls) {
   size_t nothing_bytes = 0;
   for (int i = 0; i < calls; ++i) {
     auto t = std::chrono::steady_clock::now();
-    nothing_bytes
-      = c.post(write_sync_request(group, client_node, {}, trie_json)).size();
+    auto body = c.post(write_sync_request(group, client_node, {}, trie_json));
+    nothing_bytes = body.size();
+    auto r = parse_sync_response(body);
+    if (!r || !r->messages.empty() || r->merkle.hash() != w.trie.hash()) {
+      std::fprintf(stderr, "bench_sync: the hub holds something the client "
+                           "does not (%zu messages)\n",
+                   r ? r->messages.size() : 0);
+      std::exit(1);
+    }
     nothing.push_back(seconds_since(t) * 1000);
   }
   // One new message: another writer adds one (a little apart, so that most

@@ -154,6 +154,20 @@ caf::expected<merkle_trie> merkle_trie::from_json(const rapidjson::Value& v,
   return out;
 }
 
+namespace {
+
+// A key prefix padded with '0' to 16 digits, read as minutes in base 3.
+int64_t key_to_millis(std::string key) {
+  if (key.size() < merkle_key_digits)
+    key.append(merkle_key_digits - key.size(), '0');
+  int64_t minutes = 0;
+  for (char c : key)
+    minutes = minutes * 3 + (c - '0');
+  return minutes * 60000;
+}
+
+} // namespace
+
 std::optional<int64_t> diff(const merkle_trie& a, const merkle_trie& b) {
   if (a.hash() == b.hash())
     return std::nullopt;
@@ -177,20 +191,37 @@ std::optional<int64_t> diff(const merkle_trie& a, const merkle_trie& b) {
         break;
       }
     }
-    if (diff_key < 0) {
-      std::string full = prefix;
-      if (full.size() < merkle_key_digits)
-        full.append(merkle_key_digits - full.size(), '0');
-      int64_t minutes = 0;
-      for (char c : full)
-        minutes = minutes * 3 + (c - '0');
-      return minutes * 60000;
-    }
+    if (diff_key < 0)
+      return key_to_millis(prefix);
     prefix.push_back(static_cast<char>('0' + diff_key));
     const auto* c1 = n1->children[static_cast<size_t>(diff_key)].get();
     const auto* c2 = n2->children[static_cast<size_t>(diff_key)].get();
     n1 = c1 ? c1 : &empty;
     n2 = c2 ? c2 : &empty;
+  }
+}
+
+std::optional<int64_t> first_difference(const merkle_trie& a,
+                                        const merkle_trie& b) {
+  if (a.hash() == b.hash())
+    return std::nullopt;
+  // Invariant: the subtrees n1 and n2 (either may be absent) differ.
+  const merkle_trie::node* n1 = &a.root();
+  const merkle_trie::node* n2 = &b.root();
+  std::string prefix;
+  for (;;) {
+    int next = -1;
+    for (size_t i = 0; i < 3 && next < 0; ++i) {
+      const auto* c1 = n1 ? n1->children[i].get() : nullptr;
+      const auto* c2 = n2 ? n2->children[i].get() : nullptr;
+      if ((c1 || c2) && (!c1 || !c2 || c1->hash != c2->hash))
+        next = static_cast<int>(i);
+    }
+    if (next < 0)
+      return key_to_millis(prefix); // a differing minute (leaf)
+    prefix.push_back(static_cast<char>('0' + next));
+    n1 = n1 ? n1->children[static_cast<size_t>(next)].get() : nullptr;
+    n2 = n2 ? n2->children[static_cast<size_t>(next)].get() : nullptr;
   }
 }
 

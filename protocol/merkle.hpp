@@ -94,6 +94,15 @@ private:
 /// differ, or none when their root hashes are equal.
 std::optional<int64_t> diff(const merkle_trie& a, const merkle_trie& b);
 
+/// The start of the earliest minute where two tries really differ, or none
+/// when their root hashes are equal. Unlike diff(), which stops at the first
+/// key one side lacks and answers the start of that whole subtree, this
+/// descends into such a subtree to its earliest minute. It is never earlier
+/// than diff(): everything one side lacks lies at or after it, and a sync
+/// that sends messages from there sends no more than needed.
+std::optional<int64_t> first_difference(const merkle_trie& a,
+                                        const merkle_trie& b);
+
 /// XOR deltas per trie key (prefix), the unit persisted per transaction.
 /// Applying `hash` of a timestamp to every prefix of its key.
 void add_path_deltas(std::vector<std::pair<std::string, uint32_t>>& out,

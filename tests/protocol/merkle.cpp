@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <random>
+
 using namespace crdt;
 
 namespace {
@@ -124,6 +126,48 @@ BOOST_AUTO_TEST_CASE(diff_stops_at_the_first_key_one_side_lacks) {
   for (char ch : std::string{"1100000000000000"})
     want = want * 3 + (ch - '0');
   BOOST_CHECK(diff(f, g) == std::optional<int64_t>{want * minute});
+}
+
+BOOST_AUTO_TEST_CASE(first_difference_descends_into_a_missing_subtree) {
+  // An hour of history both sides hold, and one new message on one side.
+  std::vector<std::string> shared;
+  for (int i = 0; i < 60; ++i)
+    shared.push_back(to_string(timestamp{1764000000000 + i * minute, 0,
+                                         "aaaaaaaaaaaaaaaa"}));
+  auto a = trie_of(shared);
+  auto fresh = to_string(timestamp{1764000000000 + 3 * 86400000, 0,
+                                   "bbbbbbbbbbbbbbbb"});
+  shared.push_back(fresh);
+  auto b = trie_of(shared);
+  auto coarse = diff(a, b);
+  auto fine = first_difference(a, b);
+  BOOST_REQUIRE(coarse && fine);
+  int64_t fresh_minute = (1764000000000 + 3 * 86400000) / minute * minute;
+  BOOST_CHECK_EQUAL(*fine, fresh_minute);
+  BOOST_CHECK_LT(*coarse, *fine); // diff stops at the subtree's start
+  BOOST_CHECK(first_difference(b, a) == fine);
+  BOOST_CHECK(!first_difference(a, a.clone()));
+}
+
+BOOST_AUTO_TEST_CASE(first_difference_is_never_before_diff) {
+  std::mt19937 rng{42};
+  for (int round = 0; round < 500; ++round) {
+    merkle_trie a, b;
+    for (int i = 0; i < 20; ++i) {
+      auto ts = to_string(timestamp{1764000000000 + int64_t(rng() % 5000000),
+                                    0, "aaaaaaaaaaaaaaaa"});
+      auto millis = parse_timestamp(ts)->millis;
+      if (rng() % 4)
+        a.insert(ts, millis);
+      if (rng() % 4)
+        b.insert(ts, millis);
+    }
+    auto coarse = diff(a, b);
+    auto fine = first_difference(a, b);
+    BOOST_REQUIRE_EQUAL(bool(coarse), bool(fine));
+    if (fine)
+      BOOST_CHECK_LE(*coarse, *fine);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(set_and_xor_node_rebuild_a_persisted_trie) {
