@@ -159,14 +159,7 @@ private:
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(std::chrono::seconds(2));
     drain_.resize(16384);
-    stream_.async_read_some(net::buffer(drain_),
-                            [self = shared_from_this()](beast::error_code ec,
-                                                        size_t) {
-                              if (ec)
-                                self->do_close();
-                              else
-                                self->linger_more();
-                            });
+    linger_more();
   }
 
   void linger_more() {

@@ -419,40 +419,30 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       auto ts = parse_timestamp(m.timestamp);
       if (!ts)
         return make_error(ec::bad_timestamp, "bad timestamp " + m.timestamp);
-      if (!batch->group.empty()) {
-        // A group relayed as a hub: log and trie only, no tables.
-        auto& s = **hub;
-        sql::reset_guard guard{s};
-        s.bind(1, std::string_view{batch->group});
-        s.bind(2, std::string_view{m.timestamp});
-        s.bind(3, std::string_view{m.dataset});
-        s.bind(4, std::string_view{m.row});
-        s.bind(5, std::string_view{m.column});
-        s.bind(6, m.val);
-        if (s.step() != SQLITE_DONE)
-          return db_->fail("cannot append to the hub log");
-        if (db_->changes() == 0)
-          continue;
-        ++summary.stored;
-        leaves[batch->group][merkle_key(ts->millis)]
-          ^= murmur3_32(m.timestamp);
-        continue;
-      }
+      // A group relayed as a hub goes to the hub log (group id first) and
+      // its own trie, and no further; this node's group also reaches the
+      // cells, the tables and the outbox.
+      bool relayed = !batch->group.empty();
       {
-        auto& s = **ins;
+        auto& s = relayed ? **hub : **ins;
         sql::reset_guard guard{s};
-        s.bind(1, std::string_view{m.timestamp});
-        s.bind(2, std::string_view{m.dataset});
-        s.bind(3, std::string_view{m.row});
-        s.bind(4, std::string_view{m.column});
-        s.bind(5, m.val);
+        int i = 0;
+        if (relayed)
+          s.bind(++i, std::string_view{batch->group});
+        s.bind(++i, std::string_view{m.timestamp});
+        s.bind(++i, std::string_view{m.dataset});
+        s.bind(++i, std::string_view{m.row});
+        s.bind(++i, std::string_view{m.column});
+        s.bind(++i, m.val);
         if (s.step() != SQLITE_DONE)
           return db_->fail("cannot append to the message log");
       }
       if (db_->changes() == 0)
         continue; // a duplicate: already stored, changes nothing
       ++summary.stored;
-      leaves[std::string{}][merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
+      leaves[batch->group][merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
+      if (relayed)
+        continue;
       if (batch->enqueue) {
         auto& s = **out;
         sql::reset_guard guard{s};

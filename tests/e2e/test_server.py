@@ -3,7 +3,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import sqlite3
@@ -52,7 +51,11 @@ class ServerTest(unittest.TestCase):
                 self.assertIn(s, (200, 404))
         n.stop()
         copy = os.path.join(n.dir, "copy.sqlite")
-        shutil.copy(n.db, copy)
+        # The backup API copies the database together with its WAL.
+        src, dst = sqlite3.connect(n.db), sqlite3.connect(copy)
+        src.backup(dst)
+        src.close()
+        dst.close()
         con = sqlite3.connect(copy)
         con.execute("DELETE FROM contacts")
         con.execute("UPDATE config_application SET value = 'garbage'")
@@ -166,6 +169,24 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(code, 0)
         for key in ("PORT", "SYNC_TIMER_MS", "DB_SQLITE_FILE"):
             self.assertIn(key, out)
+
+    def test_the_hub_relays_other_groups_without_applying_them(self):
+        n = self.node(GROUP_ID="mine").start()
+        before = n.call("GET", "/health")[1]["merkle_hash"]
+        ts = "2026-01-02T03:04:05.006Z-0000-aaaaaaaaaaaaaaaa"
+        msg = {"timestamp": ts, "dataset": "contacts", "row": "01JAR2HPE7JJS1HYQZ7FYK0S4D",
+               "column": "first_name", "value": "relayed"}
+        s, b, _ = n.call("POST", "/sync", {"group_id": "theirs", "client_id": "aaaaaaaaaaaaaaaa",
+                                           "messages": [msg], "merkle": {}})
+        self.assertEqual(s, 200, b)
+        self.assertEqual(b["data"]["messages"], [])  # its own message is not sent back
+        s, b, _ = n.call("POST", "/sync", {"group_id": "theirs", "client_id": "bbbbbbbbbbbbbbbb",
+                                           "messages": [], "merkle": {}})
+        self.assertEqual(b["data"]["messages"], [msg])
+        self.assertNotEqual(b["data"]["merkle"]["hash"], 0)
+        # Not applied here, and this node's own trie is untouched.
+        self.assertEqual(n.call("GET", "/store/contacts/01JAR2HPE7JJS1HYQZ7FYK0S4D")[0], 404)
+        self.assertEqual(n.call("GET", "/health")[1]["merkle_hash"], before)
 
     def test_bad_sync_bodies_change_nothing(self):
         n = self.node().start()

@@ -210,6 +210,35 @@ BOOST_AUTO_TEST_CASE(reads_render_schema_types_and_hide_deleted_records) {
   BOOST_CHECK_EQUAL((*r)->list("items", q)->first, 1u);
 }
 
+BOOST_AUTO_TEST_CASE(relayed_groups_are_logged_apart_and_never_applied) {
+  auto s = schemas({{"people", people_v1}});
+  auto w = open(s);
+  write_batch b;
+  b.group = "elsewhere";
+  b.messages = {msg(1000, "people", row, "name", value{"theirs"}),
+                msg(2000, "people", row, "name", value{"later"})};
+  auto first = w->commit({&b});
+  BOOST_REQUIRE(first);
+  BOOST_CHECK_EQUAL(first->stored, 2u);
+  BOOST_CHECK(first->deltas.empty()); // not this node's trie
+  BOOST_CHECK_EQUAL(first->group_deltas.count("elsewhere"), 1u);
+  BOOST_CHECK_EQUAL(w->commit({&b})->stored, 0u); // duplicates
+  merkle_trie expected;
+  for (const auto& m : b.messages)
+    expected.insert(m.timestamp, parse_timestamp(m.timestamp)->millis);
+  auto tries = w->load_hub_merkles();
+  BOOST_REQUIRE(tries);
+  BOOST_CHECK_EQUAL(tries->at("elsewhere").to_json(), expected.to_json());
+  BOOST_CHECK_EQUAL(w->load_merkle()->hash(), 0u);
+  auto r = read_store::open(opts.path, s);
+  BOOST_REQUIRE(r);
+  BOOST_CHECK_EQUAL(*(*r)->state("people", row), 0); // no record here
+  auto relayed = (*r)->messages_since("elsewhere", "", "", 0);
+  BOOST_REQUIRE(relayed);
+  BOOST_CHECK_EQUAL(relayed->size(), 2u);
+  BOOST_CHECK((*r)->messages_since("", "", "", 0)->empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_limited_answer_ends_at_the_end_of_a_minute) {
   auto s = schemas({{"people", people_v1}});
   auto w = open(s);
