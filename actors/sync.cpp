@@ -229,9 +229,12 @@ void sync_once(self_ptr self, std::vector<message> msgs,
     send(std::move(msgs));
     return;
   }
-  // Resend everything we have from `since` on: the hub lacks some of it.
+  // Resend what we have from `since` on: the hub lacks some of it. About a
+  // batch at a time, ending on a minute, so a body stays under the hub's
+  // limit; the hub then agrees up to that minute, the next difference lies
+  // later, and the recursion carries on from there.
   self->request(st->reader, ask_timeout, since_atom::value, std::string{},
-                since_timestamp(*since), std::string{}, uint32_t{0})
+                since_timestamp(*since), std::string{}, st->cfg.batch)
     .then(
       [=](std::vector<message>& more) {
         std::set<std::string> seen;

@@ -303,6 +303,55 @@ BOOST_AUTO_TEST_CASE(nodes_converge_whatever_the_order_duplicates_and_losses) {
   BOOST_CHECK_GT(total_rows, 1000u);
 }
 
+BOOST_AUTO_TEST_CASE(a_fresh_hub_is_refilled_from_the_nodes_history) {
+  std::mt19937 rng{7};
+  auto old_hub = make_node("old");
+  auto calm = std::make_shared<fake_transport>(*sys, old_hub.hub, rng, 0.0,
+                                               0.0);
+  std::vector<node> nodes;
+  for (int i = 0; i < 3; ++i) {
+    nodes.push_back(make_node("n"));
+    attach_sync(nodes.back(), calm, 1000);
+  }
+  sched->run();
+  std::vector<std::string> ids;
+  for (int step = 0; step < 90; ++step) {
+    auto c = random_change(rng, ids);
+    auto& n = nodes[static_cast<size_t>(step) % nodes.size()];
+    sys->spawn([&, c](caf::event_based_actor* self) {
+      self->request(n.applier, caf::infinite, write_atom::value, c)
+        .then([](const std::string&) {},
+              [](caf::error& err) { BOOST_FAIL(describe(err)); });
+    });
+    sched->run();
+  }
+  for (int pass = 0; pass < 2; ++pass)
+    for (auto& n : nodes) {
+      caf::anon_send(n.sync, sync_atom::value);
+      sched->run();
+    }
+  // The hub is lost; a new, empty one takes its place. The nodes' outboxes
+  // are empty, so only the reconciliation can bring the history back, a few
+  // messages per call (batch 3).
+  auto hub = make_node("new");
+  auto fresh = std::make_shared<fake_transport>(*sys, hub.hub, rng, 0.0, 0.0);
+  for (auto& n : nodes)
+    attach_sync(n, fresh, 3);
+  sched->run();
+  for (int pass = 0; pass < 40; ++pass)
+    for (auto& n : nodes) {
+      caf::anon_send(n.sync, sync_atom::value);
+      sched->run();
+    }
+  auto want = dump(nodes[0]);
+  BOOST_CHECK(!want.empty());
+  BOOST_CHECK_EQUAL(dump(hub), want);
+  for (auto& n : nodes) {
+    BOOST_CHECK_EQUAL(dump(n), want);
+    BOOST_CHECK_EQUAL(root(n), root(hub));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_lying_hub_trips_the_diff_equals_since_guard) {
   auto a = make_node("a");
   // A hub that claims a message in a minute nobody wrote in, forever.
