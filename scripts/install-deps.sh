@@ -3,11 +3,16 @@
 # benchmark. Does nothing when everything is already there.
 set -euo pipefail
 
-packages=(
-  g++ make cmake ccache pkg-config python3 sqlite3 wrk curl
+# DEPS=build installs only what building needs (the Dockerfile's build
+# stage); the default also installs what the tests and benchmarks use.
+build_packages=(
+  g++ make cmake ccache pkg-config
   libcaf-dev libboost1.81-dev libboost-test1.81-dev
   rapidjson-dev libsqlite3-dev
 )
+test_packages=(python3 sqlite3 wrk curl)
+packages=("${build_packages[@]}")
+[ "${DEPS:-all}" = build ] || packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -17,7 +22,8 @@ for p in "${packages[@]}"; do
 done
 # The cross-check test runs Actual's npm package: any node >= 18 with npm will
 # do; only install Debian's when there is none (a newer one may be present).
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "${DEPS:-all}" != build ] \
+  && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   missing+=(nodejs npm)
 fi
 
