@@ -1,6 +1,7 @@
 #include "http/api.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_guard.hpp"
 #include "protocol/timestamp.hpp"
 
 #include <caf/sec.hpp>
@@ -117,6 +118,8 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
 
 caf::expected<record_body> parse_record_body(const std::string& body) {
   record_body out;
+  if (!within_json_depth(body))
+    return make_error(ec::bad_request, "JSON nested too deeply");
   out.doc.Parse(body.data(), body.size());
   if (out.doc.HasParseError())
     return make_error(ec::bad_request,

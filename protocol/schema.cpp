@@ -1,6 +1,7 @@
 #include "protocol/schema.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_guard.hpp"
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -289,6 +290,8 @@ bool value_fits(const field& f, const value& v) {
         return false;
       rapidjson::Document d;
       const auto& s = std::get<std::string>(v);
+      if (!within_json_depth(s))
+        return false;
       d.Parse(s.data(), s.size());
       return !d.HasParseError()
              && (f.type == field_type::object ? d.IsObject() : d.IsArray());

@@ -1,6 +1,7 @@
 #include "protocol/sync.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_guard.hpp"
 #include "protocol/timestamp.hpp"
 
 #include <rapidjson/document.h>
@@ -27,6 +28,8 @@ caf::error read_messages(const rapidjson::Value& arr,
 }
 
 caf::error parse_json(std::string_view body, rapidjson::Document& doc) {
+  if (!within_json_depth(body))
+    return make_error(ec::bad_request, "JSON nested too deeply");
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError())
     return make_error(ec::bad_request,

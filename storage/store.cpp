@@ -1,6 +1,7 @@
 #include "storage/store.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_guard.hpp"
 #include "protocol/murmur3.hpp"
 #include "protocol/timestamp.hpp"
 
@@ -589,7 +590,10 @@ void write_field(json_writer& w, const sql::statement& s, int i,
       if (type == SQLITE_TEXT) {
         auto t = s.column_text(i);
         rapidjson::Document d;
-        d.Parse(t.data(), t.size());
+        if (within_json_depth(t))
+          d.Parse(t.data(), t.size());
+        else
+          d.SetNull(); // rendered as the stored text below
         if (!d.HasParseError()
             && (f->type == field_type::object ? d.IsObject() : d.IsArray())) {
           d.Accept(w);

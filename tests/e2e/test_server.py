@@ -188,6 +188,17 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(n.call("GET", "/store/contacts/01JAR2HPE7JJS1HYQZ7FYK0S4D")[0], 404)
         self.assertEqual(n.call("GET", "/health")[1]["merkle_hash"], before)
 
+    def test_deeply_nested_json_is_refused_and_the_server_stays_up(self):
+        n = self.node().start()
+        deep = '{"data":' + "[" * 300000 + "]" * 300000 + "}"
+        for path in ("/store/contacts", "/sync", "/store/config/config_sync/X"):
+            s, b, _ = n.call("POST", path, raw=deep)
+            self.assertEqual(s, 400, path)
+        # Nesting inside a string is just text.
+        s, b, _ = n.call("POST", "/store/contacts", {"data": {"first_name": "[" * 150}})
+        self.assertEqual(s, 201, b)
+        self.assertEqual(n.call("GET", "/health")[0], 200)
+
     def test_bad_sync_bodies_change_nothing(self):
         n = self.node().start()
         before = n.call("GET", "/health")[1]["merkle_hash"]

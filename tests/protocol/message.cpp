@@ -1,6 +1,7 @@
 #include "protocol/message.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_guard.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -54,6 +55,14 @@ BOOST_AUTO_TEST_CASE(bad_messages_are_rejected) {
   BOOST_CHECK(!read(R"({"timestamp":")" + ts + R"(","dataset":"t","row":"r","column":"c"})"));
   BOOST_CHECK(!read(R"({"timestamp":")" + ts + R"(","dataset":5,"row":"r","column":"c","value":1})"));
   BOOST_CHECK(!read("[]"));
+}
+
+BOOST_AUTO_TEST_CASE(json_nesting_is_bounded_outside_strings) {
+  BOOST_CHECK(within_json_depth(R"({"a":[1,{"b":[]}]})", 4));
+  BOOST_CHECK(!within_json_depth(R"({"a":[1,{"b":[]}]})", 3));
+  BOOST_CHECK(within_json_depth(R"({"a":"[[[[[[\"[[["})", 1));
+  BOOST_CHECK(!within_json_depth(std::string(65, '['), max_json_depth));
+  BOOST_CHECK(within_json_depth(std::string(64, '['), max_json_depth));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
