@@ -244,6 +244,14 @@ std::vector<field_error> table_schema::validate(const rapidjson::Value& data,
       name.resize(slash);
     errors.push_back({name.empty() ? "data" : name,
                       keyword_message(keyword, find(name))});
+    return errors;
+  }
+  // JSON Schema's "integer" also admits integers beyond 64 bits.
+  for (auto it = target->MemberBegin(); it != target->MemberEnd(); ++it) {
+    const auto* f = find(it->name.GetString());
+    if (f && f->type == field_type::integer && it->value.IsNumber()
+        && !it->value.IsInt64())
+      errors.push_back({f->name, "integer out of range"});
   }
   return errors;
 }

@@ -108,6 +108,10 @@ BOOST_AUTO_TEST_CASE(validation_checks_types_and_keywords) {
   BOOST_REQUIRE_EQUAL(e.size(), 1u);
   BOOST_CHECK_EQUAL(e[0].message, "string too long");
   BOOST_CHECK(!check(R"({"first_name":"a","age":1.5})", true).empty());
+  e = check(R"({"first_name":"a","age":18446744073709551615})", true);
+  BOOST_REQUIRE_EQUAL(e.size(), 1u);
+  BOOST_CHECK_EQUAL(e[0].message, "integer out of range");
+  BOOST_CHECK(check(R"({"first_name":"a","age":9223372036854775807})", true).empty());
   BOOST_CHECK(!check(R"({"first_name":"a","age":-1})", true).empty());
   BOOST_CHECK(!check(R"({"first_name":null})", true).empty());
   BOOST_CHECK(!check(R"({"first_name":"a","tags":{}})", true).empty());
