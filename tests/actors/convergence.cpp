@@ -18,6 +18,8 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include "tests/actors/test_system.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -84,13 +86,8 @@ struct node {
   hub_actor hub;
 };
 
-struct fixture {
+struct fixture : test::test_system {
   fixture() {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sys->await_actors_before_shutdown(false);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     dir = std::filesystem::temp_directory_path()
           / ("convergence-" + random_node_id());
     std::filesystem::create_directories(dir);
@@ -202,9 +199,6 @@ struct fixture {
     return t->hash();
   }
 
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
   std::filesystem::path dir;
   schema_set schemas;
   int counter = 0;

@@ -11,6 +11,8 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include "tests/actors/test_system.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
@@ -21,13 +23,8 @@ using namespace crdt;
 
 namespace {
 
-struct fixture {
+struct fixture : test::test_system {
   fixture() {
-    cfg.set("scheduler.policy", caf::atom("testing"));
-    cfg.set("logger.verbosity", caf::atom("quiet"));
-    sys = std::make_unique<caf::actor_system>(cfg);
-    sys->await_actors_before_shutdown(false);
-    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     dir = std::filesystem::temp_directory_path()
           / ("pipeline-" + random_node_id());
     auto t = table_schema::parse(
@@ -91,9 +88,6 @@ struct fixture {
     return b;
   }
 
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  caf::scheduler::test_coordinator* sched = nullptr;
   std::filesystem::path dir;
   schema_set schemas;
   std::unique_ptr<write_store> store;
