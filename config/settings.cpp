@@ -25,6 +25,9 @@ const std::vector<setting_spec>& setting_specs() {
     {"SYNC_ENABLED", "false", "run the background sync"},
     {"SYNC_ENDPOINT", "", "base URL of the hub (/sync is appended)"},
     {"SYNC_TIMER_MS", "30000", "sync period in milliseconds"},
+    {"SYNC_SECRET", "",
+     "shared secret of the group's /sync: a hub refuses calls without it "
+     "(401), a node sends it (X-Sync-Secret header)"},
     {"SYNC_BACKOFF_MAX_MS", "5000",
      "cap of the back-off (ms) after failed sync rounds"},
     {"HLC_MAX_DRIFT_MS", "60000",

@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   svc->hub = hb;
   svc->schemas = *schemas;
   svc->info = {cfg.str("GROUP_ID"), cfg.str("DATABASE"),
-               cfg.str("DEFAULT_ORGANIZATION_ID")};
+               cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("SYNC_SECRET")};
 
   boost::asio::io_context ioc;
   sync_state sinit;
@@ -177,7 +177,10 @@ int main(int argc, char** argv) {
   sinit.applier = app;
   sinit.queue = que;
   sinit.reader = svc->readers.back();
-  sinit.transport = std::make_shared<hub_client>(ioc, std::chrono::seconds(10));
+  auto client = std::make_shared<hub_client>(ioc, std::chrono::seconds(10));
+  if (!cfg.str("SYNC_SECRET").empty())
+    client->header("X-Sync-Secret", cfg.str("SYNC_SECRET"));
+  sinit.transport = client;
   auto syn = sys.spawn(crdt::sync, std::move(sinit));
   svc->sync = syn;
   server_options hopts;

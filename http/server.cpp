@@ -25,6 +25,8 @@ namespace {
 
 constexpr auto idle_timeout = std::chrono::seconds(60);
 
+constexpr const char* sync_secret_header = "X-Sync-Secret";
+
 /// One TCP connection: reads requests, hands them to its session actor,
 /// and writes the replies back in request order.
 class connection : public std::enable_shared_from_this<connection> {
@@ -84,6 +86,8 @@ private:
     out.body = std::move(req.body());
     if (auto it = req.find(http::field::authorization); it != req.end())
       out.authorization = std::string{it->value()};
+    if (auto it = req.find(sync_secret_header); it != req.end())
+      out.sync_secret = std::string{it->value()};
     beast::error_code ignored;
     auto ep = stream_.socket().remote_endpoint(ignored);
     out.peer = ignored ? "" : ep.address().to_string();

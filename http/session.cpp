@@ -290,7 +290,24 @@ void handle_config_set(const context& ctx, const std::string& body) {
       [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }
 
-void handle_sync(const context& ctx, const std::string& body) {
+// Compares without an early exit, so timing does not reveal how much of
+// the secret matched (only its length).
+bool same_secret(const std::string& given, const std::string& want) {
+  if (given.size() != want.size())
+    return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    diff |= static_cast<unsigned char>(given[i] ^ want[i]);
+  return diff == 0;
+}
+
+void handle_sync(const context& ctx, const std::string& body,
+                 const std::string& secret) {
+  const auto& want = ctx.svc().info.sync_secret;
+  if (!want.empty() && !same_secret(secret, want)) {
+    ctx.reply({401, write_sync_error("missing or wrong X-Sync-Secret"), {}});
+    return;
+  }
   ctx.self
     ->request(ctx.svc().hub, write_timeout, sync_atom::value, body)
     .then([=](http_reply& r) { ctx.reply(std::move(r)); },
@@ -406,7 +423,7 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
           handle_config_set(ctx, req.body);
           break;
         case route::sync:
-          handle_sync(ctx, req.body);
+          handle_sync(ctx, req.body, req.sync_secret);
           break;
         default:
           ctx.reply(error_reply(404, "Not Found"));

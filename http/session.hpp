@@ -26,6 +26,8 @@ struct node_info {
   std::string database;
   /// Organization of records written before accounts exist.
   std::string default_org;
+  /// When not empty, POST /sync requires it in X-Sync-Secret.
+  std::string sync_secret;
 };
 
 /// The actors and tables every session talks to; shared, immutable after

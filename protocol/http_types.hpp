@@ -18,6 +18,8 @@ struct http_request {
   std::string body;
   /// The `Authorization` header, if any.
   std::string authorization;
+  /// The `X-Sync-Secret` header, if any (the /sync group secret).
+  std::string sync_secret;
   /// Address of the peer, for rate limits and logs.
   std::string peer;
 };

@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import sqlite3
+import time
 import unittest
 
 from harness import Node
@@ -198,6 +199,38 @@ class ServerTest(unittest.TestCase):
         s, b, _ = n.call("POST", "/store/contacts", {"data": {"first_name": "[" * 150}})
         self.assertEqual(s, 201, b)
         self.assertEqual(n.call("GET", "/health")[0], 200)
+
+    def test_a_sync_secret_guards_the_hub_and_is_sent_by_nodes(self):
+        hub = self.node(SYNC_SECRET="s3cret", GROUP_ID="g").start()
+        body = {"group_id": "g", "client_id": "0123456789abcdef", "messages": [], "merkle": {}}
+        s, b, _ = hub.call("POST", "/sync", body)
+        self.assertEqual((s, b["status"]), (401, "error"))
+        s, _, _ = hub.call("POST", "/sync", body, headers={"X-Sync-Secret": "wrong!"})
+        self.assertEqual(s, 401)
+        s, b, _ = hub.call("POST", "/sync", body, headers={"X-Sync-Secret": "s3cret"})
+        self.assertEqual((s, b["status"]), (200, "ok"))
+        node = self.node(SYNC_SECRET="s3cret", GROUP_ID="g", SYNC_ENABLED="true",
+                         SYNC_TIMER_MS="100", SYNC_ENDPOINT=f"http://127.0.0.1:{hub.port}").start()
+        rid = node.call("POST", "/store/contacts", {"data": {"first_name": "secret"}})[1]["data"][0]["id"]
+        deadline = time.time() + 15
+        while time.time() < deadline and hub.call("GET", f"/store/contacts/{rid}")[0] != 200:
+            time.sleep(0.05)
+        self.assertEqual(hub.call("GET", f"/store/contacts/{rid}")[0], 200)
+        # A node with the wrong secret keeps its writes and reports the failure.
+        other = self.node(SYNC_SECRET="nope", GROUP_ID="g", SYNC_ENABLED="true",
+                          SYNC_TIMER_MS="100", SYNC_ENDPOINT=f"http://127.0.0.1:{hub.port}").start()
+        self.assertEqual(other.call("POST", "/store/contacts", {"data": {"first_name": "x"}})[0], 201)
+        deadline = time.time() + 15
+        last = None
+        while time.time() < deadline:
+            last = other.call("GET", "/health")[1]["last_sync"]
+            if last:
+                break
+            time.sleep(0.05)
+        self.assertIsNotNone(last)
+        self.assertFalse(last["ok"])
+        self.assertIn("401", last["error"])
+        self.assertGreater(other.call("GET", "/health")[1]["pending"], 0)
 
     def test_bad_sync_bodies_change_nothing(self):
         n = self.node().start()
