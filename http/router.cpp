@@ -134,6 +134,7 @@ route_match match_route(std::string_view method,
       matches(r.pattern, segments, &result.params);
       result.which = r.which;
       result.status = 200;
+      result.allow.clear();
       return result;
     }
     if (result.allow.find(r.method) == std::string::npos)

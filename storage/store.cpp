@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS crdt_clock(
 CREATE TABLE IF NOT EXISTS crdt_outbox(ts TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_schema(
   dataset TEXT NOT NULL, col TEXT NOT NULL, type TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY(dataset, col)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_hub_messages(
   group_id TEXT NOT NULL, ts TEXT NOT NULL, dataset TEXT NOT NULL,
@@ -157,11 +158,14 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
 caf::error write_store::migrate(const schema_set& schemas,
                                 std::vector<std::string>& replay) {
   auto& c = *db_;
+  // crdt_schema remembers each field's type (immutable) and whether the
+  // previous start's schema had it (`active`): a field or table that comes
+  // back after being left out must catch up on what arrived meanwhile.
   auto known = c.prepare_once(
-    "SELECT col, type FROM crdt_schema WHERE dataset = ?1");
+    "SELECT col, type, active FROM crdt_schema WHERE dataset = ?1");
   auto remember = c.prepare_once(
-    "INSERT OR IGNORE INTO crdt_schema(dataset, col, type) "
-    "VALUES(?1, ?2, ?3)");
+    "INSERT INTO crdt_schema(dataset, col, type, active) "
+    "VALUES(?1, ?2, ?3, 1) ON CONFLICT(dataset, col) DO UPDATE SET active = 1");
   auto has_messages = c.prepare_once(
     "SELECT 1 FROM crdt_messages WHERE dataset = ?1 LIMIT 1");
   if (!known || !remember || !has_messages)
@@ -169,20 +173,31 @@ caf::error write_store::migrate(const schema_set& schemas,
   sql::transaction tx{c};
   if (auto err = tx.begin())
     return err;
+  // What the previous start had, before this start marks what it has.
+  std::map<std::string, std::map<std::string, std::pair<std::string, bool>>>
+    before;
   for (const auto& [name, table] : schemas) {
-    // Types are immutable: compare with what earlier starts recorded.
-    std::map<std::string, std::string> recorded;
     known->bind(1, std::string_view{name});
     while (known->step() == SQLITE_ROW)
-      recorded.emplace(std::string{known->column_text(0)},
-                       std::string{known->column_text(1)});
+      before[name].emplace(std::string{known->column_text(0)},
+                           std::make_pair(std::string{known->column_text(1)},
+                                          known->column_int(2) != 0));
     known->reset();
+  }
+  if (auto err = c.exec("UPDATE crdt_schema SET active = 0"))
+    return err;
+  for (const auto& [name, table] : schemas) {
+    // Types are immutable: compare with what earlier starts recorded.
+    const auto& recorded = before[name];
+    bool returning = false;
     for (const auto& f : table->fields()) {
       auto it = recorded.find(f.name);
-      if (it != recorded.end() && it->second != to_string(f.type))
+      if (it != recorded.end() && !it->second.second)
+        returning = true;
+      if (it != recorded.end() && it->second.first != to_string(f.type))
         return make_error(ec::schema_conflict,
                           "schema conflict: table '" + name + "' field '"
-                            + f.name + "' was " + it->second
+                            + f.name + "' was " + it->second.first
                             + " and is now " + to_string(f.type)
                             + "; field types cannot change (give the group "
                               "a new GROUP_ID for an incompatible schema)");
@@ -194,7 +209,7 @@ caf::error write_store::migrate(const schema_set& schemas,
       return info.error();
     while (info->step() == SQLITE_ROW)
       existing.emplace_back(info->column_text(1));
-    bool changed = false;
+    bool changed = returning;
     if (existing.empty()) {
       std::string ddl = "CREATE TABLE " + sql::quote(name)
                         + "(id TEXT PRIMARY KEY, tombstone INTEGER, "

@@ -1,72 +1,191 @@
+// Request targets: splitting, percent-decoding and routing to the fixed
+// route table (SPEC section 5), with 404 for unknown paths and 405 plus the
+// Allow list for a known path with the wrong method.
+
 #include "http/router.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 using namespace crdt;
 
+namespace {
+
+using strings = std::vector<std::string>;
+using query = std::vector<std::pair<std::string, std::string>>;
+
+std::string show(route r) {
+  return std::to_string(static_cast<int>(r));
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_SUITE(router_tests)
 
-BOOST_AUTO_TEST_CASE(targets_are_split_and_decoded) {
-  auto t = parse_target("/store/con%74acts/01J?pluck=a,b&order=-x&q=a+b%21&flag");
+BOOST_AUTO_TEST_CASE(paths_split_into_segments) {
+  auto t = parse_target("/store/contacts/01JAR2HPE7JJS1HYQZ7FYK0S4D");
   BOOST_REQUIRE(t);
-  BOOST_CHECK((t->segments == std::vector<std::string>{"store", "contacts", "01J"}));
-  BOOST_REQUIRE_EQUAL(t->query.size(), 4u);
-  BOOST_CHECK_EQUAL(t->query[0].second, "a,b");
-  BOOST_CHECK_EQUAL(t->query[1].second, "-x");
-  BOOST_CHECK_EQUAL(t->query[2].second, "a b!");
-  BOOST_CHECK_EQUAL(t->query[3].first, "flag");
-  auto slash = parse_target("/store/contacts/");
-  BOOST_REQUIRE(slash);
-  BOOST_CHECK_EQUAL(slash->segments.size(), 2u);
+  BOOST_CHECK((t->segments
+               == strings{"store", "contacts", "01JAR2HPE7JJS1HYQZ7FYK0S4D"}));
+  BOOST_CHECK(t->query.empty());
+  auto health = parse_target("/health");
+  BOOST_REQUIRE(health);
+  BOOST_CHECK((health->segments == strings{"health"}));
+  auto root = parse_target("/");
+  BOOST_REQUIRE(root);
+  BOOST_CHECK(root->segments.empty());
+  // Empty segments inside a path are kept (and then match no route).
+  auto empty = parse_target("/store//x");
+  BOOST_REQUIRE(empty);
+  BOOST_CHECK((empty->segments == strings{"store", "", "x"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_trailing_slash_names_the_same_resource) {
+  auto t = parse_target("/store/contacts/");
+  BOOST_REQUIRE(t);
+  BOOST_CHECK((t->segments == strings{"store", "contacts"}));
+  auto q = parse_target("/store/contacts/?limit=1");
+  BOOST_REQUIRE(q);
+  BOOST_CHECK((q->segments == strings{"store", "contacts"}));
+  BOOST_CHECK((q->query == query{{"limit", "1"}}));
+  // Only one: "//" at the end leaves an empty last segment.
+  auto two = parse_target("/store/contacts//");
+  BOOST_REQUIRE(two);
+  BOOST_CHECK((two->segments == strings{"store", "contacts", ""}));
+}
+
+BOOST_AUTO_TEST_CASE(segments_and_query_are_percent_decoded) {
+  auto t = parse_target("/store/con%74acts/a%2Fb%20c+d");
+  BOOST_REQUIRE(t);
+  // %2F decodes inside its segment, it does not split; '+' in a path is a
+  // plus.
+  BOOST_CHECK((t->segments == strings{"store", "contacts", "a/b c+d"}));
   auto evil = parse_target("/store/contacts%3BDROP%20TABLE%20contacts");
   BOOST_REQUIRE(evil);
   BOOST_CHECK_EQUAL(evil->segments[1], "contacts;DROP TABLE contacts");
-  for (const char* bad : {"", "store", "http://x/store", "/a%", "/a%4", "/a%zz",
-                          "/a?b=%g1"})
-    BOOST_CHECK_MESSAGE(!parse_target(bad), bad);
+  // Upper- and lower-case hex digits.
+  auto hex = parse_target("/%4a%4A");
+  BOOST_REQUIRE(hex);
+  BOOST_CHECK_EQUAL(hex->segments[0], "JJ");
+}
+
+BOOST_AUTO_TEST_CASE(query_parameters_keep_order_and_decode_plus) {
+  auto t = parse_target(
+    "/store/contacts?pluck=a,b&order=-x&q=a+b%21&flag&%6Bey=v%2Bw&&e=");
+  BOOST_REQUIRE(t);
+  BOOST_CHECK((t->segments == strings{"store", "contacts"}));
+  BOOST_CHECK((t->query == query{{"pluck", "a,b"},
+                                 {"order", "-x"},
+                                 {"q", "a b!"},
+                                 {"flag", ""},
+                                 {"key", "v+w"},
+                                 {"e", ""}}));
+  // Only the first '=' splits key and value.
+  auto eq = parse_target("/x?a=b=c");
+  BOOST_REQUIRE(eq);
+  BOOST_CHECK((eq->query == query{{"a", "b=c"}}));
+  // A bare '?' is an empty query.
+  auto bare = parse_target("/x?");
+  BOOST_REQUIRE(bare);
+  BOOST_CHECK((bare->segments == strings{"x"}));
+  BOOST_CHECK(bare->query.empty());
+}
+
+BOOST_AUTO_TEST_CASE(bad_targets_are_rejected) {
+  for (const char* bad : {"", "store", "*", "http://x/store", "/a%", "/a%4",
+                          "/a%zz", "/a%g1/b", "/%%41", "/a?b=%g1", "/a?%=1",
+                          "/a?k=%4"})
+    BOOST_CHECK_MESSAGE(!parse_target(bad), "accepted " << bad);
 }
 
 BOOST_AUTO_TEST_CASE(every_route_matches_its_pattern) {
   struct {
     const char* method;
-    std::vector<std::string> path;
+    strings path;
     route want;
+    std::map<std::string, std::string> params;
   } cases[] = {
-    {"POST", {"store", "t"}, route::store_create},
-    {"GET", {"store", "t"}, route::store_list},
-    {"GET", {"store", "t", "i"}, route::store_get},
-    {"PATCH", {"store", "t", "i"}, route::store_patch},
-    {"DELETE", {"store", "t", "i"}, route::store_delete},
-    {"GET", {"config", "config_sync"}, route::config_list},
-    {"GET", {"config", "config_sync", "K"}, route::config_get},
-    {"POST", {"store", "config", "config_sync", "K"}, route::config_set},
-    {"POST", {"sync"}, route::sync},
-    {"POST", {"auth", "login"}, route::login},
-    {"GET", {"health"}, route::health},
+    {"POST", {"store", "contacts"}, route::store_create, {{"table", "contacts"}}},
+    {"GET", {"store", "contacts"}, route::store_list, {{"table", "contacts"}}},
+    {"GET", {"store", "contacts", "X1"}, route::store_get,
+     {{"table", "contacts"}, {"id", "X1"}}},
+    {"PATCH", {"store", "contacts", "X1"}, route::store_patch,
+     {{"table", "contacts"}, {"id", "X1"}}},
+    {"DELETE", {"store", "contacts", "X1"}, route::store_delete,
+     {{"table", "contacts"}, {"id", "X1"}}},
+    {"GET", {"config", "config_sync"}, route::config_list, {}},
+    {"GET", {"config", "config_sync", "SYNC_TIMER_MS"}, route::config_get,
+     {{"key", "SYNC_TIMER_MS"}}},
+    {"POST", {"store", "config", "config_sync", "GROUP_ID"}, route::config_set,
+     {{"key", "GROUP_ID"}}},
+    {"POST", {"sync"}, route::sync, {}},
+    {"POST", {"auth", "login"}, route::login, {}},
+    {"GET", {"health"}, route::health, {}},
   };
   for (const auto& c : cases) {
     auto m = match_route(c.method, c.path);
-    BOOST_REQUIRE(m.which);
-    BOOST_CHECK(*m.which == c.want);
-    BOOST_CHECK_EQUAL(m.status, 200u);
+    BOOST_TEST_CONTEXT(c.method << " /" << c.path[0]) {
+      BOOST_REQUIRE(m.which);
+      BOOST_CHECK_EQUAL(show(*m.which), show(c.want));
+      BOOST_CHECK_EQUAL(m.status, 200u);
+      BOOST_CHECK(m.allow.empty());
+      BOOST_CHECK((m.params == c.params));
+    }
   }
-  auto m = match_route("PATCH", {"store", "contacts", "01J"});
-  BOOST_CHECK_EQUAL(m.params["table"], "contacts");
-  BOOST_CHECK_EQUAL(m.params["id"], "01J");
+  // A table called "config" is still an ordinary table.
+  auto m = match_route("GET", {"store", "config"});
+  BOOST_REQUIRE(m.which);
+  BOOST_CHECK_EQUAL(show(*m.which), show(route::store_list));
+  BOOST_CHECK_EQUAL(m.params["table"], "config");
+  m = match_route("GET", {"store", "config", "config_sync"});
+  BOOST_REQUIRE(m.which);
+  BOOST_CHECK_EQUAL(show(*m.which), show(route::store_get));
+  // Methods are case-sensitive (RFC 9110).
+  BOOST_CHECK(!match_route("get", {"health"}).which);
 }
 
-BOOST_AUTO_TEST_CASE(unknown_paths_are_404_and_wrong_methods_405) {
-  auto m = match_route("GET", {"nope"});
-  BOOST_CHECK(!m.which);
-  BOOST_CHECK_EQUAL(m.status, 404u);
-  m = match_route("PUT", {"store", "t", "i"});
-  BOOST_CHECK(!m.which);
-  BOOST_CHECK_EQUAL(m.status, 405u);
-  BOOST_CHECK_EQUAL(m.allow, "GET, PATCH, DELETE");
-  m = match_route("GET", {"sync"});
-  BOOST_CHECK_EQUAL(m.status, 405u);
-  BOOST_CHECK_EQUAL(m.allow, "POST");
-  BOOST_CHECK_EQUAL(match_route("GET", {"store", ""}).status, 404u);
+BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {
+  for (const strings& path :
+       {strings{}, strings{"nope"}, strings{"store"},
+        strings{"store", "t", "i", "x"}, strings{"store", ""},
+        strings{"store", "t", ""}, strings{"health", "x"},
+        strings{"config"}, strings{"config", "other"}, strings{"auth"},
+        strings{"Store", "t"}, strings{"sync", "x"}}) {
+    auto m = match_route("GET", path);
+    BOOST_CHECK(!m.which);
+    BOOST_CHECK_EQUAL(m.status, 404u);
+    BOOST_CHECK(m.allow.empty());
+    BOOST_CHECK_EQUAL(match_route("POST", path).status, 404u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_method_is_405_with_the_allowed_ones) {
+  struct {
+    const char* method;
+    strings path;
+    const char* allow;
+  } cases[] = {
+    {"PUT", {"store", "t", "i"}, "GET, PATCH, DELETE"},
+    {"POST", {"store", "t", "i"}, "GET, PATCH, DELETE"},
+    {"DELETE", {"store", "t"}, "POST, GET"},
+    {"PATCH", {"store", "t"}, "POST, GET"},
+    {"GET", {"sync"}, "POST"},
+    {"GET", {"auth", "login"}, "POST"},
+    {"POST", {"health"}, "GET"},
+    {"DELETE", {"config", "config_sync"}, "GET"},
+    {"POST", {"config", "config_sync", "K"}, "GET"},
+    {"GET", {"store", "config", "config_sync", "K"}, "POST"},
+    {"HEAD", {"health"}, "GET"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.method << " /" << c.path[0] << " (" << c.path.size()
+                                << " segments)") {
+      auto m = match_route(c.method, c.path);
+      BOOST_CHECK(!m.which);
+      BOOST_CHECK_EQUAL(m.status, 405u);
+      BOOST_CHECK_EQUAL(m.allow, c.allow);
+      BOOST_CHECK(m.params.empty());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
