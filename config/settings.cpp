@@ -143,8 +143,9 @@ std::map<std::string, std::string> parse_dotenv(const std::string& text) {
     if (first == std::string::npos || line[first] == '#')
       continue;
     line = line.substr(first);
-    if (line.rfind("export ", 0) == 0)
-      line = line.substr(7);
+    if (line.rfind("export", 0) == 0 && line.size() > 6
+        && (line[6] == ' ' || line[6] == '\t'))
+      line = line.substr(line.find_first_not_of(" \t", 6));
     auto eq = line.find('=');
     if (eq == std::string::npos)
       continue;
@@ -152,7 +153,8 @@ std::map<std::string, std::string> parse_dotenv(const std::string& text) {
     auto val = line.substr(eq + 1);
     while (!key.empty() && (key.back() == ' ' || key.back() == '\t'))
       key.pop_back();
-    while (!val.empty() && (val.back() == '\r' || val.back() == ' '))
+    while (!val.empty()
+           && (val.back() == '\r' || val.back() == ' ' || val.back() == '\t'))
       val.pop_back();
     auto vfirst = val.find_first_not_of(" \t");
     val = vfirst == std::string::npos ? "" : val.substr(vfirst);

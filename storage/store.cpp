@@ -125,6 +125,20 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
     return err;
   if (auto err = c.exec(internal_ddl))
     return err;
+  // Databases from before crdt_schema.active: add the column (every field
+  // recorded then was in that start's schema).
+  {
+    auto cols = c.prepare_once("PRAGMA table_info(crdt_schema)");
+    if (!cols)
+      return cols.error();
+    bool has_active = false;
+    while (cols->step() == SQLITE_ROW)
+      has_active = has_active || cols->column_text(1) == "active";
+    if (!has_active)
+      if (auto err = c.exec("ALTER TABLE crdt_schema ADD COLUMN active "
+                            "INTEGER NOT NULL DEFAULT 1"))
+        return err;
+  }
   // Node id and clock: created once, then read back on every start.
   auto sel = c.prepare_once("SELECT node, ts FROM crdt_clock WHERE id = 0");
   if (!sel)
@@ -168,8 +182,9 @@ caf::error write_store::migrate(const schema_set& schemas,
     "VALUES(?1, ?2, ?3, 1) ON CONFLICT(dataset, col) DO UPDATE SET active = 1");
   auto has_messages = c.prepare_once(
     "SELECT 1 FROM crdt_messages WHERE dataset = ?1 LIMIT 1");
-  if (!known || !remember || !has_messages)
-    return c.fail("cannot prepare the migration");
+  for (auto* s : {&known, &remember, &has_messages})
+    if (!*s)
+      return s->error();
   sql::transaction tx{c};
   if (auto err = tx.begin())
     return err;

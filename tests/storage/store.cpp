@@ -542,6 +542,34 @@ BOOST_AUTO_TEST_CASE(a_changed_field_type_is_refused_naming_table_and_field) {
     "name":{"type":["string","null"]},"age":{"type":["integer","null"]}}})"}}));
 }
 
+// A database written before crdt_schema gained its `active` column (commit
+// e8c0aef) must still open: CREATE TABLE IF NOT EXISTS leaves the old
+// table as it was.
+BOOST_AUTO_TEST_CASE(a_database_from_before_the_active_column_still_opens) {
+  {
+    auto w = open(schemas({{"people", people_v2}}));
+    commit(*w, {msg(t0, "people", row, "name", text("Ada")),
+                msg(t0 + 1, "people", row, "age", integer(36))});
+    // Back to the earlier layout of crdt_schema, rows kept.
+    BOOST_REQUIRE(!w->db().exec(
+      "CREATE TABLE old_schema AS SELECT dataset, col, type FROM crdt_schema;"
+      "DROP TABLE crdt_schema;"
+      "CREATE TABLE crdt_schema(dataset TEXT NOT NULL, col TEXT NOT NULL, "
+      "type TEXT NOT NULL, PRIMARY KEY(dataset, col)) WITHOUT ROWID;"
+      "INSERT INTO crdt_schema SELECT * FROM old_schema;"
+      "DROP TABLE old_schema;"));
+  }
+  auto w = write_store::open(opts, schemas({{"people", people_v2}}));
+  if (!w) // (the message must not touch w.error() when w holds a value)
+    BOOST_FAIL("an existing database no longer opens: " << describe(w.error()));
+  BOOST_CHECK(cell(**w, "people", row, "age") == integer(36));
+  w->reset();
+  // The recorded types still guard against a change.
+  auto bad = write_store::open(opts, schemas({{"people", people_bad}}));
+  BOOST_REQUIRE(!bad);
+  BOOST_CHECK(is(bad.error(), ec::schema_conflict));
+}
+
 // -- rebuild ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_live_tables) {
