@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include <iterator>
+
 namespace crdt {
 
 applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,
@@ -23,31 +25,55 @@ applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_sta
     return self->request(self->state.writer, applier_timeout,
                          write_atom::value, std::move(batch));
   };
+  // Stamps the changes with one clock request and commits them in one
+  // batch; answers the first timestamp.
+  auto write = [=](std::vector<record_change> changes)
+    -> caf::result<std::string> {
+    if (*self->state.load >= self->state.max_load)
+      return make_error(ec::overloaded, "the writer is overloaded");
+    auto rp = self->make_response_promise<std::string>();
+    uint32_t n = 0;
+    for (const auto& c : changes)
+      n += static_cast<uint32_t>(message_count(c));
+    self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
+      .then(
+        [=](std::vector<std::string>& stamps) mutable {
+          write_batch batch;
+          batch.enqueue = true;
+          batch.clock = stamps.back();
+          auto next = stamps.begin();
+          for (const auto& c : changes) {
+            auto count = static_cast<ptrdiff_t>(message_count(c));
+            std::vector<std::string> own{next, next + count};
+            next += count;
+            auto msgs = make_messages(c, own);
+            std::move(msgs.begin(), msgs.end(),
+                      std::back_inserter(batch.messages));
+          }
+          commit(std::move(batch))
+            .then(
+              [=](const commit_ack& ack) mutable {
+                if (ack.enqueued > 0)
+                  self->send(self->state.queue, enqueue_atom::value,
+                             uint64_t{ack.enqueued});
+                rp.deliver(stamps.front());
+              },
+              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        },
+        [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    return rp;
+  };
   return {
     [=](write_atom, record_change& change) -> caf::result<std::string> {
-      if (*self->state.load >= self->state.max_load)
-        return make_error(ec::overloaded, "the writer is overloaded");
-      auto rp = self->make_response_promise<std::string>();
-      auto n = static_cast<uint32_t>(message_count(change));
-      self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
-        .then(
-          [=](std::vector<std::string>& stamps) mutable {
-            write_batch batch;
-            batch.messages = make_messages(change, stamps);
-            batch.enqueue = true;
-            batch.clock = stamps.back();
-            commit(std::move(batch))
-              .then(
-                [=](const commit_ack& ack) mutable {
-                  if (ack.enqueued > 0)
-                    self->send(self->state.queue, enqueue_atom::value,
-                               uint64_t{ack.enqueued});
-                  rp.deliver(stamps.front());
-                },
-                    [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-          },
-          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      std::vector<record_change> one;
+      one.push_back(std::move(change));
+      return write(std::move(one));
+    },
+    [=](write_atom,
+        std::vector<record_change>& changes) -> caf::result<std::string> {
+      if (changes.empty())
+        return make_error(ec::bad_request, "nothing to write");
+      return write(std::move(changes));
     },
     [=](apply_atom, std::vector<message>& msgs) -> caf::result<size_t> {
       auto rp = self->make_response_promise<size_t>();

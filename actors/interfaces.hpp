@@ -4,6 +4,7 @@
 
 #include "protocol/atoms.hpp"
 #include "protocol/change.hpp"
+#include "protocol/credentials.hpp"
 #include "protocol/http_types.hpp"
 #include "protocol/merkle.hpp"
 #include "protocol/message.hpp"
@@ -58,6 +59,47 @@ struct sync_status {
   std::string error;
 };
 
+/// What a login attempt came to.
+struct login_result {
+  /// 200 signed in, 401 wrong email or password, 429 throttled.
+  unsigned status = 401;
+  /// The bearer token and what it says (200 only).
+  std::string token;
+  token_claims claims;
+  /// Seconds to wait before the next try (429 only).
+  int64_t retry_after = 0;
+};
+
+/// An account to prepare for creation.
+struct account_request {
+  std::string email;
+  std::string password;
+  std::string role;
+  /// `organization_id`: the organization the account joins;
+  /// `account_id`: the account creating it.
+  principal by;
+  /// The new account's id; empty for a fresh ULID.
+  std::string id;
+};
+
+/// The default organization and its first admin, ensured at start-up.
+struct bootstrap_request {
+  std::string organization_id;
+  std::string organization_name;
+  std::string admin_email;
+  /// Empty: generate one.
+  std::string admin_password;
+};
+
+/// What start-up had to create.
+struct bootstrap_result {
+  bool created_organization = false;
+  bool created_account = false;
+  std::string account_id;
+  /// The generated password, when one was generated (printed once).
+  std::string generated_password;
+};
+
 /// A trie handed between actors without copying it.
 using trie_ptr = std::shared_ptr<const merkle_trie>;
 
@@ -94,6 +136,9 @@ using clock_actor = caf::typed_actor<
 using applier_actor = caf::typed_actor<
   // Stamps a local change and commits it; answers the first timestamp.
   caf::replies_to<write_atom, record_change>::with<std::string>,
+  // Stamps several changes and commits them in one transaction; answers
+  // the first timestamp.
+  caf::replies_to<write_atom, std::vector<record_change>>::with<std::string>,
   // Merges received messages into the clock and commits them; answers how
   // many were new.
   caf::replies_to<apply_atom, std::vector<message>>::with<size_t>>;
@@ -112,14 +157,19 @@ using writer_actor = caf::typed_actor<
                   std::string>::with<bool>>;
 
 /// A read-only connection for GETs. Runs detached; several form a pool.
+/// Record reads carry the caller's organization last: records of other
+/// organizations read as absent.
 using reader_actor = caf::typed_actor<
-  // One live record as a JSON object (table, id).
-  caf::replies_to<get_atom, std::string, std::string>::with<std::string>,
-  // Live records of a table.
-  caf::replies_to<list_atom, std::string, read_store::list_query>::with<
-    list_result>,
-  // 0 absent, 1 live, 2 deleted (table, id).
-  caf::replies_to<exists_atom, std::string, std::string>::with<int>,
+  // One live record as a JSON object (table, id, organization).
+  caf::replies_to<get_atom, std::string, std::string, std::string>::with<
+    std::string>,
+  // Live records of a table (table, query, organization).
+  caf::replies_to<list_atom, std::string, read_store::list_query,
+                  std::string>::with<list_result>,
+  // 0 absent, 1 live, 2 deleted, 3 another organization's (table, id,
+  // organization).
+  caf::replies_to<exists_atom, std::string, std::string,
+                  std::string>::with<int>,
   // Up to n queued messages, oldest first.
   caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
   // Messages of a group ("" = own) from a timestamp on, leaving out those
@@ -155,6 +205,19 @@ using sync_actor = caf::typed_actor<
   // Answers the outcome of the last round.
   caf::replies_to<status_atom>::with<sync_status>>;
 
+/// Accounts and logins. Runs detached: password hashing is slow on
+/// purpose and must not hold a scheduler thread.
+using auth_actor = caf::typed_actor<
+  // Checks email and password (and the throttles) for a client address;
+  // issues a token (email, password, address).
+  caf::replies_to<login_atom, std::string, std::string, std::string>::with<
+    login_result>,
+  // Checks that the email is free, hashes the password and answers the
+  // change that creates the account (ec::conflict when taken).
+  caf::replies_to<account_atom, account_request>::with<record_change>,
+  // Creates the default organization and its admin when missing.
+  caf::replies_to<bootstrap_atom, bootstrap_request>::with<bootstrap_result>>;
+
 /// Serves POST /sync for other nodes.
 using hub_actor = caf::typed_actor<
   // Handles one request body; answers status and wire body.
@@ -174,6 +237,11 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::list_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::clock_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::merkle_deltas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::record_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::record_change>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::login_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::account_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::bootstrap_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::bootstrap_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::write_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::message>)

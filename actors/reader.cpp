@@ -6,23 +6,23 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
                                    std::shared_ptr<std::unique_ptr<read_store>> store) {
   self->state.store = std::move(*store);
   return {
-    [=](get_atom, const std::string& table,
-        const std::string& id) -> caf::result<std::string> {
-      auto r = self->state.store->get(table, id);
+    [=](get_atom, const std::string& table, const std::string& id,
+        const std::string& org) -> caf::result<std::string> {
+      auto r = self->state.store->get(table, id, org);
       if (!r)
         return r.error();
       return std::move(*r);
     },
-    [=](list_atom, const std::string& table,
-        const read_store::list_query& q) -> caf::result<list_result> {
-      auto r = self->state.store->list(table, q);
+    [=](list_atom, const std::string& table, const read_store::list_query& q,
+        const std::string& org) -> caf::result<list_result> {
+      auto r = self->state.store->list(table, q, org);
       if (!r)
         return r.error();
       return list_result{r->first, std::move(r->second)};
     },
-    [=](exists_atom, const std::string& table,
-        const std::string& id) -> caf::result<int> {
-      auto r = self->state.store->state(table, id);
+    [=](exists_atom, const std::string& table, const std::string& id,
+        const std::string& org) -> caf::result<int> {
+      auto r = self->state.store->state(table, id, org);
       if (!r)
         return r.error();
       return *r;

@@ -18,7 +18,9 @@ function request()
     '{"data":{"first_name":"bench-%d-%d","middle_name":"m","last_name":"load","date_of_birth":"01/02/03"}}',
     thread_id, counter)
   return wrk.format("POST", "/store/contacts",
-                    {["Content-Type"] = "application/json"}, body)
+                    {["Content-Type"] = "application/json",
+                     ["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")},
+                    body)
 end
 
 function done(summary, latency, requests)

@@ -10,7 +10,8 @@ function init(args)
 end
 
 function request()
-  return wrk.format("GET", "/store/contacts/" .. ids[math.random(#ids)])
+  return wrk.format("GET", "/store/contacts/" .. ids[math.random(#ids)],
+                    {["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")})
 end
 
 function done(summary, latency, requests)

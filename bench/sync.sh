@@ -37,7 +37,8 @@ start_node() {
   mkdir -p "$work/$name"
   (cd "$work/$name" && exec env HOST=127.0.0.1 PORT="$port" SCHEMA_DIR="$root/schema" \
      DB_SQLITE_FILE="$work/$name/db.sqlite" GROUP_ID=bench SQLITE_SYNCHRONOUS="$SYNC" \
-     BODY_LIMIT=16777216 "$@" "$BUILD/crdt-store" >"$work/$name.log" 2>&1) &
+      BODY_LIMIT=16777216 DEFAULT_ORGANIZATION_ADMIN_PASSWORD=bench-password \
+     JWT_SECRET=bench-secret-bench-secret-bench-secret "$@" "$BUILD/crdt-store" >"$work/$name.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
@@ -75,11 +76,18 @@ done
 python3 - "$RECORDS" "${ports[@]}" <<'PY'
 import http.client, json, sys, threading
 records, ports = int(sys.argv[1]), sys.argv[2:]
+def token(port):
+    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
+    c.request("POST", "/auth/login", json.dumps({"data": {"email": "admin@example.com", "password": "bench-password"}}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse(); data = json.loads(r.read()); c.close()
+    return data["data"][0]["token"]
+auth = {"Authorization": "Bearer " + token(ports[0])}  # one JWT_SECRET: valid on every node
 def write(port, worker, count):
     c = http.client.HTTPConnection("127.0.0.1", int(port))
     for i in range(count):
         body = json.dumps({"data": {"first_name": f"{port}-{worker}-{i}", "last_name": "apart"}})
-        c.request("POST", "/store/contacts", body, {"Content-Type": "application/json"})
+        c.request("POST", "/store/contacts", body, {"Content-Type": "application/json", **auth})
         r = c.getresponse(); r.read()
         assert r.status == 201, r.status
 threads = [threading.Thread(target=write, args=(p, w, records // 4)) for p in ports for w in range(4)]
@@ -89,9 +97,16 @@ start_node hub "$hub_port"
 python3 - "$hub_port" "${ports[@]}" <<'PY'
 import http.client, json, sys, time
 hub, nodes = sys.argv[1], sys.argv[2:]
+def token(port):
+    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
+    c.request("POST", "/auth/login", json.dumps({"data": {"email": "admin@example.com", "password": "bench-password"}}),
+              {"Content-Type": "application/json"})
+    r = c.getresponse(); data = json.loads(r.read()); c.close()
+    return data["data"][0]["token"]
+auth = {"Authorization": "Bearer " + token(hub)}
 def call(port, method, path, body=None):
     c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
-    c.request(method, path, json.dumps(body) if body else None, {"Content-Type": "application/json"})
+    c.request(method, path, json.dumps(body) if body else None, {"Content-Type": "application/json", **auth})
     r = c.getresponse(); data = r.read(); c.close()
     return json.loads(data)
 start = time.time()

@@ -1,5 +1,6 @@
 #include "config/settings.hpp"
 
+#include "protocol/accounts.hpp"
 #include "protocol/error.hpp"
 
 #include <algorithm>
@@ -38,7 +39,14 @@ const std::vector<setting_spec>& setting_specs() {
     {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "admin@example.com",
      "first admin account"},
     {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "",
-     "its password (generated and printed once when unset)"},
+     "its password, at least 8 characters (generated and printed once when "
+     "unset); used only when the account is created"},
+    {"JWT_SECRET", "",
+     "key signing the bearer tokens, at least 32 characters; give every "
+     "node of a group the same one so that each accepts the others' "
+     "tokens (unset: a random key is generated and kept in the database, "
+     "and tokens work on this node only)"},
+    {"TOKEN_TTL_SECONDS", "3600", "lifetime of a bearer token in seconds"},
     {"BODY_LIMIT", "1048576", "largest request body in bytes (413 above)"},
     {"WRITE_QUEUE_LIMIT", "10000",
      "uncommitted write batches above which writes get 503"},
@@ -55,7 +63,19 @@ const std::vector<setting_spec>& setting_specs() {
 
 namespace {
 
-enum class kind { text, port, positive, non_negative, boolean, sync_mode, url };
+enum class kind {
+  text,
+  port,
+  positive,
+  non_negative,
+  boolean,
+  sync_mode,
+  url,
+  email,
+  password,
+  secret,
+  identifier,
+};
 
 kind kind_of(const std::string& key) {
   if (key == "PORT")
@@ -63,8 +83,17 @@ kind kind_of(const std::string& key) {
   if (key == "SYNC_TIMER_MS" || key == "SYNC_BACKOFF_MAX_MS"
       || key == "BODY_LIMIT"
       || key == "WRITE_QUEUE_LIMIT" || key == "HTTP_THREADS"
-      || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
+      || key == "READERS" || key == "HLC_MAX_DRIFT_MS"
+      || key == "TOKEN_TTL_SECONDS")
     return kind::positive;
+  if (key == "DEFAULT_ORGANIZATION_ADMIN_EMAIL")
+    return kind::email;
+  if (key == "DEFAULT_ORGANIZATION_ADMIN_PASSWORD")
+    return kind::password;
+  if (key == "JWT_SECRET")
+    return kind::secret;
+  if (key == "DEFAULT_ORGANIZATION_ID" || key == "GROUP_ID")
+    return kind::identifier;
   if (key == "SYNC_ENABLED")
     return kind::boolean;
   if (key == "SQLITE_SYNCHRONOUS")
@@ -92,6 +121,56 @@ std::optional<bool> to_bool(std::string s) {
   return std::nullopt;
 }
 
+// http://host[:port][/path]: a host of letters, digits, '.', '-' (or a
+// bracketed IPv6 address), a port of 1-65535, no spaces, query or fragment.
+bool plausible_url(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0)
+    return false;
+  auto rest = url.substr(scheme.size());
+  for (unsigned char c : rest)
+    if (c <= ' ' || c == '?' || c == '#' || c == 0x7f || c == '@')
+      return false;
+  auto authority = rest.substr(0, rest.find('/'));
+  std::string host = authority, port;
+  if (!authority.empty() && authority[0] == '[') {
+    auto close = authority.find(']');
+    if (close == std::string::npos || close == 1)
+      return false;
+    host = authority.substr(1, close - 1);
+    auto after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after[0] != ':')
+        return false;
+      port = after.substr(1);
+      if (port.empty())
+        return false;
+    }
+    for (unsigned char c : host)
+      if (!std::isxdigit(c) && c != ':' && c != '.')
+        return false;
+  } else {
+    auto colon = authority.find(':');
+    if (colon != std::string::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty())
+        return false;
+    }
+    if (host.empty() || host.front() == '.' || host.front() == '-')
+      return false;
+    for (unsigned char c : host)
+      if (!std::isalnum(c) && c != '.' && c != '-')
+        return false;
+  }
+  if (!port.empty()) {
+    auto n = to_int(port);
+    if (!n || *n < 1 || *n > 65535)
+      return false;
+  }
+  return true;
+}
+
 // Returns an empty string when `value` is acceptable for `key`.
 std::string check(const std::string& key, const std::string& value) {
   switch (kind_of(key)) {
@@ -116,9 +195,32 @@ std::string check(const std::string& key, const std::string& value) {
         return "must be FULL or NORMAL";
       break;
     case kind::url:
-      if (!value.empty() && value.rfind("http://", 0) != 0)
-        return "must be an http:// URL such as http://127.0.0.1:3061";
+      if (!value.empty() && !plausible_url(value))
+        return "must be an http:// URL with a host and an optional port, "
+               "such as http://127.0.0.1:3061";
       break;
+    case kind::email: {
+      auto problem = email_problem(normalize_email(value));
+      if (!problem.empty())
+        return problem;
+      break;
+    }
+    case kind::password:
+      if (!value.empty() && !password_problem(value).empty())
+        return password_problem(value) + " (or unset, to generate one)";
+      break;
+    case kind::secret:
+      if (!value.empty() && value.size() < 32)
+        return "must be at least 32 characters (or unset)";
+      break;
+    case kind::identifier: {
+      bool ok = !value.empty() && value.size() <= 128;
+      for (unsigned char c : value)
+        ok = ok && (std::isalnum(c) || c == '_' || c == '-' || c == '.');
+      if (!ok)
+        return "must be 1 to 128 letters, digits, '_', '-' or '.'";
+      break;
+    }
     default:
       break;
   }

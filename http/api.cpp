@@ -107,6 +107,10 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
         return error_reply(503, "Overloaded, retry later", table);
       case ec::timeout:
         return error_reply(503, "Timed out, retry later", table);
+      case ec::unauthorized:
+        return unauthorized_reply(describe(err));
+      case ec::forbidden:
+        return error_reply(403, describe(err), table);
       default:
         break;
     }
@@ -114,6 +118,51 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
     return error_reply(503, "Timed out, retry later", table);
   }
   return error_reply(500, "Internal error: " + describe(err), table);
+}
+
+http_reply unauthorized_reply(const std::string& message) {
+  auto r = error_reply(401, message);
+  r.headers.emplace_back("WWW-Authenticate",
+                         "Bearer realm=\"crdt-store\"");
+  return r;
+}
+
+std::string json_object(
+  const std::vector<std::pair<std::string, std::string>>& members) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  for (const auto& [k, v] : members) {
+    write_string(w, k);
+    write_string(w, v);
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::map<std::string, std::string>
+string_members(const rapidjson::Value& data,
+               const std::vector<std::pair<std::string, bool>>& names,
+               std::vector<field_error>& errors) {
+  std::map<std::string, std::string> out;
+  for (auto it = data.MemberBegin(); it != data.MemberEnd(); ++it) {
+    std::string name{it->name.GetString(), it->name.GetStringLength()};
+    bool known = false;
+    for (const auto& n : names)
+      known = known || n.first == name;
+    if (!known)
+      errors.push_back({name, "unknown field"});
+    else if (!it->value.IsString())
+      errors.push_back({name, "expected string"});
+    else
+      out[name] = std::string{it->value.GetString(),
+                              it->value.GetStringLength()};
+  }
+  for (const auto& [name, required] : names)
+    if (required && out.count(name) == 0
+        && data.FindMember(name.c_str()) == data.MemberEnd())
+      errors.push_back({name, "is required"});
+  return out;
 }
 
 caf::expected<record_body> parse_record_body(const std::string& body) {

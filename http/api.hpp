@@ -10,7 +10,9 @@
 
 #include <rapidjson/document.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace crdt {
@@ -25,6 +27,21 @@ http_reply ok_reply(unsigned status, const std::string& message, size_t count,
 http_reply error_reply(unsigned status, const std::string& message,
                        const std::string& table = {},
                        const std::vector<field_error>& errors = {});
+
+/// 401 with the error envelope and a `WWW-Authenticate: Bearer` header.
+http_reply unauthorized_reply(const std::string& message);
+
+/// A JSON object of string members, in the order given.
+std::string json_object(
+  const std::vector<std::pair<std::string, std::string>>& members);
+
+/// Reads the string members of `data` named in `names` (name, required).
+/// Any other member, a non-string value or a missing required member adds
+/// to `errors`.
+std::map<std::string, std::string>
+string_members(const rapidjson::Value& data,
+               const std::vector<std::pair<std::string, bool>>& names,
+               std::vector<field_error>& errors);
 
 /// Maps an error from the actors to an HTTP status and error envelope.
 http_reply error_reply(const caf::error& err, const std::string& table = {});

@@ -1,6 +1,7 @@
 // crdt-store: wires settings, storage, actors and the HTTP listener.
 
 #include "actors/applier.hpp"
+#include "actors/auth.hpp"
 #include "actors/clock.hpp"
 #include "actors/hub.hpp"
 #include "actors/queue.hpp"
@@ -10,6 +11,8 @@
 #include "config/settings.hpp"
 #include "http/hub_client.hpp"
 #include "http/server.hpp"
+#include "protocol/accounts.hpp"
+#include "protocol/credentials.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
 
@@ -67,9 +70,13 @@ int main(int argc, char** argv) {
     std::cout << help_text();
     return 0;
   }
+  if (!init_crypto())
+    return fail("libsodium cannot be initialized (no entropy source?)");
   auto schemas = load_schema_dir(cfg.str("SCHEMA_DIR"));
   if (!schemas)
     return fail(describe(schemas.error()));
+  // Organizations and accounts replicate like the user's tables.
+  add_builtin_tables(*schemas);
   store_options sopts;
   sopts.path = cfg.str("DB_SQLITE_FILE");
   sopts.synchronous = cfg.str("SQLITE_SYNCHRONOUS");
@@ -118,6 +125,18 @@ int main(int argc, char** argv) {
   if (!last)
     return fail("the persisted clock is corrupt: " + (*store)->clock());
   auto node_id = (*store)->node_id();
+  // The token key: the configured one, else this node's own, generated on
+  // first start and kept in the database.
+  auto token_key = cfg.str("JWT_SECRET");
+  if (token_key.empty()) {
+    auto local = (*store)->local_secret("jwt_secret", random_hex(32));
+    if (!local)
+      return fail(describe(local.error()));
+    token_key = std::move(*local);
+  }
+  auto auth_store = read_store::open(sopts.path, *schemas);
+  if (!auth_store)
+    return fail(describe(auth_store.error()));
   std::vector<std::unique_ptr<read_store>> read_stores;
   for (int64_t i = 0; i < cfg.integer("READERS"); ++i) {
     auto r = read_store::open(sopts.path, *schemas);
@@ -168,7 +187,44 @@ int main(int argc, char** argv) {
   svc->hub = hb;
   svc->schemas = *schemas;
   svc->info = {cfg.str("GROUP_ID"), cfg.str("DATABASE"),
-               cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("SYNC_SECRET")};
+               cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("SYNC_SECRET"),
+               token_key};
+  auth_options aopts{token_key, cfg.str("GROUP_ID"),
+                     cfg.integer("TOKEN_TTL_SECONDS")};
+  svc->auth = sys.spawn<caf::detached>(
+    crdt::auth, std::make_shared<std::unique_ptr<read_store>>(
+                  std::move(*auth_store)),
+    app, std::move(aopts));
+  // The default organization and its first admin, on first start.
+  {
+    bootstrap_request breq{cfg.str("DEFAULT_ORGANIZATION_ID"),
+                           cfg.str("DEFAULT_ORGANIZATION_NAME"),
+                           cfg.str("DEFAULT_ORGANIZATION_ADMIN_EMAIL"),
+                           cfg.str("DEFAULT_ORGANIZATION_ADMIN_PASSWORD")};
+    caf::scoped_actor scoped{sys};
+    std::string problem;
+    scoped->request(svc->auth, std::chrono::seconds(60), bootstrap_atom::value,
+                    breq)
+      .receive(
+        [&](const bootstrap_result& r) {
+          if (r.created_organization)
+            std::cout << "crdt-store: created organization " << breq.organization_id
+                      << " (" << breq.organization_name << ")" << std::endl;
+          if (r.created_account)
+            std::cout << "crdt-store: created admin account " << r.account_id
+                      << " <" << normalize_email(breq.admin_email) << ">"
+                      << std::endl;
+          if (!r.generated_password.empty())
+            std::cout << "crdt-store: generated admin password (shown only "
+                         "now, store it safely): "
+                      << r.generated_password << std::endl;
+        },
+        [&](const caf::error& err) { problem = describe(err); });
+    if (!problem.empty()) {
+      caf::anon_send_exit(svc->auth, caf::exit_reason::user_shutdown);
+      return fail("cannot create the default organization: " + problem);
+    }
+  }
 
   boost::asio::io_context ioc;
   sync_state sinit;
@@ -211,6 +267,7 @@ int main(int argc, char** argv) {
   for (auto& r : svc->readers)
     caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(syn, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc->auth, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(hb, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(app, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(wrt, caf::exit_reason::user_shutdown);

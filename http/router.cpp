@@ -23,6 +23,9 @@ const std::vector<route_entry>& routes() {
     {"POST", {"store", "config", "config_sync", ":key"}, route::config_set},
     {"POST", {"sync"}, route::sync},
     {"POST", {"auth", "login"}, route::login},
+    {"GET", {"auth", "accounts"}, route::accounts_list},
+    {"POST", {"auth", "accounts"}, route::accounts_create},
+    {"POST", {"auth", "organizations"}, route::organizations_create},
     {"GET", {"health"}, route::health},
   };
   return table;

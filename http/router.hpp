@@ -20,6 +20,9 @@ enum class route {
   config_set,
   sync,
   login,
+  accounts_list,
+  accounts_create,
+  organizations_create,
   health,
 };
 

@@ -3,6 +3,8 @@
 #include "http/api.hpp"
 #include "config/settings.hpp"
 #include "http/router.hpp"
+#include "protocol/accounts.hpp"
+#include "protocol/credentials.hpp"
 #include "protocol/error.hpp"
 #include "protocol/sync.hpp"
 #include "protocol/timestamp.hpp"
@@ -12,6 +14,8 @@
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <ctime>
 
 namespace crdt {
 
@@ -24,6 +28,8 @@ struct context {
   uint64_t seq;
   route_match match;
   target tgt;
+  /// The caller, for routes that need a token.
+  principal who;
 
   void reply(http_reply r) const {
     self->state.sink->send(seq, std::move(r));
@@ -38,15 +44,55 @@ struct context {
   }
 };
 
-principal current_principal(const context& ctx) {
-  return {ctx.svc().info.default_org, {}};
+const principal& current_principal(const context& ctx) {
+  return ctx.who;
 }
 
-// Finds the route's table; replies 404 when it does not exist.
+const std::string& org_of(const context& ctx) {
+  return ctx.who.organization_id;
+}
+
+// Whether the route needs a bearer token.
+bool needs_token(route r) {
+  return r != route::login && r != route::health && r != route::sync;
+}
+
+// The caller of a request from its bearer token; the last token verified
+// on the connection is remembered until it expires.
+caf::expected<principal> authenticate(session_state& st,
+                                      const std::string& header) {
+  auto token = bearer_token(header);
+  if (token.empty())
+    return make_error(ec::unauthorized, header.empty()
+                                          ? "Missing bearer token"
+                                          : "Invalid authorization header");
+  auto now = static_cast<int64_t>(std::time(nullptr));
+  if (token == st.token && now < st.token_expires)
+    return st.who;
+  auto claims = verify_token(token, st.svc->info.token_key,
+                             st.svc->info.group_id, now);
+  if (!claims)
+    return claims.error();
+  st.token = std::move(token);
+  st.token_expires = claims->expires_at;
+  st.who = {claims->organization_id, claims->account_id, claims->role};
+  return st.who;
+}
+
+// Replies 403 unless the caller is an admin.
+bool require_admin(const context& ctx) {
+  if (ctx.who.role == admin_role)
+    return true;
+  ctx.reply(error_reply(403, "Only an admin may do this"));
+  return false;
+}
+
+// Finds the route's table; replies 404 when it does not exist (or is one
+// of the service's own tables, which have their own routes).
 const table_schema* find_table(const context& ctx) {
   const auto& name = ctx.param("table");
   auto it = ctx.svc().schemas.find(name);
-  if (it == ctx.svc().schemas.end()) {
+  if (it == ctx.svc().schemas.end() || is_internal_table(name)) {
     ctx.reply(error_reply(404, "Unknown table", name));
     return nullptr;
   }
@@ -68,7 +114,8 @@ void write(const context& ctx, record_change change, F on_done) {
 void reply_record(const context& ctx, const std::string& table,
                   const std::string& id, unsigned status, std::string message) {
   ctx.self
-    ->request(ctx.svc().reader(), read_timeout, get_atom::value, table, id)
+    ->request(ctx.svc().reader(), read_timeout, get_atom::value, table, id,
+              org_of(ctx))
     .then(
       [=](std::string& row) { ctx.reply(ok_reply(status, message, 1, row)); },
       [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
@@ -118,9 +165,12 @@ void handle_create(const context& ctx, const std::string& body) {
     return;
   }
   ctx.self
-    ->request(ctx.svc().reader(), read_timeout, exists_atom::value, table, id)
+    ->request(ctx.svc().reader(), read_timeout, exists_atom::value, table, id,
+              org_of(ctx))
     .then(
       [=](int state) {
+        // Also when another organization holds the id: a create must
+        // never overwrite someone else's record.
         if (state != 0)
           ctx.reply(error_reply(409, "A record with this id exists", table));
         else
@@ -157,7 +207,8 @@ void handle_change(const context& ctx, const std::string& body,
                          current_principal(ctx));
   }
   ctx.self
-    ->request(ctx.svc().reader(), read_timeout, exists_atom::value, table, id)
+    ->request(ctx.svc().reader(), read_timeout, exists_atom::value, table, id,
+              org_of(ctx))
     .then(
       [=](int state) {
         if (state != 1) {
@@ -203,7 +254,8 @@ void handle_list(const context& ctx) {
   }
   auto table = t->name();
   ctx.self
-    ->request(ctx.svc().reader(), read_timeout, list_atom::value, table, *q)
+    ->request(ctx.svc().reader(), read_timeout, list_atom::value, table, *q,
+              org_of(ctx))
     .then(
       [=](list_result& r) {
         ctx.reply(ok_reply(200, "Successfully fetched from " + table, r.count,
@@ -225,6 +277,8 @@ void handle_config_read(const context& ctx, const std::string& key) {
 
 void handle_config_set(const context& ctx, const std::string& body) {
   const std::string table = "config_sync";
+  if (!require_admin(ctx))
+    return;
   auto parsed = parse_record_body(body);
   if (!parsed) {
     ctx.reply(error_reply(400, describe(parsed.error()), table));
@@ -290,17 +344,6 @@ void handle_config_set(const context& ctx, const std::string& body) {
       [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }
 
-// Compares without an early exit, so timing does not reveal how much of
-// the secret matched (only its length).
-bool same_secret(const std::string& given, const std::string& want) {
-  if (given.size() != want.size())
-    return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < want.size(); ++i)
-    diff |= static_cast<unsigned char>(given[i] ^ want[i]);
-  return diff == 0;
-}
-
 void handle_sync(const context& ctx, const std::string& body,
                  const std::string& secret) {
   const auto& want = ctx.svc().info.sync_secret;
@@ -314,6 +357,174 @@ void handle_sync(const context& ctx, const std::string& body,
           [=](caf::error& err) {
             ctx.reply({503, write_sync_error(describe(err)), {}});
           });
+}
+
+void handle_login(const context& ctx, const std::string& body,
+                  const std::string& peer) {
+  auto parsed = parse_record_body(body);
+  if (!parsed) {
+    ctx.reply(error_reply(400, describe(parsed.error())));
+    return;
+  }
+  std::vector<field_error> errors;
+  auto in = string_members(*parsed->data,
+                           {{"email", true}, {"password", true}}, errors);
+  if (!errors.empty()) {
+    ctx.reply(error_reply(400, "Invalid login", {}, errors));
+    return;
+  }
+  ctx.self
+    ->request(ctx.svc().auth, auth_timeout, login_atom::value, in["email"],
+              in["password"], peer)
+    .then(
+      [=](login_result& r) {
+        if (r.status == 429) {
+          auto reply = error_reply(429, "Too many failed logins, retry later");
+          reply.headers.emplace_back("Retry-After",
+                                     std::to_string(r.retry_after));
+          ctx.reply(std::move(reply));
+        } else if (r.status == 401) {
+          ctx.reply(unauthorized_reply("Invalid email or password"));
+        } else if (r.status != 200) {
+          ctx.reply(error_reply(500, "Cannot issue a token"));
+        } else {
+          auto row = json_object(
+            {{"token", r.token},
+             {"account_id", r.claims.account_id},
+             {"organization_id", r.claims.organization_id},
+             {"role", r.claims.role},
+             {"expires_at", iso8601(r.claims.expires_at * 1000)}});
+          ctx.reply(ok_reply(200, "Successfully logged in", 1, row));
+        }
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
+void handle_accounts_list(const context& ctx) {
+  if (!require_admin(ctx))
+    return;
+  read_store::list_query q;
+  // Never the password hash.
+  q.pluck = {"email", "role", "organization_id", "created_by", "created_at",
+             "updated_at"};
+  q.order = "email";
+  ctx.self
+    ->request(ctx.svc().reader(), read_timeout, list_atom::value,
+              std::string{accounts_table}, q, org_of(ctx))
+    .then(
+      [=](list_result& r) {
+        ctx.reply(ok_reply(200, "Successfully fetched accounts", r.count,
+                           r.rows));
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
+// Asks the auth actor to prepare an account (email free, password hashed),
+// then commits it together with `extra` changes made before it.
+template <class F>
+void create_account(const context& ctx, account_request req,
+                    std::vector<record_change> extra, F on_done) {
+  ctx.self->request(ctx.svc().auth, auth_timeout, account_atom::value, req)
+    .then(
+      [=](record_change& account) mutable {
+        auto created = account;
+        extra.push_back(std::move(account));
+        ctx.self
+          ->request(ctx.svc().applier, write_timeout, write_atom::value,
+                    std::move(extra))
+          .then(
+            [=](const std::string& first) {
+              auto ts = parse_timestamp(first);
+              on_done(created, iso8601(ts ? ts->millis : 0));
+            },
+            [=](caf::error& err) { ctx.reply(error_reply(err)); });
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
+// The account's fields as an answer shows them (never the hash).
+std::string render_account(const record_change& c, const std::string& at) {
+  std::vector<std::pair<std::string, std::string>> out{{"id", c.id}};
+  for (const auto& [name, v] : c.fields)
+    if (name != "password_hash")
+      if (auto* text = std::get_if<std::string>(&v))
+        out.emplace_back(name, *text);
+  out.emplace_back("organization_id", c.who.organization_id);
+  out.emplace_back("created_by", c.who.account_id);
+  out.emplace_back("created_at", at);
+  return json_object(out);
+}
+
+void handle_accounts_create(const context& ctx, const std::string& body) {
+  if (!require_admin(ctx))
+    return;
+  auto parsed = parse_record_body(body);
+  if (!parsed) {
+    ctx.reply(error_reply(400, describe(parsed.error())));
+    return;
+  }
+  std::vector<field_error> errors;
+  auto in = string_members(*parsed->data,
+                           {{"email", true}, {"password", true},
+                            {"role", false}},
+                           errors);
+  if (!errors.empty()) {
+    ctx.reply(error_reply(400, "Invalid account", {}, errors));
+    return;
+  }
+  account_request req;
+  req.email = in["email"];
+  req.password = in["password"];
+  req.role = in.count("role") ? in["role"] : member_role;
+  req.by = ctx.who;
+  create_account(ctx, std::move(req), {},
+                 [=](const record_change& c, const std::string& at) {
+                   ctx.reply(ok_reply(201, "Successfully created account", 1,
+                                      render_account(c, at)));
+                 });
+}
+
+void handle_organizations_create(const context& ctx, const std::string& body) {
+  if (ctx.who.role != admin_role
+      || ctx.who.organization_id != ctx.svc().info.default_org) {
+    ctx.reply(error_reply(
+      403, "Only an admin of the default organization may do this"));
+    return;
+  }
+  auto parsed = parse_record_body(body);
+  if (!parsed) {
+    ctx.reply(error_reply(400, describe(parsed.error())));
+    return;
+  }
+  std::vector<field_error> errors;
+  auto in = string_members(*parsed->data,
+                           {{"name", true}, {"admin_email", true},
+                            {"admin_password", true}},
+                           errors);
+  if (errors.empty() && (in["name"].empty() || in["name"].size() > 200))
+    errors.push_back({"name", "must be 1 to 200 characters"});
+  if (!errors.empty()) {
+    ctx.reply(error_reply(400, "Invalid organization", {}, errors));
+    return;
+  }
+  auto id = make_ulid(wall_clock_ms());
+  principal creator{id, ctx.who.account_id, admin_role};
+  auto name = in["name"];
+  account_request req;
+  req.email = in["admin_email"];
+  req.password = in["admin_password"];
+  req.role = admin_role;
+  req.by = creator;
+  create_account(ctx, std::move(req), {make_organization(id, name, creator)},
+                 [=](const record_change& admin, const std::string& at) {
+                   auto row = json_object({{"id", id},
+                                           {"name", name},
+                                           {"admin_account_id", admin.id},
+                                           {"created_by", creator.account_id},
+                                           {"created_at", at}});
+                   ctx.reply(ok_reply(201, "Successfully created organization",
+                                      1, row));
+                 });
 }
 
 void handle_health(const context& ctx) {
@@ -393,7 +604,15 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
         self->state.sink->send(req.seq, std::move(r));
         return;
       }
-      context ctx{self, req.seq, std::move(match), std::move(*tgt)};
+      context ctx{self, req.seq, std::move(match), std::move(*tgt), {}};
+      if (needs_token(*ctx.match.which)) {
+        auto who = authenticate(self->state, req.authorization);
+        if (!who) {
+          ctx.reply(unauthorized_reply(describe(who.error())));
+          return;
+        }
+        ctx.who = std::move(*who);
+      }
       switch (*ctx.match.which) {
         case route::store_create:
           handle_create(ctx, req.body);
@@ -424,6 +643,18 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
           break;
         case route::sync:
           handle_sync(ctx, req.body, req.sync_secret);
+          break;
+        case route::login:
+          handle_login(ctx, req.body, req.peer);
+          break;
+        case route::accounts_list:
+          handle_accounts_list(ctx);
+          break;
+        case route::accounts_create:
+          handle_accounts_create(ctx, req.body);
+          break;
+        case route::organizations_create:
+          handle_organizations_create(ctx, req.body);
           break;
         default:
           ctx.reply(error_reply(404, "Not Found"));

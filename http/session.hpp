@@ -24,10 +24,13 @@ public:
 struct node_info {
   std::string group_id;
   std::string database;
-  /// Organization of records written before accounts exist.
+  /// The organization created at first start; its admins may create
+  /// further organizations.
   std::string default_org;
   /// When not empty, POST /sync requires it in X-Sync-Secret.
   std::string sync_secret;
+  /// HMAC key that signs and checks bearer tokens.
+  std::string token_key;
 };
 
 /// The actors and tables every session talks to; shared, immutable after
@@ -39,6 +42,7 @@ struct services {
   writer_actor writer;
   hub_actor hub;
   sync_actor sync;
+  auth_actor auth;
   std::vector<reader_actor> readers;
   schema_set schemas;
   node_info info;
@@ -55,11 +59,20 @@ struct services {
 struct session_state {
   std::shared_ptr<const services> svc;
   std::shared_ptr<reply_sink> sink;
+  /// The last token verified on this connection and what it granted:
+  /// a keep-alive client sends the same one with every request.
+  std::string token;
+  principal who;
+  int64_t token_expires = 0;
   static inline const char* name = "session";
 };
 
 /// How long a session waits for a read.
 constexpr auto read_timeout = std::chrono::seconds(10);
+
+/// How long a session waits for the auth actor (hashing is slow, and
+/// logins queue behind each other).
+constexpr auto auth_timeout = std::chrono::seconds(20);
 
 /// How long a session waits for a write (longer than the applier's own).
 constexpr auto write_timeout = std::chrono::seconds(35);

@@ -44,5 +44,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(crdt_store, caf::first_custom_type_id)
   CAF_ADD_ATOM(crdt_store, crdt, reply_atom, "reply")
   /// Hub: serve one POST /sync.
   CAF_ADD_ATOM(crdt_store, crdt, sync_atom, "sync")
+  /// Auth: check a password and issue a token.
+  CAF_ADD_ATOM(crdt_store, crdt, login_atom, "login")
+  /// Auth: prepare a new account (email free, password hashed).
+  CAF_ADD_ATOM(crdt_store, crdt, account_atom, "account")
+  /// Auth: create the default organization and its admin at start-up.
+  CAF_ADD_ATOM(crdt_store, crdt, bootstrap_atom, "bootstrap")
 
 CAF_END_TYPE_ID_BLOCK(crdt_store)

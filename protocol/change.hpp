@@ -9,11 +9,13 @@
 
 namespace crdt {
 
-/// Who makes a change. Until accounts exist, the node's default
-/// organization and an empty account.
+/// Who makes a change: the account and its organization, from the
+/// caller's bearer token.
 struct principal {
   std::string organization_id;
   std::string account_id;
+  /// "admin" or "member".
+  std::string role;
 };
 
 /// A client's change to one record, before it is stamped.

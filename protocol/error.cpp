@@ -18,6 +18,9 @@ const char* to_string(ec code) {
     case ec::schema_conflict: return "schema_conflict";
     case ec::timeout: return "timeout";
     case ec::sync_failure: return "sync_failure";
+    case ec::unauthorized: return "unauthorized";
+    case ec::forbidden: return "forbidden";
+    case ec::throttled: return "throttled";
   }
   return "unknown";
 }

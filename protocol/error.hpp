@@ -38,6 +38,13 @@ enum class ec : uint8_t {
   timeout,
   /// The remote hub failed or answered something unusable.
   sync_failure,
+  /// Missing, malformed, expired or forged credentials.
+  unauthorized,
+  /// Authenticated, but the account's role does not allow the call.
+  forbidden,
+  /// Too many failed logins; the context's second element, when present,
+  /// is the number of seconds to wait.
+  throttled,
 };
 
 /// Returns the name of a code, e.g. "bad_timestamp".

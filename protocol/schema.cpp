@@ -98,12 +98,15 @@ std::string keyword_message(std::string_view keyword, const field* f) {
 } // namespace
 
 caf::expected<table_ptr> table_schema::parse(const std::string& name,
-                                             std::string_view json_text) {
+                                             std::string_view json_text,
+                                             bool builtin) {
   auto fail = [&](const std::string& what) {
     return make_error(ec::schema_conflict, "schema '" + name + "': " + what);
   };
-  if (!valid_identifier(name) || name.rfind("crdt_", 0) == 0
-      || name.rfind("sqlite_", 0) == 0 || name == "config_sync")
+  if (!valid_identifier(name)
+      || (!builtin
+          && (name.rfind("crdt_", 0) == 0 || name.rfind("sqlite_", 0) == 0
+              || name == "config_sync")))
     return fail("table name must match ^[a-z][a-z0-9_]{0,62}$ and not be "
                 "reserved (crdt_*, sqlite_*, config_sync)");
   auto result = std::make_shared<table_schema>();

@@ -52,9 +52,12 @@ bool valid_identifier(std::string_view name);
 /// JSON Schema validators (create enforces `required`, update does not).
 class table_schema {
 public:
-  /// Parses and checks a schema file's text for table `name`.
+  /// Parses and checks a schema file's text for table `name`. Reserved
+  /// names (crdt_*, sqlite_*, config_sync) are refused unless `builtin`
+  /// (the service's own replicated tables, such as accounts).
   static caf::expected<std::shared_ptr<const table_schema>>
-  parse(const std::string& name, std::string_view json_text);
+  parse(const std::string& name, std::string_view json_text,
+        bool builtin = false);
 
   const std::string& name() const {
     return name_;

@@ -8,7 +8,7 @@ set -euo pipefail
 build_packages=(
   g++ make cmake ccache pkg-config
   libcaf-dev libboost1.81-dev libboost-test1.81-dev
-  rapidjson-dev libsqlite3-dev
+  rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev
 )
 test_packages=(python3 sqlite3 wrk curl)
 packages=("${build_packages[@]}")

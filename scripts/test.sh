@@ -16,4 +16,4 @@ ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$root/tests/ubsan.supp" \
   build-asan/tests/unit_tests --log_level=error
 python3 ../shared/acceptance/acceptance.py --binary build/crdt-store \
-  --schema schema --only rest,sync
+  --schema schema --only rest,sync,auth

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS crdt_hub_merkle(
   PRIMARY KEY(group_id, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS config_sync(
   key TEXT PRIMARY KEY, value TEXT, type TEXT NOT NULL DEFAULT 'string');
+CREATE TABLE IF NOT EXISTS crdt_local(
+  key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
 constexpr const char* insert_message_sql
@@ -264,6 +266,11 @@ caf::error write_store::migrate(const schema_set& schemas,
         replay.push_back(name);
       has_messages->reset();
     }
+    // Logins look accounts up by email.
+    if (name == "crdt_accounts")
+      if (auto err = c.exec("CREATE INDEX IF NOT EXISTS crdt_accounts_email "
+                            "ON crdt_accounts(email)"))
+        return err;
     layout l;
     l.schema = table;
     l.columns = system_columns();
@@ -317,6 +324,26 @@ write_store::ack_outbox(const std::vector<std::string>& stamps) {
   if (auto err = tx.commit())
     return err;
   return removed;
+}
+
+caf::expected<std::string>
+write_store::local_secret(const std::string& key, const std::string& fallback) {
+  auto put = db_->prepare_once(
+    "INSERT INTO crdt_local(key, value) VALUES(?1, ?2) "
+    "ON CONFLICT(key) DO NOTHING");
+  if (!put)
+    return put.error();
+  put->bind(1, std::string_view{key});
+  put->bind(2, std::string_view{fallback});
+  if (put->step() != SQLITE_DONE)
+    return db_->fail("cannot store a local secret");
+  auto get = db_->prepare_once("SELECT value FROM crdt_local WHERE key = ?1");
+  if (!get)
+    return get.error();
+  get->bind(1, std::string_view{key});
+  if (get->step() != SQLITE_ROW)
+    return db_->fail("cannot read a local secret");
+  return std::string{get->column_text(0)};
 }
 
 caf::expected<std::map<std::string, std::string>> write_store::load_config() {
@@ -695,18 +722,21 @@ read_store::open(const std::string& path, const schema_set& schemas) {
 }
 
 caf::expected<std::string> read_store::get(const std::string& table,
-                                           const std::string& id) {
+                                           const std::string& id,
+                                           const std::string& org) {
   auto t = schemas_.find(table);
   if (t == schemas_.end())
     return make_error(ec::unknown_table, "unknown table " + table);
   auto sel = select_columns(*t->second, {});
   auto s = db_->prepare("SELECT " + sel.columns_sql + " FROM "
                         + sql::quote(table)
-                        + " WHERE id = ?1 AND tombstone IS NOT 1");
+                        + " WHERE id = ?1 AND tombstone IS NOT 1"
+                          " AND (?2 = '' OR organization_id = ?2)");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
   (*s)->bind(1, std::string_view{id});
+  (*s)->bind(2, std::string_view{org});
   auto rc = (*s)->step();
   if (rc == SQLITE_DONE)
     return make_error(ec::not_found, "record not found");
@@ -719,13 +749,15 @@ caf::expected<std::string> read_store::get(const std::string& table,
 }
 
 caf::expected<std::pair<size_t, std::string>>
-read_store::list(const std::string& table, const list_query& q) {
+read_store::list(const std::string& table, const list_query& q,
+                 const std::string& org) {
   auto t = schemas_.find(table);
   if (t == schemas_.end())
     return make_error(ec::unknown_table, "unknown table " + table);
   auto sel = select_columns(*t->second, q.pluck);
   std::string sql = "SELECT " + sel.columns_sql + " FROM " + sql::quote(table)
-                    + " WHERE tombstone IS NOT 1 ORDER BY ";
+                    + " WHERE tombstone IS NOT 1"
+                      " AND (?3 = '' OR organization_id = ?3) ORDER BY ";
   const char* dir = q.descending ? " DESC" : "";
   if (!q.order.empty())
     sql += sql::quote(q.order) + dir + ", ";
@@ -736,6 +768,7 @@ read_store::list(const std::string& table, const list_query& q) {
   sql::reset_guard guard{**s};
   (*s)->bind(1, q.limit ? *q.limit : int64_t{-1});
   (*s)->bind(2, q.offset);
+  (*s)->bind(3, std::string_view{org});
   rapidjson::StringBuffer buf;
   size_t count = 0;
   int rc;
@@ -751,21 +784,52 @@ read_store::list(const std::string& table, const list_query& q) {
 }
 
 caf::expected<int> read_store::state(const std::string& table,
-                                     const std::string& id) {
+                                     const std::string& id,
+                                     const std::string& org) {
   if (schemas_.find(table) == schemas_.end())
     return make_error(ec::unknown_table, "unknown table " + table);
-  auto s = db_->prepare("SELECT tombstone IS 1 FROM " + sql::quote(table)
-                        + " WHERE id = ?1");
+  auto s = db_->prepare("SELECT tombstone IS 1, ?2 = '' OR organization_id "
+                        "IS ?2 FROM "
+                        + sql::quote(table) + " WHERE id = ?1");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
   (*s)->bind(1, std::string_view{id});
+  (*s)->bind(2, std::string_view{org});
   auto rc = (*s)->step();
   if (rc == SQLITE_DONE)
     return 0;
   if (rc != SQLITE_ROW)
     return db_->fail("cannot read a record");
+  if ((*s)->column_int(1) == 0)
+    return 3;
   return (*s)->column_int(0) ? 2 : 1;
+}
+
+caf::expected<std::vector<read_store::account>>
+read_store::accounts_by_email(const std::string& email) {
+  auto s = db_->prepare(
+    "SELECT id, organization_id, email, role, password_hash FROM "
+    "crdt_accounts WHERE email = ?1 AND tombstone IS NOT 1 "
+    "ORDER BY created_at, id");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{email});
+  std::vector<account> out;
+  int rc;
+  while ((rc = (*s)->step()) == SQLITE_ROW) {
+    account a;
+    a.id = std::string{(*s)->column_text(0)};
+    a.organization_id = std::string{(*s)->column_text(1)};
+    a.email = std::string{(*s)->column_text(2)};
+    a.role = std::string{(*s)->column_text(3)};
+    a.password_hash = std::string{(*s)->column_text(4)};
+    out.push_back(std::move(a));
+  }
+  if (rc != SQLITE_DONE)
+    return db_->fail("cannot read accounts");
+  return out;
 }
 
 namespace {

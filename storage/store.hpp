@@ -63,6 +63,11 @@ public:
   /// Every config_sync row as key -> value.
   caf::expected<std::map<std::string, std::string>> load_config();
 
+  /// A local secret of this node (never replicated): the stored one, or
+  /// `fallback` stored under `key` on first use.
+  caf::expected<std::string> local_secret(const std::string& key,
+                                          const std::string& fallback);
+
   /// Sets a local sync setting (config_sync, never replicated).
   caf::error set_config(const std::string& key, const std::string& value,
                         const std::string& type);
@@ -123,17 +128,37 @@ public:
   static caf::expected<std::unique_ptr<read_store>>
   open(const std::string& path, const schema_set& schemas);
 
+  // Every record read takes the caller's organization: records of other
+  // organizations read as if they did not exist. An empty organization
+  // means no filter, for the service's own look-ups only (a caller's
+  // organization always comes from a verified token and is never empty).
+
   /// The live record as a JSON object, or ec::not_found.
   caf::expected<std::string> get(const std::string& table,
-                                 const std::string& id);
+                                 const std::string& id,
+                                 const std::string& org);
 
   /// Live records as comma-separated JSON objects, with their count.
   caf::expected<std::pair<size_t, std::string>>
-  list(const std::string& table, const list_query& q);
+  list(const std::string& table, const list_query& q, const std::string& org);
 
-  /// Whether a record exists at all, deleted or not (0 absent, 1 live,
-  /// 2 deleted).
-  caf::expected<int> state(const std::string& table, const std::string& id);
+  /// Whether a record exists at all: 0 absent, 1 live, 2 deleted, 3 held
+  /// by another organization (live or not).
+  caf::expected<int> state(const std::string& table, const std::string& id,
+                           const std::string& org);
+
+  /// An account as the login needs it.
+  struct account {
+    std::string id;
+    std::string organization_id;
+    std::string email;
+    std::string role;
+    std::string password_hash;
+  };
+
+  /// Live accounts with this (normalized) email, oldest first. Normally
+  /// one; replicas that created the same email concurrently may hold more.
+  caf::expected<std::vector<account>> accounts_by_email(const std::string& email);
 
   /// Up to `limit` queued messages, oldest first.
   caf::expected<std::vector<message>> outbox(size_t limit);

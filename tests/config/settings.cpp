@@ -264,6 +264,18 @@ BOOST_AUTO_TEST_CASE(bad_values_fail_naming_the_setting) {
     {"SYNC_ENABLED", "maybe"}, {"SQLITE_SYNCHRONOUS", "OFF"},
     {"BODY_LIMIT", "0"},      {"READERS", "many"},
     {"HLC_MAX_DRIFT_MS", "0"},
+    {"SYNC_ENDPOINT", "http://"}, {"SYNC_ENDPOINT", "http://:3061"},
+    {"SYNC_ENDPOINT", "http://hub:0"}, {"SYNC_ENDPOINT", "http://hub:99999"},
+    {"SYNC_ENDPOINT", "http://hub:port"}, {"SYNC_ENDPOINT", "http://hub:"},
+    {"SYNC_ENDPOINT", "http://h ub"}, {"SYNC_ENDPOINT", "http://hub/x?y"},
+    {"SYNC_ENDPOINT", "http://user@hub"}, {"SYNC_ENDPOINT", "http://[::1"},
+    {"TOKEN_TTL_SECONDS", "0"}, {"TOKEN_TTL_SECONDS", "1h"},
+    {"JWT_SECRET", "too-short"},
+    {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "admin"},
+    {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", ""},
+    {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "short"},
+    {"DEFAULT_ORGANIZATION_ID", ""}, {"DEFAULT_ORGANIZATION_ID", "a b"},
+    {"GROUP_ID", ""}, {"GROUP_ID", "x/y"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.key << "='" << c.value << "'") {
@@ -299,7 +311,16 @@ BOOST_AUTO_TEST_CASE(bad_values_fail_naming_the_setting) {
   for (auto [key, value] : std::vector<std::pair<const char*, const char*>>{
          {"PORT", "0"}, {"PORT", "65535"}, {"SYNC_TIMER_MS", "1"},
          {"SYNC_ENDPOINT", ""}, {"SYNC_ENDPOINT", "http://127.0.0.1:3061"},
-         {"SQLITE_SYNCHRONOUS", "NORMAL"}}) {
+         {"SQLITE_SYNCHRONOUS", "NORMAL"},
+         {"SYNC_ENDPOINT", "http://hub"}, {"SYNC_ENDPOINT", "http://hub:3060/base/"},
+         {"SYNC_ENDPOINT", "http://[::1]:3061"},
+         {"SYNC_ENDPOINT", "http://my-hub.example.org:65535"},
+         {"TOKEN_TTL_SECONDS", "1"}, {"JWT_SECRET", ""},
+         {"JWT_SECRET", "0123456789abcdef0123456789abcdef"},
+         {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", ""},
+         {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "12345678"},
+         {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "Ops@Example.org"},
+         {"GROUP_ID", "app-schema-v2"}}) {
     BOOST_CHECK_MESSAGE(validate_setting(key, value).empty(), key);
     BOOST_CHECK_MESSAGE(load({std::string{"--"} + key + "=" + value}), key);
   }

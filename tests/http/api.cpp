@@ -355,7 +355,7 @@ BOOST_AUTO_TEST_CASE(a_created_record_renders_like_a_read) {
   BOOST_REQUIRE((*w)->commit({&b}));
   auto r = read_store::open(opts.path, schemas);
   BOOST_REQUIRE(r);
-  auto got = (*r)->get("items", c.id);
+  auto got = (*r)->get("items", c.id, "");
   BOOST_REQUIRE(got);
   BOOST_CHECK_EQUAL(render_created(*t, c, iso8601(1764000000000)), *got);
 }

@@ -370,7 +370,7 @@ BOOST_AUTO_TEST_CASE(unknown_tables_and_fields_are_logged_then_replayed) {
   BOOST_CHECK(cell(*w, "pets", row, "kind") == text("dog"));
   BOOST_CHECK(cell(*w, "pets", row, "legs") == integer(4));
   auto r = reader(s);
-  auto pet = r->get("pets", row);
+  auto pet = r->get("pets", row, "");
   BOOST_REQUIRE(pet);
   BOOST_CHECK_MESSAGE(contains(*pet, "\"kind\":\"dog\""), *pet);
   // Later messages for the new table apply as usual.
@@ -664,7 +664,7 @@ BOOST_AUTO_TEST_CASE(get_renders_schema_types) {
               msg(t0 + 9, "items", row_b, "active", integer(0)),
               msg(t0 + 10, "items", row_b, "price", integer(4))});
   auto r = reader(s);
-  auto a = r->get("items", row_a);
+  auto a = r->get("items", row_a, "");
   BOOST_REQUIRE(a);
   BOOST_CHECK_EQUAL(*a, std::string{"{\"id\":\""} + row_a
                           + "\",\"organization_id\":null,\"created_by\":null,"
@@ -673,17 +673,17 @@ BOOST_AUTO_TEST_CASE(get_renders_schema_types) {
                             "\"name\":\"zeta\",\"qty\":3,\"price\":2.5,"
                             "\"active\":true,\"tags\":[\"x\",1],"
                             "\"meta\":{\"k\":{\"n\":1}},\"note\":null}");
-  auto b = r->get("items", row_b);
+  auto b = r->get("items", row_b, "");
   BOOST_REQUIRE(b);
   BOOST_CHECK_MESSAGE(contains(*b, "\"active\":false"), *b);
   BOOST_CHECK_MESSAGE(contains(*b, "\"price\":4.0"), *b); // a REAL column
   BOOST_CHECK_MESSAGE(contains(*b, "\"name\":null"), *b);
   BOOST_CHECK_MESSAGE(!contains(*b, "tombstone"), *b);
   // Unknown record and unknown table.
-  auto none = r->get("items", row_c);
+  auto none = r->get("items", row_c, "");
   BOOST_REQUIRE(!none);
   BOOST_CHECK(is(none.error(), ec::not_found));
-  auto bad = r->get("nope", row_a);
+  auto bad = r->get("nope", row_a, "");
   BOOST_REQUIRE(!bad);
   BOOST_CHECK(is(bad.error(), ec::unknown_table));
 }
@@ -695,16 +695,16 @@ BOOST_AUTO_TEST_CASE(deleted_records_are_gone_and_state_tells_them_apart) {
               msg(t0 + 1, "people", row_b, "name", text("b")),
               msg(t0 + 2, "people", row_b, "tombstone", integer(0))});
   auto r = reader(s);
-  BOOST_CHECK_EQUAL(*r->state("people", row_a), 1);
-  BOOST_CHECK_EQUAL(*r->state("people", row_b), 1);
-  BOOST_CHECK_EQUAL(*r->state("people", row_c), 0);
-  BOOST_CHECK(is(r->state("nope", row_a).error(), ec::unknown_table));
+  BOOST_CHECK_EQUAL(*r->state("people", row_a, ""), 1);
+  BOOST_CHECK_EQUAL(*r->state("people", row_b, ""), 1);
+  BOOST_CHECK_EQUAL(*r->state("people", row_c, ""), 0);
+  BOOST_CHECK(is(r->state("nope", row_a, "").error(), ec::unknown_table));
   commit(*w, {msg(t0 + 3, "people", row_a, "tombstone", integer(1))});
-  auto gone = r->get("people", row_a);
+  auto gone = r->get("people", row_a, "");
   BOOST_REQUIRE(!gone);
   BOOST_CHECK(is(gone.error(), ec::not_found));
-  BOOST_CHECK_EQUAL(*r->state("people", row_a), 2);
-  auto listed = r->list("people", {});
+  BOOST_CHECK_EQUAL(*r->state("people", row_a, ""), 2);
+  auto listed = r->list("people", {}, "");
   BOOST_REQUIRE(listed);
   BOOST_CHECK_EQUAL(listed->first, 1u);
   BOOST_CHECK(!contains(listed->second, row_a));
@@ -713,12 +713,12 @@ BOOST_AUTO_TEST_CASE(deleted_records_are_gone_and_state_tells_them_apart) {
   commit(*w, {msg(t0 + 10, "people", row_c, "tombstone", integer(1))});
   commit(*w, {msg(t0 + 5, "people", row_c, "name", text("c")),
               msg(t0 + 5, "people", row_c, "tombstone", integer(0), "bbbbbbbbbbbbbbbb")});
-  BOOST_CHECK_EQUAL(*r->state("people", row_c), 2);
-  BOOST_CHECK(!r->get("people", row_c));
+  BOOST_CHECK_EQUAL(*r->state("people", row_c, ""), 2);
+  BOOST_CHECK(!r->get("people", row_c, ""));
   // A newer tombstone 0 brings a record back (LWW on the tombstone cell).
   commit(*w, {msg(t0 + 20, "people", row_a, "tombstone", integer(0))});
-  BOOST_CHECK_EQUAL(*r->state("people", row_a), 1);
-  BOOST_CHECK(r->get("people", row_a));
+  BOOST_CHECK_EQUAL(*r->state("people", row_a, ""), 1);
+  BOOST_CHECK(r->get("people", row_a, ""));
 }
 
 BOOST_AUTO_TEST_CASE(list_honours_pluck_limit_offset_and_order) {
@@ -735,7 +735,7 @@ BOOST_AUTO_TEST_CASE(list_honours_pluck_limit_offset_and_order) {
               msg(t0 + 7, "items", row, "tombstone", integer(1))});
   auto r = reader(s);
   auto ids_of = [&](const read_store::list_query& q) {
-    auto got = r->list("items", q);
+    auto got = r->list("items", q, "");
     BOOST_REQUIRE(got);
     std::vector<std::string> out;
     for (auto pos = got->second.find("\"id\":\""); pos != std::string::npos;
@@ -773,7 +773,7 @@ BOOST_AUTO_TEST_CASE(list_honours_pluck_limit_offset_and_order) {
   q = {};
   q.pluck = {"qty", "name"};
   q.order = "name";
-  auto plucked = r->list("items", q);
+  auto plucked = r->list("items", q, "");
   BOOST_REQUIRE(plucked);
   BOOST_CHECK_EQUAL(plucked->first, 3u);
   BOOST_CHECK_EQUAL(plucked->second,
@@ -783,11 +783,11 @@ BOOST_AUTO_TEST_CASE(list_honours_pluck_limit_offset_and_order) {
                       + "\",\"qty\":1,\"name\":\"zeta\"}");
   q.pluck = {"id"};
   q.limit = 1;
-  plucked = r->list("items", q);
+  plucked = r->list("items", q, "");
   BOOST_REQUIRE(plucked);
   BOOST_CHECK_EQUAL(plucked->second, std::string{"{\"id\":\""} + row_b + "\"}");
   // Unknown table.
-  auto bad = r->list("nope", {});
+  auto bad = r->list("nope", {}, "");
   BOOST_REQUIRE(!bad);
   BOOST_CHECK(is(bad.error(), ec::unknown_table));
 }
@@ -844,7 +844,7 @@ BOOST_AUTO_TEST_CASE(relayed_groups_are_logged_apart_and_never_applied) {
   BOOST_CHECK_EQUAL(w->load_merkle()->hash(), 0u);
   BOOST_CHECK_EQUAL(*w->outbox_size(), 0u);
   auto r = reader(s);
-  BOOST_CHECK_EQUAL(*r->state("people", row), 0); // no record here
+  BOOST_CHECK_EQUAL(*r->state("people", row, ""), 0); // no record here
   auto relayed = r->messages_since("elsewhere", "", "", 0);
   BOOST_REQUIRE(relayed);
   BOOST_CHECK_EQUAL(relayed->size(), 2u);

@@ -1,0 +1,182 @@
+#include "actors/auth.hpp"
+
+#include "protocol/accounts.hpp"
+#include "protocol/error.hpp"
+#include "protocol/timestamp.hpp"
+#include "protocol/ulid.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <ctime>
+
+namespace crdt {
+
+namespace {
+
+using self_ptr = auth_actor::stateful_pointer<auth_state>;
+
+// How long a start-up write may take.
+constexpr auto bootstrap_timeout = std::chrono::seconds(30);
+
+int64_t unix_now() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+login_result check_login(auth_state& st, const std::string& raw_email,
+                         const std::string& password,
+                         const std::string& peer) {
+  auto email = normalize_email(raw_email);
+  auto now = login_throttle::clock::now();
+  auto email_key = "email:" + email;
+  auto address_key = "addr:" + peer;
+  auto wait = std::max(st.by_email.wait(email_key, now),
+                       peer.empty() ? login_throttle::duration::zero()
+                                    : st.by_address.wait(address_key, now));
+  login_result out;
+  if (wait > login_throttle::duration::zero()) {
+    out.status = 429;
+    out.retry_after = (wait.count() + 999) / 1000;
+    return out;
+  }
+  const read_store::account* match = nullptr;
+  std::vector<read_store::account> found;
+  if (auto rows = st.store->accounts_by_email(email)) {
+    found = std::move(*rows);
+    for (const auto& a : found)
+      if (verify_password(password, a.password_hash)) {
+        match = &a;
+        break;
+      }
+  }
+  if (found.empty()) {
+    // Spend the time a known email costs, so timing does not tell which
+    // emails have accounts.
+    if (st.decoy_hash.empty())
+      if (auto h = hash_password(random_hex(16)))
+        st.decoy_hash = std::move(*h);
+    verify_password(password, st.decoy_hash);
+  }
+  if (!match) {
+    st.by_email.failure(email_key, now);
+    if (!peer.empty())
+      st.by_address.failure(address_key, now);
+    out.status = 401;
+    return out;
+  }
+  st.by_email.success(email_key);
+  token_claims c;
+  c.account_id = match->id;
+  c.organization_id = match->organization_id;
+  c.role = match->role;
+  c.group_id = st.group;
+  c.issued_at = unix_now();
+  c.expires_at = c.issued_at + st.token_ttl;
+  auto token = sign_token(c, st.token_key);
+  if (!token) {
+    out.status = 500;
+    return out;
+  }
+  out.status = 200;
+  out.token = std::move(*token);
+  out.claims = std::move(c);
+  return out;
+}
+
+caf::expected<record_change> prepare_account(auth_state& st,
+                                             const account_request& req) {
+  auto email = normalize_email(req.email);
+  auto problem = email_problem(email);
+  if (!problem.empty())
+    return make_error(ec::invalid_schema, "email " + problem);
+  problem = password_problem(req.password);
+  if (!problem.empty())
+    return make_error(ec::invalid_schema, "password " + problem);
+  if (req.role != admin_role && req.role != member_role)
+    return make_error(ec::invalid_schema, "role must be admin or member");
+  auto existing = st.store->accounts_by_email(email);
+  if (!existing)
+    return existing.error();
+  if (!existing->empty())
+    return make_error(ec::conflict, "An account with this email exists");
+  auto hash = hash_password(req.password);
+  if (!hash)
+    return hash.error();
+  auto id = req.id.empty() ? make_ulid(wall_clock_ms()) : req.id;
+  return make_account(id, email, *hash, req.role, req.by);
+}
+
+} // namespace
+
+auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
+                               std::shared_ptr<std::unique_ptr<read_store>> store,
+                               applier_actor applier, auth_options opts) {
+  self->state.store = std::move(*store);
+  self->state.applier = std::move(applier);
+  self->state.token_key = std::move(opts.token_key);
+  self->state.group = std::move(opts.group);
+  self->state.token_ttl = opts.token_ttl;
+  return {
+    [=](login_atom, const std::string& email, const std::string& password,
+        const std::string& peer) -> login_result {
+      return check_login(self->state, email, password, peer);
+    },
+    [=](account_atom,
+        const account_request& req) -> caf::result<record_change> {
+      auto change = prepare_account(self->state, req);
+      if (!change)
+        return change.error();
+      return std::move(*change);
+    },
+    [=](bootstrap_atom,
+        const bootstrap_request& req) -> caf::result<bootstrap_result> {
+      auto& st = self->state;
+      bootstrap_result out;
+      auto email = normalize_email(req.admin_email);
+      out.account_id = admin_account_id(req.organization_id, email);
+      auto org_state = st.store->state(organizations_table,
+                                       req.organization_id, "");
+      auto account_state = st.store->state(accounts_table, out.account_id, "");
+      if (!org_state)
+        return org_state.error();
+      if (!account_state)
+        return account_state.error();
+      // The admin acts on its own behalf: it creates itself.
+      principal admin{req.organization_id, out.account_id, admin_role};
+      std::vector<record_change> changes;
+      if (*org_state == 0) {
+        changes.push_back(make_organization(
+          req.organization_id, req.organization_name, admin));
+        out.created_organization = true;
+      }
+      // An existing admin (even one deleted on purpose) is left alone, so
+      // a restart never changes its password; so is an email that another
+      // account already uses.
+      auto taken = st.store->accounts_by_email(email);
+      if (!taken)
+        return taken.error();
+      if (*account_state == 0 && taken->empty()) {
+        auto password = req.admin_password;
+        if (password.empty())
+          password = out.generated_password = random_password();
+        account_request a{email, password, admin_role, admin, out.account_id};
+        auto change = prepare_account(st, a);
+        if (!change)
+          return change.error();
+        changes.push_back(std::move(*change));
+        out.created_account = true;
+      }
+      if (changes.empty())
+        return out;
+      auto rp = self->make_response_promise<bootstrap_result>();
+      self
+        ->request(st.applier, bootstrap_timeout, write_atom::value,
+                  std::move(changes))
+        .then([=](const std::string&) mutable { rp.deliver(out); },
+              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+  };
+}
+
+} // namespace crdt
