@@ -23,16 +23,30 @@ int64_t unix_now() {
   return static_cast<int64_t>(std::time(nullptr));
 }
 
+// How long the email or the address of a try must still wait.
+login_throttle::duration throttled_for(const auth_state& st,
+                                       const std::string& email,
+                                       const std::string& peer,
+                                       login_throttle::clock::time_point now) {
+  return std::max(st.by_email.wait("email:" + email, now),
+                  peer.empty() ? login_throttle::duration::zero()
+                               : st.by_address.wait("addr:" + peer, now));
+}
+
+void count_failure(auth_state& st, const std::string& email,
+                   const std::string& peer,
+                   login_throttle::clock::time_point now) {
+  st.by_email.failure("email:" + email, now);
+  if (!peer.empty())
+    st.by_address.failure("addr:" + peer, now);
+}
+
 login_result check_login(auth_state& st, const std::string& raw_email,
                          const std::string& password,
                          const std::string& peer) {
   auto email = normalize_email(raw_email);
   auto now = login_throttle::clock::now();
-  auto email_key = "email:" + email;
-  auto address_key = "addr:" + peer;
-  auto wait = std::max(st.by_email.wait(email_key, now),
-                       peer.empty() ? login_throttle::duration::zero()
-                                    : st.by_address.wait(address_key, now));
+  auto wait = throttled_for(st, email, peer, now);
   login_result out;
   if (wait > login_throttle::duration::zero()) {
     out.status = 429;
@@ -58,13 +72,11 @@ login_result check_login(auth_state& st, const std::string& raw_email,
     verify_password(password, st.decoy_hash);
   }
   if (!match) {
-    st.by_email.failure(email_key, now);
-    if (!peer.empty())
-      st.by_address.failure(address_key, now);
+    count_failure(st, email, peer, now);
     out.status = 401;
     return out;
   }
-  st.by_email.success(email_key);
+  st.by_email.success("email:" + email);
   token_claims c;
   c.account_id = match->id;
   c.organization_id = match->organization_id;
@@ -81,6 +93,42 @@ login_result check_login(auth_state& st, const std::string& raw_email,
   out.token = std::move(*token);
   out.claims = std::move(c);
   return out;
+}
+
+// Checks the current password of the caller's account and answers the
+// change that stores a hash of the new one.
+caf::expected<record_change> change_password(auth_state& st,
+                                             const principal& who,
+                                             const std::string& current,
+                                             const std::string& next,
+                                             const std::string& peer) {
+  auto problem = password_problem(next);
+  if (!problem.empty())
+    return make_error(ec::invalid_schema, "new_password " + problem);
+  auto account = st.store->account_by_id(who.account_id);
+  if (!account)
+    return make_error(ec::unauthorized, "The account no longer exists");
+  auto now = login_throttle::clock::now();
+  auto wait = throttled_for(st, account->email, peer, now);
+  if (wait > login_throttle::duration::zero())
+    return caf::error{static_cast<uint8_t>(ec::throttled), caf::atom("crdt"),
+                      caf::make_message(std::string{"Too many failed "
+                                                    "attempts, retry later"},
+                                        int64_t{(wait.count() + 999) / 1000})};
+  if (!verify_password(current, account->password_hash)) {
+    count_failure(st, account->email, peer, now);
+    return make_error(ec::forbidden, "current_password is wrong");
+  }
+  auto hash = hash_password(next);
+  if (!hash)
+    return hash.error();
+  record_change c;
+  c.kind = record_change::update;
+  c.table = accounts_table;
+  c.id = account->id;
+  c.fields.emplace_back("password_hash", value{std::move(*hash)});
+  c.who = who;
+  return c;
 }
 
 caf::expected<record_change> prepare_account(auth_state& st,
@@ -124,6 +172,14 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
     [=](account_atom,
         const account_request& req) -> caf::result<record_change> {
       auto change = prepare_account(self->state, req);
+      if (!change)
+        return change.error();
+      return std::move(*change);
+    },
+    [=](password_atom, const principal& who, const std::string& current,
+        const std::string& next,
+        const std::string& peer) -> caf::result<record_change> {
+      auto change = change_password(self->state, who, current, next, peer);
       if (!change)
         return change.error();
       return std::move(*change);

@@ -215,6 +215,11 @@ using auth_actor = caf::typed_actor<
   // Checks that the email is free, hashes the password and answers the
   // change that creates the account (ec::conflict when taken).
   caf::replies_to<account_atom, account_request>::with<record_change>,
+  // Checks an account's current password (throttled like a login) and
+  // answers the change that sets a new one (account, current, new,
+  // client address).
+  caf::replies_to<password_atom, principal, std::string, std::string,
+                  std::string>::with<record_change>,
   // Creates the default organization and its admin when missing.
   caf::replies_to<bootstrap_atom, bootstrap_request>::with<bootstrap_result>>;
 
@@ -239,6 +244,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::merkle_deltas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::record_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::record_change>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::login_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::principal)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::account_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::bootstrap_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::bootstrap_result)

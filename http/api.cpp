@@ -111,6 +111,15 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
         return unauthorized_reply(describe(err));
       case ec::forbidden:
         return error_reply(403, describe(err), table);
+      case ec::throttled: {
+        auto r = error_reply(429, describe(err), table);
+        const auto& ctx = err.context();
+        int64_t wait = 1;
+        if (ctx.size() >= 2 && ctx.match_element<int64_t>(1))
+          wait = ctx.get_as<int64_t>(1);
+        r.headers.emplace_back("Retry-After", std::to_string(wait));
+        return r;
+      }
       default:
         break;
     }

@@ -26,6 +26,8 @@ const std::vector<route_entry>& routes() {
     {"GET", {"auth", "accounts"}, route::accounts_list},
     {"POST", {"auth", "accounts"}, route::accounts_create},
     {"POST", {"auth", "organizations"}, route::organizations_create},
+    {"DELETE", {"auth", "accounts", ":id"}, route::account_delete},
+    {"POST", {"auth", "password"}, route::password_change},
     {"GET", {"health"}, route::health},
   };
   return table;

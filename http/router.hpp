@@ -23,6 +23,8 @@ enum class route {
   accounts_list,
   accounts_create,
   organizations_create,
+  account_delete,
+  password_change,
   health,
 };
 

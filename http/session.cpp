@@ -484,6 +484,66 @@ void handle_accounts_create(const context& ctx, const std::string& body) {
                  });
 }
 
+void handle_account_delete(const context& ctx) {
+  if (!require_admin(ctx))
+    return;
+  auto id = ctx.param("id");
+  if (id == ctx.who.account_id) {
+    ctx.reply(error_reply(400, "An admin cannot delete its own account"));
+    return;
+  }
+  record_change change;
+  change.kind = record_change::remove;
+  change.table = accounts_table;
+  change.id = id;
+  change.who = ctx.who;
+  ctx.self
+    ->request(ctx.svc().reader(), read_timeout, exists_atom::value,
+              std::string{accounts_table}, id, org_of(ctx))
+    .then(
+      [=](int state) {
+        if (state != 1) {
+          ctx.reply(error_reply(404, "Not Found"));
+          return;
+        }
+        write(ctx, change, [=](const std::string&) {
+          ctx.reply(ok_reply(200, "Successfully deleted account", 1,
+                             json_object({{"id", id}})));
+        });
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
+void handle_password_change(const context& ctx, const std::string& body,
+                            const std::string& peer) {
+  auto parsed = parse_record_body(body);
+  if (!parsed) {
+    ctx.reply(error_reply(400, describe(parsed.error())));
+    return;
+  }
+  std::vector<field_error> errors;
+  auto in = string_members(*parsed->data,
+                           {{"current_password", true},
+                            {"new_password", true}},
+                           errors);
+  if (!errors.empty()) {
+    ctx.reply(error_reply(400, "Invalid password change", {}, errors));
+    return;
+  }
+  ctx.self
+    ->request(ctx.svc().auth, auth_timeout, password_atom::value, ctx.who,
+              in["current_password"], in["new_password"], peer)
+    .then(
+      [=](record_change& change) {
+        auto id = change.id;
+        write(ctx, std::move(change), [=](const std::string&) {
+          ctx.reply(ok_reply(200, "Successfully changed the password", 1,
+                             json_object({{"id", id}})));
+        });
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
 void handle_organizations_create(const context& ctx, const std::string& body) {
   if (ctx.who.role != admin_role
       || ctx.who.organization_id != ctx.svc().info.default_org) {
@@ -655,6 +715,12 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
           break;
         case route::organizations_create:
           handle_organizations_create(ctx, req.body);
+          break;
+        case route::account_delete:
+          handle_account_delete(ctx);
+          break;
+        case route::password_change:
+          handle_password_change(ctx, req.body, req.peer);
           break;
         default:
           ctx.reply(error_reply(404, "Not Found"));

@@ -48,6 +48,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(crdt_store, caf::first_custom_type_id)
   CAF_ADD_ATOM(crdt_store, crdt, login_atom, "login")
   /// Auth: prepare a new account (email free, password hashed).
   CAF_ADD_ATOM(crdt_store, crdt, account_atom, "account")
+  /// Auth: change an account's own password.
+  CAF_ADD_ATOM(crdt_store, crdt, password_atom, "password")
   /// Auth: create the default organization and its admin at start-up.
   CAF_ADD_ATOM(crdt_store, crdt, bootstrap_atom, "bootstrap")
 

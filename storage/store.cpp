@@ -806,20 +806,23 @@ caf::expected<int> read_store::state(const std::string& table,
   return (*s)->column_int(0) ? 2 : 1;
 }
 
+namespace {
+
+// Accounts matching `where` (which binds ?1 to `key`), oldest first.
 caf::expected<std::vector<read_store::account>>
-read_store::accounts_by_email(const std::string& email) {
-  auto s = db_->prepare(
-    "SELECT id, organization_id, email, role, password_hash FROM "
-    "crdt_accounts WHERE email = ?1 AND tombstone IS NOT 1 "
-    "ORDER BY created_at, id");
+find_accounts(sql::connection& db, const char* where, const std::string& key) {
+  auto s = db.prepare(std::string{"SELECT id, organization_id, email, role, "
+                                  "password_hash FROM crdt_accounts WHERE "}
+                      + where
+                      + " AND tombstone IS NOT 1 ORDER BY created_at, id");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
-  (*s)->bind(1, std::string_view{email});
-  std::vector<account> out;
+  (*s)->bind(1, std::string_view{key});
+  std::vector<read_store::account> out;
   int rc;
   while ((rc = (*s)->step()) == SQLITE_ROW) {
-    account a;
+    read_store::account a;
     a.id = std::string{(*s)->column_text(0)};
     a.organization_id = std::string{(*s)->column_text(1)};
     a.email = std::string{(*s)->column_text(2)};
@@ -828,8 +831,25 @@ read_store::accounts_by_email(const std::string& email) {
     out.push_back(std::move(a));
   }
   if (rc != SQLITE_DONE)
-    return db_->fail("cannot read accounts");
+    return db.fail("cannot read accounts");
   return out;
+}
+
+} // namespace
+
+caf::expected<std::vector<read_store::account>>
+read_store::accounts_by_email(const std::string& email) {
+  return find_accounts(*db_, "email = ?1", email);
+}
+
+caf::expected<read_store::account>
+read_store::account_by_id(const std::string& id) {
+  auto found = find_accounts(*db_, "id = ?1", id);
+  if (!found)
+    return found.error();
+  if (found->empty())
+    return make_error(ec::not_found, "no such account");
+  return std::move(found->front());
 }
 
 namespace {

@@ -160,6 +160,9 @@ public:
   /// one; replicas that created the same email concurrently may hold more.
   caf::expected<std::vector<account>> accounts_by_email(const std::string& email);
 
+  /// The live account with this id, or ec::not_found.
+  caf::expected<account> account_by_id(const std::string& id);
+
   /// Up to `limit` queued messages, oldest first.
   caf::expected<std::vector<message>> outbox(size_t limit);
 
