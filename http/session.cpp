@@ -16,6 +16,8 @@
 #include <rapidjson/writer.h>
 
 #include <ctime>
+#include <map>
+#include <optional>
 
 namespace crdt {
 
@@ -359,20 +361,33 @@ void handle_sync(const context& ctx, const std::string& body,
           });
 }
 
-void handle_login(const context& ctx, const std::string& body,
-                  const std::string& peer) {
+// Parses a `{"data":{…}}` body of string members (name, required);
+// replies 400 naming `what` and returns nothing when it does not fit.
+std::optional<std::map<std::string, std::string>>
+read_strings(const context& ctx, const std::string& body,
+             const std::vector<std::pair<std::string, bool>>& names,
+             const char* what) {
   auto parsed = parse_record_body(body);
   if (!parsed) {
     ctx.reply(error_reply(400, describe(parsed.error())));
-    return;
+    return std::nullopt;
   }
   std::vector<field_error> errors;
-  auto in = string_members(*parsed->data,
-                           {{"email", true}, {"password", true}}, errors);
+  auto out = string_members(*parsed->data, names, errors);
   if (!errors.empty()) {
-    ctx.reply(error_reply(400, "Invalid login", {}, errors));
-    return;
+    ctx.reply(error_reply(400, what, {}, errors));
+    return std::nullopt;
   }
+  return out;
+}
+
+void handle_login(const context& ctx, const std::string& body,
+                  const std::string& peer) {
+  auto read = read_strings(ctx, body, {{"email", true}, {"password", true}},
+                           "Invalid login");
+  if (!read)
+    return;
+  auto& in = *read;
   ctx.self
     ->request(ctx.svc().auth, auth_timeout, login_atom::value, in["email"],
               in["password"], peer)
@@ -458,20 +473,12 @@ std::string render_account(const record_change& c, const std::string& at) {
 void handle_accounts_create(const context& ctx, const std::string& body) {
   if (!require_admin(ctx))
     return;
-  auto parsed = parse_record_body(body);
-  if (!parsed) {
-    ctx.reply(error_reply(400, describe(parsed.error())));
+  auto read = read_strings(
+    ctx, body, {{"email", true}, {"password", true}, {"role", false}},
+    "Invalid account");
+  if (!read)
     return;
-  }
-  std::vector<field_error> errors;
-  auto in = string_members(*parsed->data,
-                           {{"email", true}, {"password", true},
-                            {"role", false}},
-                           errors);
-  if (!errors.empty()) {
-    ctx.reply(error_reply(400, "Invalid account", {}, errors));
-    return;
-  }
+  auto& in = *read;
   account_request req;
   req.email = in["email"];
   req.password = in["password"];
@@ -516,20 +523,12 @@ void handle_account_delete(const context& ctx) {
 
 void handle_password_change(const context& ctx, const std::string& body,
                             const std::string& peer) {
-  auto parsed = parse_record_body(body);
-  if (!parsed) {
-    ctx.reply(error_reply(400, describe(parsed.error())));
+  auto read = read_strings(
+    ctx, body, {{"current_password", true}, {"new_password", true}},
+    "Invalid password change");
+  if (!read)
     return;
-  }
-  std::vector<field_error> errors;
-  auto in = string_members(*parsed->data,
-                           {{"current_password", true},
-                            {"new_password", true}},
-                           errors);
-  if (!errors.empty()) {
-    ctx.reply(error_reply(400, "Invalid password change", {}, errors));
-    return;
-  }
+  auto& in = *read;
   ctx.self
     ->request(ctx.svc().auth, auth_timeout, password_atom::value, ctx.who,
               in["current_password"], in["new_password"], peer)
@@ -551,20 +550,16 @@ void handle_organizations_create(const context& ctx, const std::string& body) {
       403, "Only an admin of the default organization may do this"));
     return;
   }
-  auto parsed = parse_record_body(body);
-  if (!parsed) {
-    ctx.reply(error_reply(400, describe(parsed.error())));
+  auto read = read_strings(
+    ctx, body,
+    {{"name", true}, {"admin_email", true}, {"admin_password", true}},
+    "Invalid organization");
+  if (!read)
     return;
-  }
-  std::vector<field_error> errors;
-  auto in = string_members(*parsed->data,
-                           {{"name", true}, {"admin_email", true},
-                            {"admin_password", true}},
-                           errors);
-  if (errors.empty() && (in["name"].empty() || in["name"].size() > 200))
-    errors.push_back({"name", "must be 1 to 200 characters"});
-  if (!errors.empty()) {
-    ctx.reply(error_reply(400, "Invalid organization", {}, errors));
+  auto& in = *read;
+  if (in["name"].empty() || in["name"].size() > 200) {
+    ctx.reply(error_reply(400, "Invalid organization", {},
+                          {{"name", "must be 1 to 200 characters"}}));
     return;
   }
   auto id = make_ulid(wall_clock_ms());
