@@ -120,9 +120,10 @@ class ServerTest(unittest.TestCase):
     def test_keep_alive_and_pipelining(self):
         n = self.node().start()
         with socket.create_connection(("127.0.0.1", n.port), timeout=10) as c:
+            auth = f"Authorization: Bearer {n.token}\r\n".encode()
             req = (b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-                   b"GET /store/contacts/01JAR2HPE7JJS1HYQZ7FYK0S4D HTTP/1.1\r\nHost: x\r\n\r\n"
-                   b"GET /store/nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                   b"GET /store/contacts/01JAR2HPE7JJS1HYQZ7FYK0S4D HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n"
+                   b"GET /store/nope HTTP/1.1\r\nHost: x\r\n" + auth + b"Connection: close\r\n\r\n")
             c.sendall(req)
             data = b""
             while True:
