@@ -6,7 +6,7 @@
 #include <sodium.h>
 
 #include <cctype>
-#include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 
@@ -140,13 +140,16 @@ caf::expected<token_claims> verify_token(const std::string& token,
     into = v;
     return true;
   };
+  // jwt_get_grant_int cannot tell a string or null claim from 0, so read
+  // the claim's JSON text and accept only a plain integer.
   auto number = [&](const char* name, int64_t& into) {
-    errno = 0;
-    long v = jwt_get_grant_int(raw, name);
-    if (errno != 0)
+    std::unique_ptr<char, free_deleter> json{jwt_get_grants_json(raw, name)};
+    if (!json)
       return false;
-    into = v;
-    return true;
+    std::string_view text{json.get()};
+    auto [end, err] = std::from_chars(text.data(), text.data() + text.size(),
+                                      into);
+    return err == std::errc{} && end == text.data() + text.size();
   };
   std::string issuer;
   if (!text("iss", issuer) || issuer != "crdt-store"

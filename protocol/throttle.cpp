@@ -22,11 +22,13 @@ void login_throttle::failure(const std::string& key, clock::time_point now) {
     e = entry{};
   ++e.failures;
   e.last_failure = now;
-  if (e.failures <= limits_.free_failures)
+  auto first_blocking = std::max(limits_.free_failures, 1u);
+  if (e.failures < first_blocking)
     return;
-  // 1, 2, 4, ... times the base delay, capped (the shift is bounded so it
-  // cannot overflow however many failures pile up).
-  auto doublings = std::min(e.failures - limits_.free_failures - 1, 30u);
+  // From the free_failures-th failure on, each next try waits 1, 2, 4, ...
+  // times the base delay, capped (the shift is bounded so it cannot
+  // overflow however many failures pile up).
+  auto doublings = std::min(e.failures - first_blocking, 30u);
   auto delay = limits_.base_delay * (int64_t{1} << doublings);
   e.blocked_until = now + std::min(delay, limits_.max_delay);
 }
@@ -42,7 +44,7 @@ void login_throttle::prune(clock::time_point now) {
     else
       ++it;
   // Still full: drop the oldest tenth so pruning is not needed per call.
-  if (entries_.size() >= limits_.max_keys) {
+  if (!entries_.empty() && entries_.size() >= limits_.max_keys) {
     std::vector<std::pair<clock::time_point, std::string>> by_age;
     by_age.reserve(entries_.size());
     for (const auto& [k, e] : entries_)

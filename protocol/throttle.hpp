@@ -17,7 +17,8 @@ public:
   using duration = std::chrono::milliseconds;
 
   struct limits {
-    /// Failures allowed before the first wait.
+    /// Failures that cost nothing; the try after the last of them (and
+    /// every try after a further failure) waits.
     unsigned free_failures = 5;
     /// The first wait; each further failure doubles it.
     duration base_delay = std::chrono::seconds(1);
