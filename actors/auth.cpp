@@ -164,6 +164,7 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
   self->state.token_key = std::move(opts.token_key);
   self->state.group = std::move(opts.group);
   self->state.token_ttl = opts.token_ttl;
+  self->state.node_id = std::move(opts.node_id);
   return {
     [=](login_atom, const std::string& email, const std::string& password,
         const std::string& peer) -> login_result {
@@ -211,7 +212,10 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
       auto taken = st.store->accounts_by_email(email);
       if (!taken)
         return taken.error();
-      if (*account_state == 0 && taken->empty()) {
+      if (*account_state == 0 && taken->empty() && req.admin_password.empty()
+          && req.from_group) {
+        out.deferred = true;
+      } else if (*account_state == 0 && taken->empty()) {
         auto password = req.admin_password;
         if (password.empty())
           password = out.generated_password = random_password();
@@ -224,11 +228,27 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
       }
       if (changes.empty())
         return out;
+      // Stamped at the organization's own time, not now: see
+      // founding_stamps(). They enter like received messages (the clock
+      // merges them, nothing is queued) and reach the hub through the
+      // merkle reconciliation.
+      size_t n = 0;
+      for (const auto& c : changes)
+        n += message_count(c);
+      auto stamps = founding_stamps(req.organization_id, st.node_id, n);
+      std::vector<message> msgs;
+      auto next = stamps.begin();
+      for (const auto& c : changes) {
+        auto count = static_cast<ptrdiff_t>(message_count(c));
+        auto part = make_messages(c, {next, next + count});
+        next += count;
+        msgs.insert(msgs.end(), part.begin(), part.end());
+      }
       auto rp = self->make_response_promise<bootstrap_result>();
       self
-        ->request(st.applier, bootstrap_timeout, write_atom::value,
-                  std::move(changes))
-        .then([=](const std::string&) mutable { rp.deliver(out); },
+        ->request(st.applier, bootstrap_timeout, apply_atom::value,
+                  std::move(msgs))
+        .then([=](size_t) mutable { rp.deliver(out); },
               [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },

@@ -19,6 +19,8 @@ struct auth_state {
   std::string token_key;
   /// Group written into tokens (and required back).
   std::string group;
+  /// This node's id.
+  std::string node_id;
   /// Token lifetime in seconds.
   int64_t token_ttl = 3600;
   /// Failed logins per email and per client address.
@@ -39,6 +41,8 @@ struct auth_options {
   std::string token_key;
   std::string group;
   int64_t token_ttl = 3600;
+  /// This node's id, for the stamps of the founding messages.
+  std::string node_id;
 };
 
 /// Logins, token issue and account preparation. Spawn it detached.

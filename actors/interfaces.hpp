@@ -87,8 +87,12 @@ struct bootstrap_request {
   std::string organization_id;
   std::string organization_name;
   std::string admin_email;
-  /// Empty: generate one.
+  /// Empty: generate one, unless `from_group`.
   std::string admin_password;
+  /// This node syncs with a group: without a configured password, the
+  /// admin is expected to arrive from the group (whose first node created
+  /// it) rather than be created here with a password of its own.
+  bool from_group = false;
 };
 
 /// What start-up had to create.
@@ -98,6 +102,8 @@ struct bootstrap_result {
   std::string account_id;
   /// The generated password, when one was generated (printed once).
   std::string generated_password;
+  /// No admin was created because it is expected from the group.
+  bool deferred = false;
 };
 
 /// A trie handed between actors without copying it.

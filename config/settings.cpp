@@ -75,6 +75,7 @@ enum class kind {
   password,
   secret,
   identifier,
+  lifetime,
 };
 
 kind kind_of(const std::string& key) {
@@ -83,9 +84,10 @@ kind kind_of(const std::string& key) {
   if (key == "SYNC_TIMER_MS" || key == "SYNC_BACKOFF_MAX_MS"
       || key == "BODY_LIMIT"
       || key == "WRITE_QUEUE_LIMIT" || key == "HTTP_THREADS"
-      || key == "READERS" || key == "HLC_MAX_DRIFT_MS"
-      || key == "TOKEN_TTL_SECONDS")
+      || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
     return kind::positive;
+  if (key == "TOKEN_TTL_SECONDS")
+    return kind::lifetime;
   if (key == "DEFAULT_ORGANIZATION_ADMIN_EMAIL")
     return kind::email;
   if (key == "DEFAULT_ORGANIZATION_ADMIN_PASSWORD")
@@ -209,6 +211,12 @@ std::string check(const std::string& key, const std::string& value) {
       if (!value.empty() && !password_problem(value).empty())
         return password_problem(value) + " (or unset, to generate one)";
       break;
+    case kind::lifetime: {
+      auto n = to_int(value);
+      if (!n || *n <= 0 || *n > 30 * 24 * 3600)
+        return "must be a number of seconds from 1 to 2592000 (30 days)";
+      break;
+    }
     case kind::secret:
       if (!value.empty() && value.size() < 32)
         return "must be at least 32 characters (or unset)";
@@ -286,6 +294,25 @@ bool settings::boolean(const std::string& key) const {
 std::string validate_setting(const std::string& key,
                              const std::string& value) {
   return check(key, value);
+}
+
+const std::vector<std::string>& sync_setting_keys() {
+  static const std::vector<std::string> keys{"SYNC_ENABLED", "SYNC_ENDPOINT",
+                                             "SYNC_TIMER_MS",
+                                             "SYNC_BACKOFF_MAX_MS"};
+  return keys;
+}
+
+bool is_sync_setting(const std::string& key) {
+  const auto& keys = sync_setting_keys();
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+std::string sync_setting_list() {
+  std::string out;
+  for (const auto& k : sync_setting_keys())
+    out += (out.empty() ? "" : ", ") + k;
+  return out;
 }
 
 std::string help_text() {

@@ -45,6 +45,15 @@ caf::expected<settings> load_settings(int argc, char** argv);
 /// when the key is not a known setting).
 std::string validate_setting(const std::string& key, const std::string& value);
 
+/// The settings kept in `config_sync` and changeable at run time.
+const std::vector<std::string>& sync_setting_keys();
+
+/// True for a key of sync_setting_keys().
+bool is_sync_setting(const std::string& key);
+
+/// The sync settings, comma-separated, for messages.
+std::string sync_setting_list();
+
 /// The --help text.
 std::string help_text();
 

@@ -1,5 +1,6 @@
 #include "http/api.hpp"
 
+#include "protocol/credentials.hpp"
 #include "protocol/error.hpp"
 #include "protocol/json_guard.hpp"
 #include "protocol/timestamp.hpp"
@@ -127,6 +128,22 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
     return error_reply(503, "Timed out, retry later", table);
   }
   return error_reply(500, "Internal error: " + describe(err), table);
+}
+
+bool loopback_address(std::string_view address) {
+  return address.rfind("127.", 0) == 0 || address == "::1"
+         || address.rfind("::ffff:127.", 0) == 0;
+}
+
+std::string sync_refusal(const std::string& want, const std::string& given,
+                         const std::string& peer) {
+  if (!want.empty())
+    return same_secret(given, want) ? std::string{}
+                                    : "missing or wrong X-Sync-Secret";
+  if (!loopback_address(peer))
+    return "this hub has no SYNC_SECRET and serves only its own machine; "
+           "set SYNC_SECRET on the hub and its nodes";
+  return {};
 }
 
 http_reply unauthorized_reply(const std::string& message) {

@@ -12,6 +12,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,18 @@ http_reply ok_reply(unsigned status, const std::string& message, size_t count,
 http_reply error_reply(unsigned status, const std::string& message,
                        const std::string& table = {},
                        const std::vector<field_error>& errors = {});
+
+/// True for an address of the loopback range (127.0.0.0/8, ::1, or
+/// 127.x mapped into IPv6).
+bool loopback_address(std::string_view address);
+
+/// Why a POST /sync from `peer` carrying `given` in X-Sync-Secret is
+/// refused by a hub whose secret is `want`; empty when it is allowed. With
+/// a secret, the caller must present it; without one, /sync (which reads
+/// and writes every record of the group, accounts included) serves only
+/// callers on the loopback addresses.
+std::string sync_refusal(const std::string& want, const std::string& given,
+                         const std::string& peer);
 
 /// 401 with the error envelope and a `WWW-Authenticate: Bearer` header.
 http_reply unauthorized_reply(const std::string& message);

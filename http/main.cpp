@@ -9,6 +9,7 @@
 #include "actors/sync.hpp"
 #include "actors/writer.hpp"
 #include "config/settings.hpp"
+#include "http/api.hpp"
 #include "http/hub_client.hpp"
 #include "http/server.hpp"
 #include "protocol/accounts.hpp"
@@ -106,8 +107,7 @@ int main(int argc, char** argv) {
     auto stored = (*store)->load_config();
     if (!stored)
       return fail(describe(stored.error()));
-    for (const char* key : {"SYNC_ENABLED", "SYNC_ENDPOINT", "SYNC_TIMER_MS",
-                            "SYNC_BACKOFF_MAX_MS"}) {
+    for (const auto& key : sync_setting_keys()) {
       auto value = cfg.str(key);
       auto it = stored->find(key);
       if (cfg.origin[key] == "default" && it != stored->end())
@@ -190,7 +190,7 @@ int main(int argc, char** argv) {
                cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("SYNC_SECRET"),
                token_key};
   auth_options aopts{token_key, cfg.str("GROUP_ID"),
-                     cfg.integer("TOKEN_TTL_SECONDS")};
+                     cfg.integer("TOKEN_TTL_SECONDS"), node_id};
   svc->auth = sys.spawn<caf::detached>(
     crdt::auth, std::make_shared<std::unique_ptr<read_store>>(
                   std::move(*auth_store)),
@@ -200,7 +200,8 @@ int main(int argc, char** argv) {
     bootstrap_request breq{cfg.str("DEFAULT_ORGANIZATION_ID"),
                            cfg.str("DEFAULT_ORGANIZATION_NAME"),
                            cfg.str("DEFAULT_ORGANIZATION_ADMIN_EMAIL"),
-                           cfg.str("DEFAULT_ORGANIZATION_ADMIN_PASSWORD")};
+                           cfg.str("DEFAULT_ORGANIZATION_ADMIN_PASSWORD"),
+                           scfg.enabled && !scfg.endpoint.empty()};
     caf::scoped_actor scoped{sys};
     std::string problem;
     scoped->request(svc->auth, std::chrono::seconds(60), bootstrap_atom::value,
@@ -213,6 +214,12 @@ int main(int argc, char** argv) {
           if (r.created_account)
             std::cout << "crdt-store: created admin account " << r.account_id
                       << " <" << normalize_email(breq.admin_email) << ">"
+                      << std::endl;
+          if (r.deferred)
+            std::cout << "crdt-store: no admin account here yet: sync is on "
+                         "and DEFAULT_ORGANIZATION_ADMIN_PASSWORD is unset, so "
+                         "it is expected from the group's hub (set the "
+                         "password to create it on this node instead)"
                       << std::endl;
           if (!r.generated_password.empty())
             std::cout << "crdt-store: generated admin password (shown only "
@@ -252,6 +259,12 @@ int main(int argc, char** argv) {
             << lst->port() << " (database " << sopts.path << ", CAF config "
             << (caf_file.empty() ? "built-in defaults" : caf_file) << ")"
             << std::endl;
+
+  if (cfg.str("SYNC_SECRET").empty() && !loopback_address(hopts.host))
+    std::cout << "crdt-store: SYNC_SECRET is unset, so /sync answers only "
+                 "callers on this machine; set it on the hub and its nodes "
+                 "to sync over the network"
+              << std::endl;
 
   boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](const boost::system::error_code&, int) {

@@ -89,6 +89,19 @@ bool require_admin(const context& ctx) {
   return false;
 }
 
+// Replies 403 unless the caller is an admin of the default organization:
+// the node's operators. Node-wide matters (sync settings, new
+// organizations) are theirs alone, since they touch every organization's
+// data.
+bool require_operator(const context& ctx) {
+  if (ctx.who.role == admin_role
+      && ctx.who.organization_id == ctx.svc().info.default_org)
+    return true;
+  ctx.reply(error_reply(
+    403, "Only an admin of the default organization may do this"));
+  return false;
+}
+
 // Finds the route's table; replies 404 when it does not exist (or is one
 // of the service's own tables, which have their own routes).
 const table_schema* find_table(const context& ctx) {
@@ -267,6 +280,8 @@ void handle_list(const context& ctx) {
 }
 
 void handle_config_read(const context& ctx, const std::string& key) {
+  if (!require_operator(ctx))
+    return;
   ctx.self
     ->request(ctx.svc().reader(), read_timeout, config_atom::value, key)
     .then(
@@ -279,7 +294,7 @@ void handle_config_read(const context& ctx, const std::string& key) {
 
 void handle_config_set(const context& ctx, const std::string& body) {
   const std::string table = "config_sync";
-  if (!require_admin(ctx))
+  if (!require_operator(ctx))
     return;
   auto parsed = parse_record_body(body);
   if (!parsed) {
@@ -314,6 +329,9 @@ void handle_config_set(const context& ctx, const std::string& body) {
     if (name != "value" && name != "type")
       errors.push_back({name, "unknown field"});
   }
+  if (errors.empty() && !is_sync_setting(key))
+    errors.push_back(
+      {"key", key + " is not a sync setting (" + sync_setting_list() + ")"});
   if (errors.empty()) {
     auto problem = validate_setting(key, value);
     if (!problem.empty())
@@ -347,10 +365,10 @@ void handle_config_set(const context& ctx, const std::string& body) {
 }
 
 void handle_sync(const context& ctx, const std::string& body,
-                 const std::string& secret) {
-  const auto& want = ctx.svc().info.sync_secret;
-  if (!want.empty() && !same_secret(secret, want)) {
-    ctx.reply({401, write_sync_error("missing or wrong X-Sync-Secret"), {}});
+                 const std::string& secret, const std::string& peer) {
+  auto refusal = sync_refusal(ctx.svc().info.sync_secret, secret, peer);
+  if (!refusal.empty()) {
+    ctx.reply({401, write_sync_error(refusal), {}});
     return;
   }
   ctx.self
@@ -381,6 +399,30 @@ read_strings(const context& ctx, const std::string& body,
   return out;
 }
 
+// Asks the auth actor, which hashes one password at a time (tens of
+// milliseconds each): beyond max_auth_waiting requests in flight, new ones
+// are refused at once (503 with Retry-After) instead of queueing into
+// timeouts, so a flood of logins cannot stall every other.
+template <class Result, class OnOk, class... Ts>
+void ask_auth(const context& ctx, OnOk on_ok, Ts&&... xs) {
+  auto svc = ctx.self->state.svc;
+  if (svc->auth_waiting.fetch_add(1) >= max_auth_waiting) {
+    svc->auth_waiting.fetch_sub(1);
+    ctx.reply(error_reply(503, "Too many logins in progress, retry later"));
+    return;
+  }
+  ctx.self->request(svc->auth, auth_timeout, std::forward<Ts>(xs)...)
+    .then(
+      [=](Result& r) mutable {
+        svc->auth_waiting.fetch_sub(1);
+        on_ok(r);
+      },
+      [=](caf::error& err) {
+        svc->auth_waiting.fetch_sub(1);
+        ctx.reply(error_reply(err));
+      });
+}
+
 void handle_login(const context& ctx, const std::string& body,
                   const std::string& peer) {
   auto read = read_strings(ctx, body, {{"email", true}, {"password", true}},
@@ -388,10 +430,8 @@ void handle_login(const context& ctx, const std::string& body,
   if (!read)
     return;
   auto& in = *read;
-  ctx.self
-    ->request(ctx.svc().auth, auth_timeout, login_atom::value, in["email"],
-              in["password"], peer)
-    .then(
+  ask_auth<login_result>(
+    ctx,
       [=](login_result& r) {
         if (r.status == 429) {
           auto reply = error_reply(429, "Too many failed logins, retry later");
@@ -412,7 +452,7 @@ void handle_login(const context& ctx, const std::string& body,
           ctx.reply(ok_reply(200, "Successfully logged in", 1, row));
         }
       },
-      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+    login_atom::value, in["email"], in["password"], peer);
 }
 
 void handle_accounts_list(const context& ctx) {
@@ -439,8 +479,8 @@ void handle_accounts_list(const context& ctx) {
 template <class F>
 void create_account(const context& ctx, account_request req,
                     std::vector<record_change> extra, F on_done) {
-  ctx.self->request(ctx.svc().auth, auth_timeout, account_atom::value, req)
-    .then(
+  ask_auth<record_change>(
+    ctx,
       [=](record_change& account) mutable {
         auto created = account;
         extra.push_back(std::move(account));
@@ -454,7 +494,7 @@ void create_account(const context& ctx, account_request req,
             },
             [=](caf::error& err) { ctx.reply(error_reply(err)); });
       },
-      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+    account_atom::value, req);
 }
 
 // The account's fields as an answer shows them (never the hash).
@@ -529,27 +569,22 @@ void handle_password_change(const context& ctx, const std::string& body,
   if (!read)
     return;
   auto& in = *read;
-  ctx.self
-    ->request(ctx.svc().auth, auth_timeout, password_atom::value, ctx.who,
-              in["current_password"], in["new_password"], peer)
-    .then(
-      [=](record_change& change) {
-        auto id = change.id;
-        write(ctx, std::move(change), [=](const std::string&) {
-          ctx.reply(ok_reply(200, "Successfully changed the password", 1,
-                             json_object({{"id", id}})));
-        });
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+  ask_auth<record_change>(
+    ctx,
+    [=](record_change& change) {
+      auto id = change.id;
+      write(ctx, std::move(change), [=](const std::string&) {
+        ctx.reply(ok_reply(200, "Successfully changed the password", 1,
+                           json_object({{"id", id}})));
+      });
+    },
+    password_atom::value, ctx.who, in["current_password"], in["new_password"],
+    peer);
 }
 
 void handle_organizations_create(const context& ctx, const std::string& body) {
-  if (ctx.who.role != admin_role
-      || ctx.who.organization_id != ctx.svc().info.default_org) {
-    ctx.reply(error_reply(
-      403, "Only an admin of the default organization may do this"));
+  if (!require_operator(ctx))
     return;
-  }
   auto read = read_strings(
     ctx, body,
     {{"name", true}, {"admin_email", true}, {"admin_password", true}},
@@ -697,7 +732,7 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
           handle_config_set(ctx, req.body);
           break;
         case route::sync:
-          handle_sync(ctx, req.body, req.sync_secret);
+          handle_sync(ctx, req.body, req.sync_secret, req.peer);
           break;
         case route::login:
           handle_login(ctx, req.body, req.peer);

@@ -48,6 +48,8 @@ struct services {
   node_info info;
   /// Picks readers in turn.
   mutable std::atomic<size_t> next_reader{0};
+  /// Requests waiting for the auth actor.
+  mutable std::atomic<size_t> auth_waiting{0};
 
   const reader_actor& reader() const {
     return readers[next_reader.fetch_add(1, std::memory_order_relaxed)
@@ -73,6 +75,9 @@ constexpr auto read_timeout = std::chrono::seconds(10);
 /// How long a session waits for the auth actor (hashing is slow, and
 /// logins queue behind each other).
 constexpr auto auth_timeout = std::chrono::seconds(20);
+
+/// Auth requests in flight beyond which new ones get 503 at once.
+constexpr size_t max_auth_waiting = 64;
 
 /// How long a session waits for a write (longer than the applier's own).
 constexpr auto write_timeout = std::chrono::seconds(35);

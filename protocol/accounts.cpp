@@ -1,5 +1,6 @@
 #include "protocol/accounts.hpp"
 
+#include "protocol/timestamp.hpp"
 #include "protocol/ulid.hpp"
 
 #include <sodium.h>
@@ -107,6 +108,17 @@ std::string admin_account_id(std::string_view organization_id,
                  >> (11 - bit % 8);
     out.push_back(alphabet[v & 31]);
   }
+  return out;
+}
+
+std::vector<std::string> founding_stamps(const std::string& organization_id,
+                                         const std::string& node_id,
+                                         size_t n) {
+  std::vector<std::string> out;
+  auto at = ulid_millis(organization_id);
+  for (size_t i = 0; i < n; ++i)
+    out.push_back(
+      to_string(timestamp{at, static_cast<uint32_t>(i), node_id}));
   return out;
 }
 

@@ -45,6 +45,16 @@ std::string password_problem(std::string_view password);
 std::string admin_account_id(std::string_view organization_id,
                              std::string_view email);
 
+/// Timestamps for the `n` messages that found an organization and its
+/// first admin at start-up: at the organization's own time (its ULID's,
+/// else the epoch) with counters 0..n-1 and this node's id. Every later
+/// change (a new password, a new name) is stamped by the HLC and so wins
+/// over them on every node, however late a node joins the group and
+/// founds the same organization again.
+std::vector<std::string> founding_stamps(const std::string& organization_id,
+                                         const std::string& node_id,
+                                         size_t n);
+
 /// The change creating an organization named `name` with id `id`, made by
 /// `who` (its organization_id is the new organization itself).
 record_change make_organization(const std::string& id, const std::string& name,

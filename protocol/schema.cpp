@@ -47,6 +47,17 @@ bool is_system_field(std::string_view name) {
   return std::find(xs.begin(), xs.end(), name) != xs.end();
 }
 
+const std::vector<std::string>& creation_fields() {
+  static const std::vector<std::string> names{"organization_id", "created_by",
+                                              "created_at"};
+  return names;
+}
+
+bool is_creation_field(std::string_view name) {
+  const auto& xs = creation_fields();
+  return std::find(xs.begin(), xs.end(), name) != xs.end();
+}
+
 bool valid_identifier(std::string_view name) {
   if (name.empty() || name.size() > 63 || name[0] < 'a' || name[0] > 'z')
     return false;

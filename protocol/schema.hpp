@@ -45,6 +45,18 @@ const std::vector<std::string>& system_fields();
 /// True for a system column name.
 bool is_system_field(std::string_view name);
 
+/// The facts of a record's creation (`organization_id`, `created_by`,
+/// `created_at`). Their cells keep the value of the message with the
+/// *smallest* timestamp instead of the greatest: which organization owns a
+/// record is settled by its first create, so a later create of the same id
+/// elsewhere (a replica that had not seen the record yet) cannot move the
+/// record into another organization. Min, like max, is order-independent,
+/// so replicas still converge.
+const std::vector<std::string>& creation_fields();
+
+/// True for a column in creation_fields().
+bool is_creation_field(std::string_view name);
+
 /// True when `name` is a legal table or field name: ^[a-z][a-z0-9_]{0,62}$.
 bool valid_identifier(std::string_view name);
 

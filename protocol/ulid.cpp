@@ -36,6 +36,15 @@ std::string make_ulid(int64_t millis) {
   return out;
 }
 
+int64_t ulid_millis(std::string_view id) {
+  if (!valid_ulid(id))
+    return 0;
+  int64_t out = 0;
+  for (size_t i = 0; i < 10; ++i)
+    out = out * 32 + (std::string_view{alphabet}.find(id[i]));
+  return out;
+}
+
 bool valid_ulid(std::string_view id) {
   if (id.size() != 26 || id[0] > '7')
     return false;

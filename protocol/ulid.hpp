@@ -13,4 +13,7 @@ std::string make_ulid(int64_t millis);
 /// True when `id` is a canonical (upper-case) ULID.
 bool valid_ulid(std::string_view id);
 
+/// The time part of a valid ULID in Unix milliseconds; 0 for anything else.
+int64_t ulid_millis(std::string_view id);
+
 } // namespace crdt

@@ -51,10 +51,23 @@ constexpr const char* insert_message_sql
   = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value) "
     "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 
-constexpr const char* upsert_cell_sql
-  = "INSERT INTO crdt_cells(dataset, row_id, col, ts) VALUES(?1, ?2, ?3, ?4) "
-    "ON CONFLICT(dataset, row_id, col) DO UPDATE SET ts = excluded.ts "
-    "WHERE excluded.ts > crdt_cells.ts";
+// The LWW decision: a cell takes a message with a greater timestamp, or,
+// for the creation facts, a smaller one (see creation_fields()).
+const std::string& upsert_cell_sql() {
+  static const std::string sql = [] {
+    std::string in;
+    for (const auto& f : creation_fields())
+      in += (in.empty() ? "'" : ", '") + f + "'";
+    return "INSERT INTO crdt_cells(dataset, row_id, col, ts) "
+           "VALUES(?1, ?2, ?3, ?4) "
+           "ON CONFLICT(dataset, row_id, col) DO UPDATE SET ts = excluded.ts "
+           "WHERE CASE WHEN excluded.col IN ("
+           + in
+           + ") THEN excluded.ts < crdt_cells.ts "
+             "ELSE excluded.ts > crdt_cells.ts END";
+  }();
+  return sql;
+}
 
 constexpr const char* insert_outbox_sql
   = "INSERT OR IGNORE INTO crdt_outbox(ts) VALUES(?1)";
@@ -383,7 +396,7 @@ caf::expected<size_t> write_store::outbox_size() {
 }
 
 caf::error write_store::apply_lww(const message& m) {
-  auto cell = db_->prepare(upsert_cell_sql);
+  auto cell = db_->prepare(upsert_cell_sql());
   if (!cell)
     return cell.error();
   auto& s = **cell;

@@ -11,6 +11,7 @@
 #include "protocol/accounts.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
+#include "protocol/ulid.hpp"
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -106,7 +107,7 @@ struct fixture : test::test_system {
     return sys->spawn(crdt::auth,
                       std::make_shared<std::unique_ptr<read_store>>(reader()),
                       std::move(app),
-                      auth_options{token_key, group, 3600});
+                      auth_options{token_key, group, 3600, node});
   }
 
   // The real write path: clock, writer (taking the store), queue, applier.
@@ -428,6 +429,50 @@ BOOST_AUTO_TEST_CASE(bootstrap_leaves_a_taken_email_alone) {
   BOOST_CHECK_EQUAL(*check->state(organizations_table, org, ""), 1);
   BOOST_CHECK_EQUAL(*check->state(accounts_table, r->account_id, ""), 0);
   BOOST_CHECK_EQUAL(check->accounts_by_email(ada_email)->size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bootstrap_defers_to_the_group_without_a_password) {
+  const std::string org = "01JAR2HPE7JJS1HYQZ7FYK0D00";
+  auto a = spawn_auth(spawn_pipeline());
+  bootstrap_request req{org, "Default", "admin@example.org", "", true};
+  auto r = bootstrap(a, req);
+  BOOST_REQUIRE_MESSAGE(r, why(r));
+  // The organization is founded; the admin (and a password of this node's
+  // own, which would replace the group's) is left to arrive by sync.
+  BOOST_CHECK(r->created_organization);
+  BOOST_CHECK(!r->created_account);
+  BOOST_CHECK(r->deferred);
+  BOOST_CHECK(r->generated_password.empty());
+  BOOST_CHECK_EQUAL(*reader()->state(accounts_table, r->account_id, ""), 0);
+  // With a configured password the node creates it even so.
+  req.admin_password = "configured password";
+  r = bootstrap(a, req);
+  BOOST_REQUIRE_MESSAGE(r, why(r));
+  BOOST_CHECK(r->created_account);
+  BOOST_CHECK(!r->deferred);
+}
+
+BOOST_AUTO_TEST_CASE(founding_messages_carry_the_organizations_time) {
+  const std::string org = "01JAR2HPE7JJS1HYQZ7FYK0D00";
+  auto a = spawn_auth(spawn_pipeline());
+  auto r = bootstrap(a, bootstrap_request{org, "Default", "admin@example.org",
+                                          "configured password"});
+  BOOST_REQUIRE_MESSAGE(r, why(r));
+  auto s = reader()->db().prepare_once(
+    "SELECT ts FROM crdt_messages WHERE row_id IN (?1, ?2) ORDER BY ts");
+  BOOST_REQUIRE(s);
+  s->bind(1, std::string_view{org});
+  s->bind(2, std::string_view{r->account_id});
+  std::vector<std::string> stamps;
+  while (s->step() == SQLITE_ROW)
+    stamps.emplace_back(s->column_text(0));
+  // Organization: name + 6 system fields; account: 3 fields + 6.
+  BOOST_REQUIRE_EQUAL(stamps.size(), 16u);
+  BOOST_CHECK(stamps == founding_stamps(org, node, 16));
+  BOOST_CHECK_EQUAL(stamps.front().substr(0, 24), iso8601(ulid_millis(org)));
+  // Older than anything the clock stamps now: a later password change
+  // wins everywhere.
+  BOOST_CHECK_LT(stamps.back(), to_string(timestamp{wall_clock_ms(), 0, node}));
 }
 
 BOOST_AUTO_TEST_CASE(bootstrap_with_everything_in_place_writes_nothing) {

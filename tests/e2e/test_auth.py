@@ -399,8 +399,8 @@ class AuthTest(unittest.TestCase):
         self.assertEqual((rec["created_by"], rec["updated_by"], rec["organization_id"]),
                          (member["id"], member["id"], DEFAULT_ORG))
         self.assertEqual(n.call("GET", f"{CONTACT}/{rec['id']}", token=tok)[0], 200)
-        self.assertEqual(n.call("GET", "/config/config_sync", token=tok)[0], 200)
         for method, path, body in [
+                ("GET", "/config/config_sync", None),
                 ("POST", "/store/config/config_sync/SYNC_TIMER_MS", {"data": {"value": "777", "type": "string"}}),
                 ("GET", "/auth/accounts", None),
                 ("POST", "/auth/accounts", {"data": {"email": "sneaky@example.org", "password": "sneaky-pass"}}),
@@ -475,6 +475,21 @@ class AuthTest(unittest.TestCase):
         n = self.node().start()
         org = self.make_org(n, n.token, "Second", "boss@second.org", "boss-pass-1")
         s, b, _ = n.login_call("boss@second.org", "boss-pass-1")
+        # The node's sync settings belong to the default organization's
+        # admins: another organization's admin could otherwise point the
+        # node's sync (and its secret) at a server of its own.
+        boss_token = b["data"][0]["token"]
+        for method, path, body in [
+                ("GET", "/config/config_sync", None),
+                ("GET", "/config/config_sync/SYNC_ENDPOINT", None),
+                ("POST", "/store/config/config_sync/SYNC_ENDPOINT", {"data": {"value": "http://attacker:9"}}),
+                ("POST", "/store/config/config_sync/SYNC_ENABLED", {"data": {"value": "true"}})]:
+            with self.subTest(other_admin=f"{method} {path}"):
+                self.assertError(n.call(method, path, body, token=boss_token), 403, f"{method} {path}")
+        self.assertEqual(self.assertOk(n.call("GET", "/config/config_sync/SYNC_ENDPOINT"))[0]["value"], "")
+        # Only the sync settings exist there.
+        self.assertError(n.call("POST", "/store/config/config_sync/NOT_A_SETTING", {"data": {"value": "x"}}),
+                         400, "unknown key")
         self.assertEqual(s, 200, b)
         boss = b["data"][0]
         self.assertEqual((boss["account_id"], boss["organization_id"], boss["role"]),

@@ -294,7 +294,7 @@ BOOST_AUTO_TEST_CASE(created_records_render_in_schema_types) {
   auto data = json(R"({"name":"w","qty":3,"price":2,"active":true,
                        "tags":["a",{"b":[]}],"meta":{"k":1}})");
   auto c = make_change(record_change::create, *t, "01JAR2HPE7JJS1HYQZ7FYK0S4D",
-                       data, {"org", "acct"});
+                       data, {"org", "acct", "member"});
   BOOST_CHECK_EQUAL(c.table, "items");
   BOOST_CHECK_EQUAL(c.fields.size(), 6u);
   auto text = render_created(*t, c, "2026-01-01T00:00:00.000Z");
@@ -311,7 +311,7 @@ BOOST_AUTO_TEST_CASE(created_records_render_in_schema_types) {
   // false, explicit null, and a principal without an account.
   auto other = json(R"({"active":false,"note":null,"name":"x"})");
   auto c2 = make_change(record_change::create, *t, "01JAR2HPE7JJS1HYQZ7FYK0S4E",
-                        other, {"org", ""});
+                        other, {"org", "", ""});
   auto d2 = json(render_created(*t, c2, "2026-01-01T00:00:00.000Z"));
   BOOST_CHECK(d2["active"].IsFalse());
   BOOST_CHECK(d2["note"].IsNull());
@@ -344,7 +344,7 @@ BOOST_AUTO_TEST_CASE(a_created_record_renders_like_a_read) {
                        "tags":["a",1,null],"meta":{"k":{"z":[true]}},
                        "note":null})");
   auto c = make_change(record_change::create, *t, "01JAR2HPE7JJS1HYQZ7FYK0S4D",
-                       data, {"org", "acct"});
+                       data, {"org", "acct", "member"});
   std::vector<std::string> stamps;
   for (size_t i = 0; i < message_count(c); ++i)
     stamps.push_back(
@@ -358,6 +358,30 @@ BOOST_AUTO_TEST_CASE(a_created_record_renders_like_a_read) {
   auto got = (*r)->get("items", c.id, "");
   BOOST_REQUIRE(got);
   BOOST_CHECK_EQUAL(render_created(*t, c, iso8601(1764000000000)), *got);
+}
+
+BOOST_AUTO_TEST_CASE(loopback_addresses) {
+  for (auto a : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"})
+    BOOST_CHECK_MESSAGE(loopback_address(a), a);
+  for (auto a : {"", "10.0.0.1", "0.0.0.0", "::", "::ffff:10.0.0.1",
+                 "1127.0.0.1", "fe80::1", "localhost"})
+    BOOST_CHECK_MESSAGE(!loopback_address(a), a);
+}
+
+// A hub without SYNC_SECRET once served /sync to anyone who could reach
+// it: every record and password hash out, any account in.
+BOOST_AUTO_TEST_CASE(sync_needs_the_secret_or_a_caller_on_this_machine) {
+  // No secret: this machine only.
+  BOOST_CHECK(sync_refusal("", "", "127.0.0.1").empty());
+  BOOST_CHECK(sync_refusal("", "", "::1").empty());
+  BOOST_CHECK(!sync_refusal("", "", "192.0.2.7").empty());
+  BOOST_CHECK(!sync_refusal("", "anything", "192.0.2.7").empty());
+  BOOST_CHECK(!sync_refusal("", "", "").empty());
+  // A secret: from anywhere, only with it.
+  BOOST_CHECK(sync_refusal("s3cret", "s3cret", "192.0.2.7").empty());
+  BOOST_CHECK(!sync_refusal("s3cret", "", "127.0.0.1").empty());
+  BOOST_CHECK(!sync_refusal("s3cret", "s3cre", "192.0.2.7").empty());
+  BOOST_CHECK(!sync_refusal("s3cret", "s3cret ", "192.0.2.7").empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -412,4 +412,40 @@ BOOST_AUTO_TEST_CASE(a_local_secret_is_stored_once) {
   BOOST_CHECK_EQUAL(s->column_int(1), 0);
 }
 
+// A replica that had not seen a record yet let another organization
+// create the same id; last-writer-wins on organization_id then moved the
+// record (and every field the second create did not write) to it.
+BOOST_FIXTURE_TEST_CASE(a_later_create_of_the_same_id_cannot_take_the_record,
+                        fixture) {
+  commit({note(note_a, "secret of A", org_a)});
+  // The same id created later, from organization B, in another batch (as a
+  // sync would bring it).
+  commit({note(note_a, "B's note", org_b)});
+  auto r = reader();
+  auto a = r->get("notes", note_a, org_a);
+  BOOST_REQUIRE_MESSAGE(a, why(a));
+  BOOST_CHECK(a->find(org_a) != std::string::npos);
+  BOOST_CHECK(a->find(admin_a) != std::string::npos); // created_by stays A's
+  BOOST_CHECK(!r->get("notes", note_a, org_b));
+  BOOST_CHECK_EQUAL(*r->state("notes", note_a, org_b), 3);
+  // Whichever arrives first, the earlier create keeps it.
+  commit({note(note_b, "B first", org_b)});
+  auto before = r->get("notes", note_b, org_b);
+  BOOST_REQUIRE(before);
+  // An older create of note_b by A arriving late (stamped before B's)
+  // does take it: the earliest create decides, on every replica alike.
+  record_change older = note(note_b, "A earlier", org_a);
+  write_batch b;
+  std::vector<std::string> stamps;
+  for (size_t i = 0; i < message_count(older); ++i)
+    stamps.push_back(to_string(timestamp{t0 - 1000, static_cast<uint32_t>(i),
+                                         "ffffffffffffffff"}));
+  b.messages = make_messages(older, stamps);
+  b.clock = to_string(timestamp{t0 + next_ms, 0, writer->node_id()});
+  auto res = writer->commit({&b});
+  BOOST_REQUIRE_MESSAGE(res, why(res));
+  BOOST_CHECK(r->get("notes", note_b, org_a));
+  BOOST_CHECK(!r->get("notes", note_b, org_b));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

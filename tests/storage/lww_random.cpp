@@ -145,6 +145,11 @@ workload generate(std::mt19937& rng) {
       for (const auto& c : cols)
         add(w, table, id, c, random_value(table, c));
       add(w, table, id, "tombstone", value{int64_t{0}});
+      // Writers of different organizations may create the same id while
+      // apart: the first create must keep the record.
+      add(w, table, id, "organization_id",
+          value{"org-" + std::to_string(pick(3))});
+      add(w, table, id, "created_by", value{"acct-" + std::to_string(pick(9))});
       add(w, table, id, "created_at", value{iso8601(now)});
       add(w, table, id, "updated_at", value{iso8601(now)});
     } else if (what < 75) { // patch: one or two fields
@@ -174,12 +179,16 @@ workload generate(std::mt19937& rng) {
 }
 
 /// The model: per cell, the value of the message with the greatest
-/// timestamp, computed without SQLite.
+/// timestamp (the smallest for the creation facts), computed without
+/// SQLite.
 std::map<cell_key, value> model(const std::vector<message>& msgs) {
   std::map<cell_key, const message*> best;
   for (const auto& m : msgs) {
     auto& slot = best[cell_key{m.dataset, m.row, m.column}];
-    if (!slot || m.timestamp > slot->timestamp)
+    bool first_wins = is_creation_field(m.column);
+    if (!slot
+        || (first_wins ? m.timestamp < slot->timestamp
+                       : m.timestamp > slot->timestamp))
       slot = &m;
   }
   std::map<cell_key, value> out;
