@@ -30,8 +30,13 @@ struct context {
   uint64_t seq;
   route_match match;
   target tgt;
-  /// The caller, for routes that need a token.
-  principal who;
+  /// The caller, for routes that need a token (shared: every continuation
+  /// copies the context).
+  std::shared_ptr<const principal> caller;
+
+  const principal& who() const {
+    return *caller;
+  }
 
   void reply(http_reply r) const {
     self->state.sink->send(seq, std::move(r));
@@ -47,11 +52,11 @@ struct context {
 };
 
 const principal& current_principal(const context& ctx) {
-  return ctx.who;
+  return ctx.who();
 }
 
 const std::string& org_of(const context& ctx) {
-  return ctx.who.organization_id;
+  return ctx.who().organization_id;
 }
 
 // Whether the route needs a bearer token.
@@ -61,8 +66,8 @@ bool needs_token(route r) {
 
 // The caller of a request from its bearer token; the last token verified
 // on the connection is remembered until it expires.
-caf::expected<principal> authenticate(session_state& st,
-                                      const std::string& header) {
+caf::expected<std::shared_ptr<const principal>>
+authenticate(session_state& st, const std::string& header) {
   auto token = bearer_token(header);
   if (token.empty())
     return make_error(ec::unauthorized, header.empty()
@@ -71,19 +76,21 @@ caf::expected<principal> authenticate(session_state& st,
   auto now = static_cast<int64_t>(std::time(nullptr));
   if (token == st.token && now < st.token_expires)
     return st.who;
-  auto claims = verify_token(token, st.svc->info.token_key,
+  std::string copy{token};
+  auto claims = verify_token(copy, st.svc->info.token_key,
                              st.svc->info.group_id, now);
   if (!claims)
     return claims.error();
-  st.token = std::move(token);
+  st.token = std::move(copy);
   st.token_expires = claims->expires_at;
-  st.who = {claims->organization_id, claims->account_id, claims->role};
+  st.who = std::make_shared<const principal>(principal{
+    claims->organization_id, claims->account_id, claims->role});
   return st.who;
 }
 
 // Replies 403 unless the caller is an admin.
 bool require_admin(const context& ctx) {
-  if (ctx.who.role == admin_role)
+  if (ctx.who().role == admin_role)
     return true;
   ctx.reply(error_reply(403, "Only an admin may do this"));
   return false;
@@ -94,8 +101,8 @@ bool require_admin(const context& ctx) {
 // organizations) are theirs alone, since they touch every organization's
 // data.
 bool require_operator(const context& ctx) {
-  if (ctx.who.role == admin_role
-      && ctx.who.organization_id == ctx.svc().info.default_org)
+  if (ctx.who().role == admin_role
+      && ctx.who().organization_id == ctx.svc().info.default_org)
     return true;
   ctx.reply(error_reply(
     403, "Only an admin of the default organization may do this"));
@@ -523,7 +530,7 @@ void handle_accounts_create(const context& ctx, const std::string& body) {
   req.email = in["email"];
   req.password = in["password"];
   req.role = in.count("role") ? in["role"] : member_role;
-  req.by = ctx.who;
+  req.by = ctx.who();
   create_account(ctx, std::move(req), {},
                  [=](const record_change& c, const std::string& at) {
                    ctx.reply(ok_reply(201, "Successfully created account", 1,
@@ -535,7 +542,7 @@ void handle_account_delete(const context& ctx) {
   if (!require_admin(ctx))
     return;
   auto id = ctx.param("id");
-  if (id == ctx.who.account_id) {
+  if (id == ctx.who().account_id) {
     ctx.reply(error_reply(400, "An admin cannot delete its own account"));
     return;
   }
@@ -543,7 +550,7 @@ void handle_account_delete(const context& ctx) {
   change.kind = record_change::remove;
   change.table = accounts_table;
   change.id = id;
-  change.who = ctx.who;
+  change.who = ctx.who();
   ctx.self
     ->request(ctx.svc().reader(), read_timeout, exists_atom::value,
               std::string{accounts_table}, id, org_of(ctx))
@@ -578,7 +585,7 @@ void handle_password_change(const context& ctx, const std::string& body,
                            json_object({{"id", id}})));
       });
     },
-    password_atom::value, ctx.who, in["current_password"], in["new_password"],
+    password_atom::value, ctx.who(), in["current_password"], in["new_password"],
     peer);
 }
 
@@ -598,7 +605,7 @@ void handle_organizations_create(const context& ctx, const std::string& body) {
     return;
   }
   auto id = make_ulid(wall_clock_ms());
-  principal creator{id, ctx.who.account_id, admin_role};
+  principal creator{id, ctx.who().account_id, admin_role};
   auto name = in["name"];
   account_request req;
   req.email = in["admin_email"];
@@ -701,7 +708,7 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
           ctx.reply(unauthorized_reply(describe(who.error())));
           return;
         }
-        ctx.who = std::move(*who);
+        ctx.caller = std::move(*who);
       }
       switch (*ctx.match.which) {
         case route::store_create:

@@ -64,7 +64,7 @@ struct session_state {
   /// The last token verified on this connection and what it granted:
   /// a keep-alive client sends the same one with every request.
   std::string token;
-  principal who;
+  std::shared_ptr<const principal> who;
   int64_t token_expires = 0;
   static inline const char* name = "session";
 };

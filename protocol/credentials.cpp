@@ -164,7 +164,7 @@ caf::expected<token_claims> verify_token(const std::string& token,
   return out;
 }
 
-std::string bearer_token(std::string_view header) {
+std::string_view bearer_token(std::string_view header) {
   constexpr std::string_view scheme = "bearer ";
   if (header.size() <= scheme.size())
     return {};
@@ -178,7 +178,7 @@ std::string bearer_token(std::string_view header) {
   rest = rest.substr(first);
   while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t'))
     rest.remove_suffix(1);
-  return std::string{rest};
+  return rest;
 }
 
 bool same_secret(std::string_view given, std::string_view want) {

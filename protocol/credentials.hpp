@@ -59,8 +59,9 @@ caf::expected<token_claims> verify_token(const std::string& token,
                                          int64_t now);
 
 /// Extracts the token from an `Authorization: Bearer <token>` header
-/// value; empty when the header is missing or uses another scheme.
-std::string bearer_token(std::string_view header);
+/// value (a view into it); empty when the header is missing or uses
+/// another scheme.
+std::string_view bearer_token(std::string_view header);
 
 /// Compares two secrets in time that depends only on their lengths.
 bool same_secret(std::string_view given, std::string_view want);

@@ -417,7 +417,7 @@ BOOST_AUTO_TEST_CASE(bearer_tokens_are_read_from_the_header) {
   BOOST_CHECK_EQUAL(bearer_token(""), "");
   auto token = signed_token();
   BOOST_CHECK_EQUAL(bearer_token("Bearer " + token), token);
-  BOOST_CHECK(accepted(bearer_token("Bearer " + token)));
+  BOOST_CHECK(accepted(std::string{bearer_token("Bearer " + token)}));
 }
 
 // -- secrets and random values --------------------------------------------------
