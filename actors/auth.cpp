@@ -30,7 +30,7 @@ login_throttle::duration throttled_for(const auth_state& st,
                                        login_throttle::clock::time_point now) {
   return std::max(st.by_email.wait("email:" + email, now),
                   peer.empty() ? login_throttle::duration::zero()
-                               : st.by_address.wait("addr:" + peer, now));
+                               : st.by_address.wait("addr:" + address_key(peer), now));
 }
 
 void count_failure(auth_state& st, const std::string& email,
@@ -38,7 +38,7 @@ void count_failure(auth_state& st, const std::string& email,
                    login_throttle::clock::time_point now) {
   st.by_email.failure("email:" + email, now);
   if (!peer.empty())
-    st.by_address.failure("addr:" + peer, now);
+    st.by_address.failure("addr:" + address_key(peer), now);
 }
 
 login_result check_login(auth_state& st, const std::string& raw_email,

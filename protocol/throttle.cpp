@@ -1,6 +1,9 @@
 #include "protocol/throttle.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 namespace crdt {
@@ -35,6 +38,25 @@ void login_throttle::failure(const std::string& key, clock::time_point now) {
 
 void login_throttle::success(const std::string& key) {
   entries_.erase(key);
+}
+
+std::string address_key(const std::string& address) {
+  unsigned char raw[16];
+  if (address.find(':') == std::string::npos
+      || inet_pton(AF_INET6, address.c_str(), raw) != 1)
+    return address;
+  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
+                                           0, 0, 0, 0, 0xff, 0xff};
+  char text[INET6_ADDRSTRLEN];
+  if (std::memcmp(raw, mapped, sizeof mapped) == 0) {
+    if (!inet_ntop(AF_INET, raw + 12, text, sizeof text))
+      return address;
+    return text;
+  }
+  std::memset(raw + 8, 0, 8);
+  if (!inet_ntop(AF_INET6, raw, text, sizeof text))
+    return address;
+  return std::string{text} + "/64";
 }
 
 void login_throttle::prune(clock::time_point now) {

@@ -62,4 +62,10 @@ private:
   std::unordered_map<std::string, entry> entries_;
 };
 
+/// The key a client address is throttled under: an IPv4 address as it is,
+/// an IPv6 address by its /64 prefix (one host usually holds a whole /64
+/// and could otherwise rotate through it), an IPv4-mapped IPv6 address as
+/// the IPv4 address. Anything unparsable is used as given.
+std::string address_key(const std::string& address);
+
 } // namespace crdt

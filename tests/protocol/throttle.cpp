@@ -245,4 +245,19 @@ BOOST_AUTO_TEST_CASE(a_zero_key_bound_is_survived) {
   BOOST_CHECK_LE(t.size(), 1u);
 }
 
+// An IPv6 client could rotate through the /64 it holds and escape the
+// per-address count.
+BOOST_AUTO_TEST_CASE(addresses_are_keyed_by_host_or_ipv6_prefix) {
+  BOOST_CHECK_EQUAL(address_key("192.0.2.7"), "192.0.2.7");
+  BOOST_CHECK_EQUAL(address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+                    "2001:db8:1:2::/64");
+  BOOST_CHECK_EQUAL(address_key("2001:db8:1:2::1"),
+                    address_key("2001:db8:1:2:ffff::9"));
+  BOOST_CHECK_NE(address_key("2001:db8:1:2::1"), address_key("2001:db8:1:3::1"));
+  BOOST_CHECK_EQUAL(address_key("::ffff:192.0.2.7"), "192.0.2.7");
+  BOOST_CHECK_EQUAL(address_key("::1"), "::/64");
+  BOOST_CHECK_EQUAL(address_key(""), "");
+  BOOST_CHECK_EQUAL(address_key("not:an:address"), "not:an:address");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
