@@ -140,36 +140,16 @@ struct fixture : test::test_system {
     return *out;
   }
 
-  caf::expected<record_change> prepare(const auth_actor& a,
-                                       const account_request& req) {
-    caf::expected<record_change> out = make_error(ec::timeout, "no answer");
+  // Sends one request to the auth actor and runs the scheduler until it is
+  // answered.
+  template <class R, class... Ts>
+  caf::expected<R> ask(const auth_actor& a, Ts... xs) {
+    caf::expected<R> out = make_error(ec::timeout, "no answer");
     bool answered = false;
     sys->spawn([=, &out, &answered](caf::event_based_actor* self) {
-      self->request(a, caf::infinite, account_atom::value, req)
+      self->request(a, caf::infinite, xs...)
         .then(
-          [&](const record_change& c) {
-            out = c;
-            answered = true;
-          },
-          [&](caf::error& err) {
-            out = std::move(err);
-            answered = true;
-          });
-    });
-    sched->run();
-    BOOST_REQUIRE(answered);
-    return out;
-  }
-
-  caf::expected<bootstrap_result> bootstrap(const auth_actor& a,
-                                            const bootstrap_request& req) {
-    caf::expected<bootstrap_result> out = make_error(ec::timeout,
-                                                   "no answer");
-    bool answered = false;
-    sys->spawn([=, &out, &answered](caf::event_based_actor* self) {
-      self->request(a, caf::infinite, bootstrap_atom::value, req)
-        .then(
-          [&](const bootstrap_result& r) {
+          [&](const R& r) {
             out = r;
             answered = true;
           },
@@ -183,29 +163,22 @@ struct fixture : test::test_system {
     return out;
   }
 
+  caf::expected<record_change> prepare(const auth_actor& a,
+                                       const account_request& req) {
+    return ask<record_change>(a, account_atom::value, req);
+  }
+
+  caf::expected<bootstrap_result> bootstrap(const auth_actor& a,
+                                            const bootstrap_request& req) {
+    return ask<bootstrap_result>(a, bootstrap_atom::value, req);
+  }
+
   caf::expected<record_change> change_password(const auth_actor& a,
                                                const principal& who,
                                                const std::string& current,
                                                const std::string& next) {
-    caf::expected<record_change> out = make_error(ec::timeout, "no answer");
-    bool answered = false;
-    sys->spawn([=, &out, &answered](caf::event_based_actor* self) {
-      self
-        ->request(a, caf::infinite, password_atom::value, who, current, next,
-                  std::string{"10.0.0.1"})
-        .then(
-          [&](const record_change& c) {
-            out = c;
-            answered = true;
-          },
-          [&](caf::error& err) {
-            out = std::move(err);
-            answered = true;
-          });
-    });
-    sched->run();
-    BOOST_REQUIRE(answered);
-    return out;
+    return ask<record_change>(a, password_atom::value, who, current, next,
+                              std::string{"10.0.0.1"});
   }
 
   std::filesystem::path dir;
