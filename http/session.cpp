@@ -64,30 +64,6 @@ bool needs_token(route r) {
   return r != route::login && r != route::health && r != route::sync;
 }
 
-// The caller of a request from its bearer token; the last token verified
-// on the connection is remembered until it expires.
-caf::expected<std::shared_ptr<const principal>>
-authenticate(session_state& st, const std::string& header) {
-  auto token = bearer_token(header);
-  if (token.empty())
-    return make_error(ec::unauthorized, header.empty()
-                                          ? "Missing bearer token"
-                                          : "Invalid authorization header");
-  auto now = static_cast<int64_t>(std::time(nullptr));
-  if (token == st.token && now < st.token_expires)
-    return st.who;
-  std::string copy{token};
-  auto claims = verify_token(copy, st.svc->info.token_key,
-                             st.svc->info.group_id, now);
-  if (!claims)
-    return claims.error();
-  st.token = std::move(copy);
-  st.token_expires = claims->expires_at;
-  st.who = std::make_shared<const principal>(principal{
-    claims->organization_id, claims->account_id, claims->role});
-  return st.who;
-}
-
 // Replies 403 unless the caller is an admin.
 bool require_admin(const context& ctx) {
   if (ctx.who().role == admin_role)
@@ -676,6 +652,115 @@ void handle_health(const context& ctx) {
       [=](caf::error& err) { ctx.reply(error_reply(err)); });
 }
 
+// Runs the handler of a routed (and, where needed, authenticated) request.
+void dispatch(const context& ctx, const http_request& req) {
+  switch (*ctx.match.which) {
+    case route::store_create:
+      handle_create(ctx, req.body);
+      break;
+    case route::store_list:
+      handle_list(ctx);
+      break;
+    case route::store_get:
+      handle_get(ctx);
+      break;
+    case route::store_patch:
+      handle_change(ctx, req.body, record_change::update);
+      break;
+    case route::store_delete:
+      handle_change(ctx, req.body, record_change::remove);
+      break;
+    case route::health:
+      handle_health(ctx);
+      break;
+    case route::config_list:
+      handle_config_read(ctx, {});
+      break;
+    case route::config_get:
+      handle_config_read(ctx, ctx.param("key"));
+      break;
+    case route::config_set:
+      handle_config_set(ctx, req.body);
+      break;
+    case route::sync:
+      handle_sync(ctx, req.body, req.sync_secret, req.peer);
+      break;
+    case route::login:
+      handle_login(ctx, req.body, req.peer);
+      break;
+    case route::accounts_list:
+      handle_accounts_list(ctx);
+      break;
+    case route::accounts_create:
+      handle_accounts_create(ctx, req.body);
+      break;
+    case route::organizations_create:
+      handle_organizations_create(ctx, req.body);
+      break;
+    case route::account_delete:
+      handle_account_delete(ctx);
+      break;
+    case route::password_change:
+      handle_password_change(ctx, req.body, req.peer);
+      break;
+    default:
+      ctx.reply(error_reply(404, "Not Found"));
+  }
+}
+
+// Checks the bearer token of a request that needs one, then dispatches it.
+// A token verified on this connection is remembered until it expires; the
+// account behind it is looked up on first use and again every
+// account_recheck seconds, so a deleted account loses access at once on
+// new connections and within that time on kept-alive ones.
+void authenticate_then_dispatch(context ctx, const http_request& req) {
+  auto& st = ctx.self->state;
+  auto token = bearer_token(req.authorization);
+  if (token.empty()) {
+    ctx.reply(unauthorized_reply(req.authorization.empty()
+                                   ? "Missing bearer token"
+                                   : "Invalid authorization header"));
+    return;
+  }
+  auto now = static_cast<int64_t>(std::time(nullptr));
+  if (token == st.token && now < st.token_expires
+      && now - st.token_checked < account_recheck_seconds) {
+    ctx.caller = st.who;
+    dispatch(ctx, req);
+    return;
+  }
+  std::string copy{token};
+  auto claims = verify_token(copy, st.svc->info.token_key,
+                             st.svc->info.group_id, now);
+  if (!claims) {
+    ctx.reply(unauthorized_reply(describe(claims.error())));
+    return;
+  }
+  auto who = std::make_shared<const principal>(principal{
+    claims->organization_id, claims->account_id, claims->role});
+  auto expires = claims->expires_at;
+  auto held = std::make_shared<const http_request>(req);
+  ctx.self
+    ->request(st.svc->reader(), read_timeout, exists_atom::value,
+              std::string{accounts_table}, who->account_id,
+              who->organization_id)
+    .then(
+      [=](int state) mutable {
+        if (state != 1) {
+          ctx.reply(unauthorized_reply("The account no longer exists"));
+          return;
+        }
+        auto& st = ctx.self->state;
+        st.token = copy;
+        st.token_expires = expires;
+        st.token_checked = now;
+        st.who = who;
+        ctx.caller = who;
+        dispatch(ctx, *held);
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
 } // namespace
 
 session_actor::behavior_type session(session_actor::stateful_pointer<session_state> self,
@@ -702,66 +787,10 @@ session_actor::behavior_type session(session_actor::stateful_pointer<session_sta
         return;
       }
       context ctx{self, req.seq, std::move(match), std::move(*tgt), {}};
-      if (needs_token(*ctx.match.which)) {
-        auto who = authenticate(self->state, req.authorization);
-        if (!who) {
-          ctx.reply(unauthorized_reply(describe(who.error())));
-          return;
-        }
-        ctx.caller = std::move(*who);
-      }
-      switch (*ctx.match.which) {
-        case route::store_create:
-          handle_create(ctx, req.body);
-          break;
-        case route::store_list:
-          handle_list(ctx);
-          break;
-        case route::store_get:
-          handle_get(ctx);
-          break;
-        case route::store_patch:
-          handle_change(ctx, req.body, record_change::update);
-          break;
-        case route::store_delete:
-          handle_change(ctx, req.body, record_change::remove);
-          break;
-        case route::health:
-          handle_health(ctx);
-          break;
-        case route::config_list:
-          handle_config_read(ctx, {});
-          break;
-        case route::config_get:
-          handle_config_read(ctx, ctx.param("key"));
-          break;
-        case route::config_set:
-          handle_config_set(ctx, req.body);
-          break;
-        case route::sync:
-          handle_sync(ctx, req.body, req.sync_secret, req.peer);
-          break;
-        case route::login:
-          handle_login(ctx, req.body, req.peer);
-          break;
-        case route::accounts_list:
-          handle_accounts_list(ctx);
-          break;
-        case route::accounts_create:
-          handle_accounts_create(ctx, req.body);
-          break;
-        case route::organizations_create:
-          handle_organizations_create(ctx, req.body);
-          break;
-        case route::account_delete:
-          handle_account_delete(ctx);
-          break;
-        case route::password_change:
-          handle_password_change(ctx, req.body, req.peer);
-          break;
-        default:
-          ctx.reply(error_reply(404, "Not Found"));
-      }
+      if (needs_token(*ctx.match.which))
+        authenticate_then_dispatch(std::move(ctx), req);
+      else
+        dispatch(ctx, req);
     },
   };
 }

@@ -66,6 +66,8 @@ struct session_state {
   std::string token;
   std::shared_ptr<const principal> who;
   int64_t token_expires = 0;
+  /// When the account behind `token` was last found to exist.
+  int64_t token_checked = 0;
   static inline const char* name = "session";
 };
 
@@ -75,6 +77,10 @@ constexpr auto read_timeout = std::chrono::seconds(10);
 /// How long a session waits for the auth actor (hashing is slow, and
 /// logins queue behind each other).
 constexpr auto auth_timeout = std::chrono::seconds(20);
+
+/// How often (seconds) a connection re-checks that the account behind its
+/// remembered token still exists.
+constexpr int64_t account_recheck_seconds = 30;
 
 /// Auth requests in flight beyond which new ones get 503 at once.
 constexpr size_t max_auth_waiting = 64;

@@ -463,8 +463,11 @@ class AuthTest(unittest.TestCase):
                                                                       "admin_password": "boss-pass-1"}}), 201)
         other = n.login("boss@other.org", "boss-pass-1")
         self.assertError(n.call("DELETE", f"/auth/accounts/{clerk_id}", token=other), 404, "other org deletes")
+        self.assertOk(n.call("GET", CONTACT, token=clerk))
         self.assertOk(n.call("DELETE", f"/auth/accounts/{clerk_id}"))
         self.assertError(n.call("DELETE", f"/auth/accounts/{clerk_id}"), 404, "deleted twice")
+        # The token it still holds stops working with the account.
+        self.assertUnauthorized(n.call("GET", CONTACT, token=clerk), "token of a deleted account")
         self.assertUnauthorized(n.login_call("clerk@example.org", "clerk-pass-2"), "deleted account")
         self.assertNotIn(clerk_id, ids(self.assertOk(n.call("GET", "/auth/accounts"))))
         # Its email is free again.
