@@ -115,7 +115,11 @@ std::vector<std::string> founding_stamps(const std::string& organization_id,
                                          const std::string& node_id,
                                          size_t n) {
   std::vector<std::string> out;
+  // An id whose time lies ahead (a hand-made ULID) would make the stamps
+  // future ones, which clocks and hubs refuse: fall back to the epoch.
   auto at = ulid_millis(organization_id);
+  if (at > wall_clock_ms())
+    at = 0;
   for (size_t i = 0; i < n; ++i)
     out.push_back(
       to_string(timestamp{at, static_cast<uint32_t>(i), node_id}));

@@ -46,8 +46,8 @@ std::string admin_account_id(std::string_view organization_id,
                              std::string_view email);
 
 /// Timestamps for the `n` messages that found an organization and its
-/// first admin at start-up: at the organization's own time (its ULID's,
-/// else the epoch) with counters 0..n-1 and this node's id. Every later
+/// first admin at start-up: at the organization's own time (its ULID's;
+/// the epoch for an id that is no ULID or lies in the future) with counters 0..n-1 and this node's id. Every later
 /// change (a new password, a new name) is stamped by the HLC and so wins
 /// over them on every node, however late a node joins the group and
 /// founds the same organization again.

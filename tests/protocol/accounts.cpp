@@ -365,4 +365,20 @@ BOOST_AUTO_TEST_CASE(a_self_created_admin_is_its_own_creator) {
   BOOST_CHECK(anon["created_by"] == value{});
 }
 
+BOOST_AUTO_TEST_CASE(founding_stamps_lie_at_the_organizations_time) {
+  const std::string node = "0123456789abcdef";
+  auto stamps = founding_stamps("01JBHKXHYSKPP247HZZWHA3JCT", node, 3);
+  BOOST_REQUIRE_EQUAL(stamps.size(), 3u);
+  // The default organization's ULID time, counters 0, 1, 2, this node.
+  BOOST_CHECK_EQUAL(stamps[0], "2024-10-31T15:43:15.417Z-0000-" + node);
+  BOOST_CHECK_EQUAL(stamps[2], "2024-10-31T15:43:15.417Z-0002-" + node);
+  // No ULID: the epoch.
+  BOOST_CHECK_EQUAL(founding_stamps("my-org", node, 1)[0],
+                    "1970-01-01T00:00:00.000Z-0000-" + node);
+  // A ULID from the future would be refused by clocks and hubs: the epoch.
+  auto future = make_ulid(wall_clock_ms() + 365LL * 24 * 3600 * 1000);
+  BOOST_CHECK_EQUAL(founding_stamps(future, node, 1)[0],
+                    "1970-01-01T00:00:00.000Z-0000-" + node);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
