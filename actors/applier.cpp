@@ -4,8 +4,6 @@
 
 #include <caf/all.hpp>
 
-#include <iterator>
-
 namespace crdt {
 
 applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,
@@ -32,24 +30,14 @@ applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_sta
     if (*self->state.load >= self->state.max_load)
       return make_error(ec::overloaded, "the writer is overloaded");
     auto rp = self->make_response_promise<std::string>();
-    uint32_t n = 0;
-    for (const auto& c : changes)
-      n += static_cast<uint32_t>(message_count(c));
+    auto n = static_cast<uint32_t>(message_count(changes));
     self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
       .then(
         [=](std::vector<std::string>& stamps) mutable {
           write_batch batch;
+          batch.messages = make_messages(changes, stamps);
           batch.enqueue = true;
           batch.clock = stamps.back();
-          auto next = stamps.begin();
-          for (const auto& c : changes) {
-            auto count = static_cast<ptrdiff_t>(message_count(c));
-            std::vector<std::string> own{next, next + count};
-            next += count;
-            auto msgs = make_messages(c, own);
-            std::move(msgs.begin(), msgs.end(),
-                      std::back_inserter(batch.messages));
-          }
           commit(std::move(batch))
             .then(
               [=](const commit_ack& ack) mutable {

@@ -23,6 +23,11 @@ int64_t unix_now() {
   return static_cast<int64_t>(std::time(nullptr));
 }
 
+// A wait in whole seconds, rounded up (for Retry-After).
+int64_t retry_seconds(login_throttle::duration wait) {
+  return (wait.count() + 999) / 1000;
+}
+
 // How long the email or the address of a try must still wait.
 login_throttle::duration throttled_for(const auth_state& st,
                                        const std::string& email,
@@ -50,7 +55,7 @@ login_result check_login(auth_state& st, const std::string& raw_email,
   login_result out;
   if (wait > login_throttle::duration::zero()) {
     out.status = 429;
-    out.retry_after = (wait.count() + 999) / 1000;
+    out.retry_after = retry_seconds(wait);
     return out;
   }
   const read_store::account* match = nullptr;
@@ -111,10 +116,8 @@ caf::expected<record_change> change_password(auth_state& st,
   auto now = login_throttle::clock::now();
   auto wait = throttled_for(st, account->email, peer, now);
   if (wait > login_throttle::duration::zero())
-    return caf::error{static_cast<uint8_t>(ec::throttled), caf::atom("crdt"),
-                      caf::make_message(std::string{"Too many failed "
-                                                    "attempts, retry later"},
-                                        int64_t{(wait.count() + 999) / 1000})};
+    return make_throttled("Too many failed attempts, retry later",
+                          retry_seconds(wait));
   if (!verify_password(current, account->password_hash)) {
     count_failure(st, account->email, peer, now);
     return make_error(ec::forbidden, "current_password is wrong");
@@ -232,18 +235,9 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
       // founding_stamps(). They enter like received messages (the clock
       // merges them, nothing is queued) and reach the hub through the
       // merkle reconciliation.
-      size_t n = 0;
-      for (const auto& c : changes)
-        n += message_count(c);
-      auto stamps = founding_stamps(req.organization_id, st.node_id, n);
-      std::vector<message> msgs;
-      auto next = stamps.begin();
-      for (const auto& c : changes) {
-        auto count = static_cast<ptrdiff_t>(message_count(c));
-        auto part = make_messages(c, {next, next + count});
-        next += count;
-        msgs.insert(msgs.end(), part.begin(), part.end());
-      }
+      auto msgs = make_messages(
+        changes, founding_stamps(req.organization_id, st.node_id,
+                                 message_count(changes)));
       auto rp = self->make_response_promise<bootstrap_result>();
       self
         ->request(st.applier, bootstrap_timeout, apply_atom::value,

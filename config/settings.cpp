@@ -1,6 +1,7 @@
 #include "config/settings.hpp"
 
 #include "protocol/accounts.hpp"
+#include "protocol/endpoint.hpp"
 #include "protocol/error.hpp"
 
 #include <algorithm>
@@ -123,56 +124,6 @@ std::optional<bool> to_bool(std::string s) {
   return std::nullopt;
 }
 
-// http://host[:port][/path]: a host of letters, digits, '.', '-' (or a
-// bracketed IPv6 address), a port of 1-65535, no spaces, query or fragment.
-bool plausible_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0)
-    return false;
-  auto rest = url.substr(scheme.size());
-  for (unsigned char c : rest)
-    if (c <= ' ' || c == '?' || c == '#' || c == 0x7f || c == '@')
-      return false;
-  auto authority = rest.substr(0, rest.find('/'));
-  std::string host = authority, port;
-  if (!authority.empty() && authority[0] == '[') {
-    auto close = authority.find(']');
-    if (close == std::string::npos || close == 1)
-      return false;
-    host = authority.substr(1, close - 1);
-    auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after[0] != ':')
-        return false;
-      port = after.substr(1);
-      if (port.empty())
-        return false;
-    }
-    for (unsigned char c : host)
-      if (!std::isxdigit(c) && c != ':' && c != '.')
-        return false;
-  } else {
-    auto colon = authority.find(':');
-    if (colon != std::string::npos) {
-      host = authority.substr(0, colon);
-      port = authority.substr(colon + 1);
-      if (port.empty())
-        return false;
-    }
-    if (host.empty() || host.front() == '.' || host.front() == '-')
-      return false;
-    for (unsigned char c : host)
-      if (!std::isalnum(c) && c != '.' && c != '-')
-        return false;
-  }
-  if (!port.empty()) {
-    auto n = to_int(port);
-    if (!n || *n < 1 || *n > 65535)
-      return false;
-  }
-  return true;
-}
-
 // Returns an empty string when `value` is acceptable for `key`.
 std::string check(const std::string& key, const std::string& value) {
   switch (kind_of(key)) {
@@ -197,7 +148,7 @@ std::string check(const std::string& key, const std::string& value) {
         return "must be FULL or NORMAL";
       break;
     case kind::url:
-      if (!value.empty() && !plausible_url(value))
+      if (!value.empty() && !parse_endpoint(value))
         return "must be an http:// URL with a host and an optional port, "
                "such as http://127.0.0.1:3061";
       break;

@@ -1,5 +1,6 @@
 #include "http/hub_client.hpp"
 
+#include "protocol/endpoint.hpp"
 #include "protocol/error.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -16,30 +17,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-std::optional<endpoint_parts> parse_endpoint(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0)
-    return std::nullopt;
-  auto rest = url.substr(scheme.size());
-  auto slash = rest.find('/');
-  auto authority = rest.substr(0, slash);
-  endpoint_parts out;
-  if (slash != std::string::npos)
-    out.base = rest.substr(slash);
-  while (!out.base.empty() && out.base.back() == '/')
-    out.base.pop_back();
-  auto colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos) {
-    out.host = authority.substr(0, colon);
-    out.port = authority.substr(colon + 1);
-  } else {
-    out.host = authority;
-  }
-  if (out.host.empty() || out.port.empty())
-    return std::nullopt;
-  return out;
-}
 
 /// The connection and the call in flight; lives on one strand.
 struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
@@ -75,7 +52,10 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
     done = std::move(cb);
     retried = false;
     req = {http::verb::post, parts->base + "/sync", 11};
-    req.set(http::field::host, parts->host);
+    // An IPv6 address goes back into brackets in the Host header.
+    req.set(http::field::host, parts->host.find(':') == std::string::npos
+                                 ? parts->host
+                                 : "[" + parts->host + "]");
     req.set(http::field::content_type, "application/json");
     req.set(http::field::user_agent, "crdt-store");
     for (auto& [k, v] : headers)

@@ -11,17 +11,6 @@
 
 namespace crdt {
 
-/// Host, port and path of an `http://host[:port][/base]` URL.
-struct endpoint_parts {
-  std::string host;
-  std::string port = "80";
-  /// The base path without a trailing slash ("" for none).
-  std::string base;
-};
-
-/// Splits an http:// URL; `std::nullopt` for anything else.
-std::optional<endpoint_parts> parse_endpoint(const std::string& url);
-
 /// The sync client's HTTP transport: Beast's async client on the server's
 /// io_context, one keep-alive connection to the hub, a timeout on every
 /// call, and one retry on a fresh connection when a reused one fails.

@@ -51,10 +51,6 @@ struct context {
   }
 };
 
-const principal& current_principal(const context& ctx) {
-  return ctx.who();
-}
-
 const std::string& org_of(const context& ctx) {
   return ctx.who().organization_id;
 }
@@ -108,6 +104,28 @@ void write(const context& ctx, record_change change, F on_done) {
           [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }
 
+// Commits `change` when its record is live in the caller's organization,
+// then answers with `on_done(first stamp)`; 404 otherwise (error answers
+// name `shown_table`).
+template <class F>
+void write_if_live(const context& ctx, record_change change,
+                   const std::string& shown_table, F on_done) {
+  auto table = change.table;
+  auto id = change.id;
+  ctx.self
+    ->request(ctx.svc().reader(), read_timeout, exists_atom::value, table, id,
+              org_of(ctx))
+    .then(
+      [=](int state) {
+        if (state != 1) {
+          ctx.reply(error_reply(404, "Not Found", shown_table));
+          return;
+        }
+        write(ctx, change, on_done);
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err, shown_table)); });
+}
+
 // Answers the record as it is now stored.
 void reply_record(const context& ctx, const std::string& table,
                   const std::string& id, unsigned status, std::string message) {
@@ -148,7 +166,7 @@ void handle_create(const context& ctx, const std::string& body) {
     id = make_ulid(wall_clock_ms());
   }
   auto change = make_change(record_change::create, *t, id, *parsed->data,
-                            current_principal(ctx));
+                            ctx.who());
   auto table = t->name();
   auto schema = ctx.svc().schemas.find(table)->second;
   auto commit = [=] {
@@ -199,37 +217,18 @@ void handle_change(const context& ctx, const std::string& body,
       ctx.reply(error_reply(400, "Invalid Schema", table, errors));
       return;
     }
-    change = make_change(kind, *t, id, *parsed->data, current_principal(ctx));
+    change = make_change(kind, *t, id, *parsed->data, ctx.who());
   } else {
     change = make_change(kind, *t, id, rapidjson::Value{},
-                         current_principal(ctx));
+                         ctx.who());
   }
-  ctx.self
-    ->request(ctx.svc().reader(), read_timeout, exists_atom::value, table, id,
-              org_of(ctx))
-    .then(
-      [=](int state) {
-        if (state != 1) {
-          ctx.reply(error_reply(404, "Not Found", table));
-          return;
-        }
-        write(ctx, change, [=](const std::string&) {
-          if (kind == record_change::update) {
-            reply_record(ctx, table, id, 200,
-                         "Successfully updated in " + table);
-          } else {
-            rapidjson::StringBuffer buf;
-            rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-            w.StartObject();
-            w.Key("id");
-            w.String(id.data(), static_cast<rapidjson::SizeType>(id.size()));
-            w.EndObject();
-            ctx.reply(ok_reply(200, "Successfully deleted from " + table, 1,
-                               buf.GetString()));
-          }
-        });
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+  write_if_live(ctx, std::move(change), table, [=](const std::string&) {
+    if (kind == record_change::update)
+      reply_record(ctx, table, id, 200, "Successfully updated in " + table);
+    else
+      ctx.reply(ok_reply(200, "Successfully deleted from " + table, 1,
+                         json_object({{"id", id}})));
+  });
 }
 
 void handle_get(const context& ctx) {
@@ -527,21 +526,10 @@ void handle_account_delete(const context& ctx) {
   change.table = accounts_table;
   change.id = id;
   change.who = ctx.who();
-  ctx.self
-    ->request(ctx.svc().reader(), read_timeout, exists_atom::value,
-              std::string{accounts_table}, id, org_of(ctx))
-    .then(
-      [=](int state) {
-        if (state != 1) {
-          ctx.reply(error_reply(404, "Not Found"));
-          return;
-        }
-        write(ctx, change, [=](const std::string&) {
-          ctx.reply(ok_reply(200, "Successfully deleted account", 1,
-                             json_object({{"id", id}})));
-        });
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+  write_if_live(ctx, std::move(change), {}, [=](const std::string&) {
+    ctx.reply(ok_reply(200, "Successfully deleted account", 1,
+                       json_object({{"id", id}})));
+  });
 }
 
 void handle_password_change(const context& ctx, const std::string& body,

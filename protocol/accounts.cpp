@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <stdexcept>
 
@@ -87,7 +88,6 @@ std::string password_problem(std::string_view password) {
 
 std::string admin_account_id(std::string_view organization_id,
                              std::string_view email) {
-  static constexpr char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   std::string input = "crdt-store first admin";
   input.push_back('\0');
   input.append(organization_id);
@@ -97,18 +97,10 @@ std::string admin_account_id(std::string_view organization_id,
   crypto_generichash(digest, sizeof digest,
                      reinterpret_cast<const unsigned char*>(input.data()),
                      input.size(), nullptr, 0);
-  std::string out = valid_ulid(organization_id)
-                      ? std::string{organization_id.substr(0, 10)}
-                      : std::string(10, '0');
-  // 80 bits of the digest, five at a time.
-  for (size_t i = 0; i < 16; ++i) {
-    size_t bit = i * 5;
-    unsigned v = (static_cast<unsigned>(digest[bit / 8]) << 8
-                  | digest[bit / 8 + 1])
-                 >> (11 - bit % 8);
-    out.push_back(alphabet[v & 31]);
-  }
-  return out;
+  std::array<uint8_t, 10> bits;
+  std::copy(digest, digest + bits.size(), bits.begin());
+  // The organization's time (zero for an id that is no ULID).
+  return make_ulid(ulid_millis(organization_id), bits);
 }
 
 std::vector<std::string> founding_stamps(const std::string& organization_id,

@@ -2,6 +2,8 @@
 
 #include "protocol/timestamp.hpp"
 
+#include <iterator>
+
 namespace crdt {
 
 namespace {
@@ -23,6 +25,27 @@ size_t message_count(const record_change& c) {
     default:
       return 3; // tombstone, updated_by, updated_at
   }
+}
+
+size_t message_count(const std::vector<record_change>& changes) {
+  size_t n = 0;
+  for (const auto& c : changes)
+    n += message_count(c);
+  return n;
+}
+
+std::vector<message> make_messages(const std::vector<record_change>& changes,
+                                   const std::vector<std::string>& stamps) {
+  std::vector<message> out;
+  out.reserve(stamps.size());
+  auto next = stamps.begin();
+  for (const auto& c : changes) {
+    auto count = static_cast<ptrdiff_t>(message_count(c));
+    auto part = make_messages(c, {next, next + count});
+    next += count;
+    std::move(part.begin(), part.end(), std::back_inserter(out));
+  }
+  return out;
 }
 
 std::vector<message> make_messages(const record_change& c,

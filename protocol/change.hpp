@@ -32,10 +32,18 @@ struct record_change {
 /// Number of messages (and hence timestamps) a change needs.
 size_t message_count(const record_change& c);
 
+/// Number of messages several changes need together.
+size_t message_count(const std::vector<record_change>& changes);
+
 /// Expands a change into its messages, one per field plus the system
 /// fields, using `stamps` (message_count(c) wire timestamps, ascending).
 /// created_at / updated_at take the time of the first stamp.
 std::vector<message> make_messages(const record_change& c,
+                                   const std::vector<std::string>& stamps);
+
+/// Expands several changes, in order, using message_count(changes) stamps:
+/// each change takes the next message_count(c) of them.
+std::vector<message> make_messages(const std::vector<record_change>& changes,
                                    const std::vector<std::string>& stamps);
 
 } // namespace crdt

@@ -59,6 +59,12 @@ inline caf::error make_error(ec code, std::string text) {
                     caf::make_message(std::move(text))};
 }
 
+/// An ec::throttled error that says how many seconds to wait.
+inline caf::error make_throttled(std::string text, int64_t retry_seconds) {
+  return caf::error{static_cast<uint8_t>(ec::throttled), caf::atom("crdt"),
+                    caf::make_message(std::move(text), retry_seconds)};
+}
+
 /// True when `err` belongs to this enum and has code `code`.
 inline bool is(const caf::error& err, ec code) {
   return err.category() == caf::atom("crdt")

@@ -381,4 +381,11 @@ BOOST_AUTO_TEST_CASE(founding_stamps_lie_at_the_organizations_time) {
                     "1970-01-01T00:00:00.000Z-0000-" + node);
 }
 
+BOOST_AUTO_TEST_CASE(the_default_admin_id_is_pinned) {
+  // Nodes of one group must agree on it across versions.
+  BOOST_CHECK_EQUAL(admin_account_id("01JBHKXHYSKPP247HZZWHA3JCT",
+                                     "admin@example.com"),
+                    "01JBHKXHYS9G724DEKHM2M8B8F");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
