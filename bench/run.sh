@@ -38,10 +38,7 @@ for _ in $(seq 100); do
 done
 # Every request carries a bearer token, as a real client's would (none for
 # a binary from before authentication, see bench/compare.sh).
-BENCH_TOKEN=$(curl -sf "$url/auth/login" -H 'Content-Type: application/json' \
-  -d '{"data":{"email":"admin@example.com","password":"bench-password"}}' \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["token"])' \
-  2>/dev/null) || BENCH_TOKEN=""
+BENCH_TOKEN=$(python3 "$root/bench/token.py" "$url") || BENCH_TOKEN=""
 export BENCH_TOKEN
 auth=()
 [ -n "$BENCH_TOKEN" ] && auth=(-H "Authorization: Bearer $BENCH_TOKEN")

@@ -73,16 +73,13 @@ for n in a b c; do
   start_node "node-$n" "$p" SYNC_ENABLED=false SYNC_TIMER_MS=100 \
     SYNC_ENDPOINT="http://127.0.0.1:$hub_port"
 done
+# One JWT_SECRET for the group: a token from any node is valid on all.
+BENCH_TOKEN=$(python3 "$root/bench/token.py" "http://127.0.0.1:${ports[0]}")
+export BENCH_TOKEN
 python3 - "$RECORDS" "${ports[@]}" <<'PY'
-import http.client, json, sys, threading
+import http.client, json, os, sys, threading
 records, ports = int(sys.argv[1]), sys.argv[2:]
-def token(port):
-    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
-    c.request("POST", "/auth/login", json.dumps({"data": {"email": "admin@example.com", "password": "bench-password"}}),
-              {"Content-Type": "application/json"})
-    r = c.getresponse(); data = json.loads(r.read()); c.close()
-    return data["data"][0]["token"]
-auth = {"Authorization": "Bearer " + token(ports[0])}  # one JWT_SECRET: valid on every node
+auth = {"Authorization": "Bearer " + os.environ["BENCH_TOKEN"]}
 def write(port, worker, count):
     c = http.client.HTTPConnection("127.0.0.1", int(port))
     for i in range(count):
@@ -95,15 +92,9 @@ threads = [threading.Thread(target=write, args=(p, w, records // 4)) for p in po
 PY
 start_node hub "$hub_port"
 python3 - "$hub_port" "${ports[@]}" <<'PY'
-import http.client, json, sys, time
+import http.client, json, os, sys, time
 hub, nodes = sys.argv[1], sys.argv[2:]
-def token(port):
-    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
-    c.request("POST", "/auth/login", json.dumps({"data": {"email": "admin@example.com", "password": "bench-password"}}),
-              {"Content-Type": "application/json"})
-    r = c.getresponse(); data = json.loads(r.read()); c.close()
-    return data["data"][0]["token"]
-auth = {"Authorization": "Bearer " + token(hub)}
+auth = {"Authorization": "Bearer " + os.environ["BENCH_TOKEN"]}
 def call(port, method, path, body=None):
     c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
     c.request(method, path, json.dumps(body) if body else None, {"Content-Type": "application/json", **auth})

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 BINARY = os.environ.get("CRDT_STORE_BINARY", "build/crdt-store")
 SCHEMA = os.environ.get("CRDT_SCHEMA_DIR", "schema")
@@ -168,3 +169,19 @@ class Node:
         except ValueError:
             parsed = text
         return r.status, parsed, Headers(r.getheaders())
+
+
+class NodeTestCase(unittest.TestCase):
+    """A test case whose nodes (from self.node()) are killed and removed afterwards."""
+
+    def setUp(self):
+        self.nodes = []
+
+    def tearDown(self):
+        for n in self.nodes:
+            n.cleanup()
+
+    def node(self, **kw):
+        n = Node(**kw)
+        self.nodes.append(n)
+        return n

@@ -11,7 +11,7 @@ import sqlite3
 import time
 import unittest
 
-from harness import ADMIN_EMAIL, ADMIN_PASSWORD, DEFAULT_ORG, Node
+from harness import ADMIN_EMAIL, ADMIN_PASSWORD, DEFAULT_ORG, NodeTestCase
 
 CONTACT = "/store/contacts"
 SOME_ID = "01JAR2HPE7JJS1HYQZ7FYK0S4D"
@@ -54,18 +54,7 @@ def ids(rows):
     return {r["id"] for r in rows}
 
 
-class AuthTest(unittest.TestCase):
-    def setUp(self):
-        self.nodes = []
-
-    def tearDown(self):
-        for n in self.nodes:
-            n.cleanup()
-
-    def node(self, **kw):
-        n = Node(**kw)
-        self.nodes.append(n)
-        return n
+class AuthTest(NodeTestCase):
 
     # -- assertions ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import sqlite3
 import time
 import unittest
 
-from harness import Node
+from harness import NodeTestCase
 
 
 def rows(db, table):
@@ -20,18 +20,7 @@ def rows(db, table):
         con.close()
 
 
-class ServerTest(unittest.TestCase):
-    def setUp(self):
-        self.nodes = []
-
-    def tearDown(self):
-        for n in self.nodes:
-            n.cleanup()
-
-    def node(self, **kw):
-        n = Node(**kw)
-        self.nodes.append(n)
-        return n
+class ServerTest(NodeTestCase):
 
     def test_rebuild_from_the_log_equals_the_live_tables(self):
         n = self.node().start()
