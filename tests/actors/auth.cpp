@@ -83,15 +83,12 @@ struct fixture : test::test_system {
   }
 
   void commit(const std::vector<record_change>& changes) {
+    std::vector<std::string> stamps;
+    for (size_t i = 0; i < message_count(changes); ++i)
+      stamps.push_back(to_string(timestamp{t0 + next_ms++, 0, node}));
     write_batch b;
-    for (const auto& c : changes) {
-      std::vector<std::string> stamps;
-      for (size_t i = 0; i < message_count(c); ++i)
-        stamps.push_back(to_string(timestamp{t0 + next_ms++, 0, node}));
-      auto msgs = make_messages(c, stamps);
-      b.messages.insert(b.messages.end(), msgs.begin(), msgs.end());
-      b.clock = stamps.back();
-    }
+    b.messages = make_messages(changes, stamps);
+    b.clock = stamps.back();
     auto res = store->commit({&b});
     BOOST_REQUIRE_MESSAGE(res, why(res));
   }

@@ -77,17 +77,16 @@ struct fixture {
   // Stamps the changes (each in its own millisecond, in order) and
   // commits them in one batch.
   void commit(const std::vector<record_change>& changes) {
-    write_batch b;
+    std::vector<std::string> stamps;
     for (const auto& c : changes) {
-      std::vector<std::string> stamps;
       for (size_t i = 0; i < message_count(c); ++i)
         stamps.push_back(to_string(timestamp{t0 + next_ms, counter++,
                                              writer->node_id()}));
       ++next_ms;
-      auto msgs = make_messages(c, stamps);
-      b.messages.insert(b.messages.end(), msgs.begin(), msgs.end());
-      b.clock = stamps.back();
     }
+    write_batch b;
+    b.messages = make_messages(changes, stamps);
+    b.clock = stamps.back();
     auto res = writer->commit({&b});
     BOOST_REQUIRE_MESSAGE(res, why(res));
   }
