@@ -6,65 +6,100 @@
 
 namespace crdt {
 
-applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,
-                                     clock_actor clock, writer_actor writer,
-                                     queue_actor queue,
-                                     std::shared_ptr<std::atomic<size_t>> load,
-                                     size_t max_load) {
+namespace {
+
+using self_ptr = applier_actor::stateful_pointer<applier_state>;
+
+// The writer's conditions for a batch of changes: one per change that has
+// a precondition.
+std::vector<write_check> checks_of(const std::vector<record_change>& changes) {
+  std::vector<write_check> out;
+  for (const auto& c : changes)
+    if (c.must_be != precondition::none)
+      out.push_back({c.table, c.id, c.who.organization_id, c.must_be});
+  return out;
+}
+
+// Hands a batch to the writer and answers `rp` with `on_ack(ack)` or the
+// error, counting the batch as in flight until the writer answers.
+template <class T, class F>
+void commit(self_ptr self, write_batch batch,
+            caf::typed_response_promise<T> rp, F on_ack) {
+  auto& st = self->state;
+  ++st.in_flight;
+  self->request(st.writer, applier_timeout, write_atom::value, std::move(batch))
+    .then(
+      [=](const commit_ack& ack) mutable {
+        --self->state.in_flight;
+        rp.deliver(on_ack(ack));
+      },
+      [=](caf::error& err) mutable {
+        --self->state.in_flight;
+        rp.deliver(std::move(err));
+      });
+}
+
+caf::error refuse_if_overloaded(self_ptr self) {
+  if (self->state.in_flight >= self->state.max_in_flight)
+    return make_error(ec::overloaded, "the writer is overloaded");
+  return caf::none;
+}
+
+} // namespace
+
+applier_actor::behavior_type
+applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
+        writer_actor writer, queue_actor queue, size_t max_in_flight) {
   self->state.clock = std::move(clock);
   self->state.writer = std::move(writer);
   self->state.queue = std::move(queue);
-  self->state.load = std::move(load);
-  self->state.max_load = max_load;
-  // Hands a batch to the writer, counting it against the bound (the writer
-  // counts it off once committed).
-  auto commit = [=](write_batch batch) {
-    ++*self->state.load;
-    return self->request(self->state.writer, applier_timeout,
-                         write_atom::value, std::move(batch));
-  };
-  // Stamps the changes with one clock request and commits them in one
-  // batch; answers the first timestamp.
-  auto write = [=](std::vector<record_change> changes)
-    -> caf::result<std::string> {
-    if (*self->state.load >= self->state.max_load)
-      return make_error(ec::overloaded, "the writer is overloaded");
-    auto rp = self->make_response_promise<std::string>();
-    auto n = static_cast<uint32_t>(message_count(changes));
-    self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
-      .then(
-        [=](std::vector<std::string>& stamps) mutable {
-          write_batch batch;
-          batch.messages = make_messages(changes, stamps);
-          batch.enqueue = true;
-          batch.clock = stamps.back();
-          commit(std::move(batch))
-            .then(
-              [=](const commit_ack& ack) mutable {
-                if (ack.enqueued > 0)
-                  self->send(self->state.queue, enqueue_atom::value,
-                             uint64_t{ack.enqueued});
-                rp.deliver(stamps.front());
-              },
-              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-        },
-        [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-    return rp;
-  };
+  self->state.max_in_flight = max_in_flight;
   return {
-    [=](write_atom, record_change& change) -> caf::result<std::string> {
-      std::vector<record_change> one;
-      one.push_back(std::move(change));
-      return write(std::move(one));
-    },
+    // Stamps the changes with one clock request and commits them in one
+    // batch; answers the first timestamp.
     [=](write_atom,
         std::vector<record_change>& changes) -> caf::result<std::string> {
       if (changes.empty())
         return make_error(ec::bad_request, "nothing to write");
-      return write(std::move(changes));
+      if (auto err = refuse_if_overloaded(self))
+        return err;
+      auto rp = self->make_response_promise<std::string>();
+      auto n = static_cast<uint32_t>(message_count(changes));
+      self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
+        .then(
+          [=, changes = std::move(changes)](
+            std::vector<std::string>& stamps) mutable {
+            write_batch batch;
+            batch.messages = make_messages(changes, stamps);
+            batch.checks = checks_of(changes);
+            batch.enqueue = true;
+            batch.clock = stamps.back();
+            auto first = stamps.front();
+            commit(self, std::move(batch), rp, [=](const commit_ack& ack) {
+              if (ack.enqueued > 0)
+                self->send(self->state.queue, enqueue_atom::value,
+                           uint64_t{ack.enqueued});
+              return first;
+            });
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
-    [=](apply_atom, std::vector<message>& msgs) -> caf::result<size_t> {
+    [=](apply_atom, const std::string& group,
+        std::vector<message>& msgs) -> caf::result<size_t> {
+      if (auto err = refuse_if_overloaded(self))
+        return err;
       auto rp = self->make_response_promise<size_t>();
+      auto stored = [](const commit_ack& ack) { return ack.stored; };
+      if (!group.empty()) {
+        // A group this node only relays: its messages never touch the
+        // clock, the tables or the outbox.
+        write_batch batch;
+        batch.group = group;
+        batch.messages = std::move(msgs);
+        commit(self, std::move(batch), rp, stored);
+        return rp;
+      }
       std::vector<std::string> stamps;
       stamps.reserve(msgs.size());
       for (const auto& m : msgs)
@@ -73,13 +108,11 @@ applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_sta
       self->request(self->state.clock, applier_timeout, recv_atom::value,
                     std::move(stamps))
         .then(
-          [=](std::string& clock_now) mutable {
+          [=, msgs = std::move(msgs)](std::string& clock_now) mutable {
             write_batch batch;
             batch.messages = std::move(msgs);
             batch.clock = std::move(clock_now);
-            commit(std::move(batch))
-              .then([=](const commit_ack& ack) mutable { rp.deliver(ack.stored); },
-                    [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+            commit(self, std::move(batch), rp, stored);
           },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;

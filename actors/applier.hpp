@@ -2,25 +2,25 @@
 
 #include "actors/interfaces.hpp"
 
-#include <atomic>
 #include <caf/timespan.hpp>
 
-#include <chrono>
-#include <memory>
+#include <cstddef>
 
 namespace crdt {
 
-/// State of the applier: where stamps come from, where batches go, and the
-/// writer's load for back pressure.
+/// State of the applier: where stamps come from, where batches go, and
+/// how many of them the writer has not answered yet.
 struct applier_state {
   clock_actor clock;
   writer_actor writer;
   /// Told how many messages each local commit queued.
   queue_actor queue;
-  /// Batches handed to the writer and not yet committed.
-  std::shared_ptr<std::atomic<size_t>> load;
-  /// Above this many uncommitted batches, new writes are refused.
-  size_t max_load = 0;
+  /// Batches handed to the writer and not answered yet. Every batch of
+  /// the node reaches the writer through this actor, so the count is
+  /// exact without sharing anything with the writer.
+  size_t in_flight = 0;
+  /// At this many batches in flight, new ones are refused (ec::overloaded).
+  size_t max_in_flight = 0;
   static inline const char* name = "applier";
 };
 
@@ -31,10 +31,8 @@ struct applier_state {
 constexpr auto applier_timeout = caf::infinite;
 
 /// Turns changes into stamped message batches for the writer.
-applier_actor::behavior_type applier(applier_actor::stateful_pointer<applier_state> self,
-                                     clock_actor clock, writer_actor writer,
-                                     queue_actor queue,
-                                     std::shared_ptr<std::atomic<size_t>> load,
-                                     size_t max_load);
+applier_actor::behavior_type
+applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
+        writer_actor writer, queue_actor queue, size_t max_in_flight);
 
 } // namespace crdt

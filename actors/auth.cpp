@@ -1,6 +1,6 @@
 #include "actors/auth.hpp"
 
-#include "protocol/accounts.hpp"
+#include "auth/accounts.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
 #include "protocol/ulid.hpp"
@@ -46,18 +46,16 @@ void count_failure(auth_state& st, const std::string& email,
     st.by_address.failure("addr:" + address_key(peer), now);
 }
 
-login_result check_login(auth_state& st, const std::string& raw_email,
-                         const std::string& password,
-                         const std::string& peer) {
+caf::expected<login_grant> check_login(auth_state& st,
+                                       const std::string& raw_email,
+                                       const std::string& password,
+                                       const std::string& peer) {
   auto email = normalize_email(raw_email);
   auto now = login_throttle::clock::now();
   auto wait = throttled_for(st, email, peer, now);
-  login_result out;
-  if (wait > login_throttle::duration::zero()) {
-    out.status = 429;
-    out.retry_after = retry_seconds(wait);
-    return out;
-  }
+  if (wait > login_throttle::duration::zero())
+    return make_throttled("Too many failed logins, retry later",
+                          retry_seconds(wait));
   const read_store::account* match = nullptr;
   std::vector<read_store::account> found;
   if (auto rows = st.store->accounts_by_email(email)) {
@@ -78,8 +76,7 @@ login_result check_login(auth_state& st, const std::string& raw_email,
   }
   if (!match) {
     count_failure(st, email, peer, now);
-    out.status = 401;
-    return out;
+    return make_error(ec::unauthorized, "Invalid email or password");
   }
   st.by_email.success("email:" + email);
   token_claims c;
@@ -90,14 +87,19 @@ login_result check_login(auth_state& st, const std::string& raw_email,
   c.issued_at = unix_now();
   c.expires_at = c.issued_at + st.token_ttl;
   auto token = sign_token(c, st.token_key);
-  if (!token) {
-    out.status = 500;
-    return out;
-  }
-  out.status = 200;
-  out.token = std::move(*token);
-  out.claims = std::move(c);
-  return out;
+  if (!token)
+    return token.error();
+  return login_grant{std::move(*token), std::move(c)};
+}
+
+// Refuses at once when more requests wait in the mailbox than the bound:
+// each costs a password hash (tens of milliseconds), so a flood of them
+// would otherwise queue every login into its timeout.
+caf::error refuse_if_crowded(auth_actor::stateful_pointer<auth_state> self) {
+  if (self->mailbox().size() >= self->state.max_waiting)
+    return make_error(ec::overloaded,
+                      "Too many logins in progress, retry later");
+  return caf::none;
 }
 
 // Checks the current password of the caller's account and answers the
@@ -131,6 +133,7 @@ caf::expected<record_change> change_password(auth_state& st,
   c.id = account->id;
   c.fields.emplace_back("password_hash", value{std::move(*hash)});
   c.who = who;
+  c.must_be = precondition::live;
   return c;
 }
 
@@ -160,21 +163,29 @@ caf::expected<record_change> prepare_account(auth_state& st,
 } // namespace
 
 auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
-                               std::shared_ptr<std::unique_ptr<read_store>> store,
+                               std::unique_ptr<read_store> store,
                                applier_actor applier, auth_options opts) {
-  self->state.store = std::move(*store);
+  self->state.store = std::move(store);
   self->state.applier = std::move(applier);
   self->state.token_key = std::move(opts.token_key);
   self->state.group = std::move(opts.group);
   self->state.token_ttl = opts.token_ttl;
   self->state.node_id = std::move(opts.node_id);
+  self->state.max_waiting = opts.max_waiting;
   return {
     [=](login_atom, const std::string& email, const std::string& password,
-        const std::string& peer) -> login_result {
-      return check_login(self->state, email, password, peer);
+        const std::string& peer) -> caf::result<login_grant> {
+      if (auto err = refuse_if_crowded(self))
+        return err;
+      auto grant = check_login(self->state, email, password, peer);
+      if (!grant)
+        return grant.error();
+      return std::move(*grant);
     },
     [=](account_atom,
         const account_request& req) -> caf::result<record_change> {
+      if (auto err = refuse_if_crowded(self))
+        return err;
       auto change = prepare_account(self->state, req);
       if (!change)
         return change.error();
@@ -183,6 +194,8 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
     [=](password_atom, const principal& who, const std::string& current,
         const std::string& next,
         const std::string& peer) -> caf::result<record_change> {
+      if (auto err = refuse_if_crowded(self))
+        return err;
       auto change = change_password(self->state, who, current, next, peer);
       if (!change)
         return change.error();
@@ -204,7 +217,7 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
       // The admin acts on its own behalf: it creates itself.
       principal admin{req.organization_id, out.account_id, admin_role};
       std::vector<record_change> changes;
-      if (*org_state == 0) {
+      if (*org_state == record_state::absent) {
         changes.push_back(make_organization(
           req.organization_id, req.organization_name, admin));
         out.created_organization = true;
@@ -215,10 +228,10 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
       auto taken = st.store->accounts_by_email(email);
       if (!taken)
         return taken.error();
-      if (*account_state == 0 && taken->empty() && req.admin_password.empty()
-          && req.from_group) {
+      bool missing = *account_state == record_state::absent && taken->empty();
+      if (missing && req.admin_password.empty() && req.from_group) {
         out.deferred = true;
-      } else if (*account_state == 0 && taken->empty()) {
+      } else if (missing) {
         auto password = req.admin_password;
         if (password.empty())
           password = out.generated_password = random_password();
@@ -241,7 +254,7 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
       auto rp = self->make_response_promise<bootstrap_result>();
       self
         ->request(st.applier, bootstrap_timeout, apply_atom::value,
-                  std::move(msgs))
+                  std::string{}, std::move(msgs))
         .then([=](size_t) mutable { rp.deliver(out); },
               [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
-#include "protocol/throttle.hpp"
-#include "storage/store.hpp"
+#include "auth/throttle.hpp"
+#include "storage/read_store.hpp"
 
 #include <memory>
 #include <string>
@@ -33,6 +33,9 @@ struct auth_state {
   /// A hash to check unknown emails against, so that they cost as much
   /// time as known ones (computed on first need).
   std::string decoy_hash;
+  /// Requests waiting in the mailbox beyond which new ones are refused at
+  /// once (ec::overloaded) instead of queueing into their timeouts.
+  size_t max_waiting = 64;
   static inline const char* name = "auth";
 };
 
@@ -43,11 +46,13 @@ struct auth_options {
   int64_t token_ttl = 3600;
   /// This node's id, for the stamps of the founding messages.
   std::string node_id;
+  /// Requests waiting beyond which new ones are refused at once.
+  size_t max_waiting = 64;
 };
 
 /// Logins, token issue and account preparation. Spawn it detached.
 auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
-                               std::shared_ptr<std::unique_ptr<read_store>> store,
+                               std::unique_ptr<read_store> store,
                                applier_actor applier, auth_options opts);
 
 } // namespace crdt

@@ -4,15 +4,14 @@
 
 namespace crdt {
 
-clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self,
-                                 timestamp last, int64_t max_drift,
-                                 std::shared_ptr<merkle_trie> trie,
-                                 std::shared_ptr<std::map<std::string, merkle_trie>> groups) {
+clock_actor::behavior_type
+clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
+      int64_t max_drift, merkle_trie trie,
+      std::map<std::string, merkle_trie> groups) {
   self->state.clock.last = std::move(last);
   self->state.clock.max_drift = max_drift;
-  self->state.trie = std::move(*trie);
-  if (groups)
-    self->state.groups = std::move(*groups);
+  self->state.trie = std::move(trie);
+  self->state.groups = std::move(groups);
   auto trie_of = [=](const std::string& group) -> merkle_trie& {
     return group.empty() ? self->state.trie : self->state.groups[group];
   };

@@ -5,7 +5,6 @@
 #include "protocol/timestamp.hpp"
 
 #include <map>
-#include <memory>
 #include <string>
 
 namespace crdt {
@@ -22,9 +21,9 @@ struct clock_state {
 };
 
 /// Starts from the persisted clock, own trie and relayed groups' tries.
-clock_actor::behavior_type clock(clock_actor::stateful_pointer<clock_state> self,
-                                 timestamp last, int64_t max_drift,
-                                 std::shared_ptr<merkle_trie> trie,
-                                 std::shared_ptr<std::map<std::string, merkle_trie>> groups);
+clock_actor::behavior_type
+clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
+      int64_t max_drift, merkle_trie trie,
+      std::map<std::string, merkle_trie> groups);
 
 } // namespace crdt

@@ -2,14 +2,15 @@
 
 // The message protocol of the whole system: every actor's typed interface.
 
+#include "auth/credentials.hpp"
 #include "protocol/atoms.hpp"
 #include "protocol/change.hpp"
-#include "protocol/credentials.hpp"
 #include "protocol/http_types.hpp"
 #include "protocol/merkle.hpp"
 #include "protocol/message.hpp"
 #include "storage/batch.hpp"
-#include "storage/store.hpp"
+#include "storage/read_store.hpp"
+#include "storage/write_store.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/replies_to.hpp>
@@ -19,7 +20,6 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,15 +59,10 @@ struct sync_status {
   std::string error;
 };
 
-/// What a login attempt came to.
-struct login_result {
-  /// 200 signed in, 401 wrong email or password, 429 throttled.
-  unsigned status = 401;
-  /// The bearer token and what it says (200 only).
+/// A successful login: the bearer token and what it says.
+struct login_grant {
   std::string token;
   token_claims claims;
-  /// Seconds to wait before the next try (429 only).
-  int64_t retry_after = 0;
 };
 
 /// An account to prepare for creation.
@@ -109,17 +104,6 @@ struct bootstrap_result {
 /// A trie handed between actors without copying it.
 using trie_ptr = std::shared_ptr<const merkle_trie>;
 
-/// Sends a `/sync` body to the hub. Implementations call `done` exactly
-/// once, from any thread, with the answer body or an error.
-class hub_transport {
-public:
-  virtual ~hub_transport() = default;
-  /// Posts `body` to `endpoint` (a base URL; `/sync` is appended).
-  virtual void post(const std::string& endpoint, std::string body,
-                    std::function<void(caf::expected<std::string>)> done)
-    = 0;
-};
-
 /// Owns this node's hybrid logical clock and the merkle tries: its own
 /// group's and those of the groups it relays as a hub.
 using clock_actor = caf::typed_actor<
@@ -138,16 +122,18 @@ using clock_actor = caf::typed_actor<
   // Answers node id, clock and root hash.
   caf::replies_to<status_atom>::with<clock_status>>;
 
-/// Turns record changes and received messages into write batches.
+/// Turns record changes and received messages into write batches, and
+/// keeps the number of batches the writer has not committed yet under a
+/// bound (ec::overloaded beyond it).
 using applier_actor = caf::typed_actor<
-  // Stamps a local change and commits it; answers the first timestamp.
-  caf::replies_to<write_atom, record_change>::with<std::string>,
-  // Stamps several changes and commits them in one transaction; answers
-  // the first timestamp.
+  // Stamps changes and commits them in one transaction, each only if its
+  // precondition holds at commit time; answers the first timestamp.
   caf::replies_to<write_atom, std::vector<record_change>>::with<std::string>,
-  // Merges received messages into the clock and commits them; answers how
-  // many were new.
-  caf::replies_to<apply_atom, std::vector<message>>::with<size_t>>;
+  // Commits received messages of a group ("" = this node's own, whose
+  // timestamps are merged into the clock first); answers how many were
+  // new.
+  caf::replies_to<apply_atom, std::string, std::vector<message>>::with<
+    size_t>>;
 
 /// The only writer of the database: group-commits the batches waiting in
 /// its mailbox in one transaction. Runs detached.
@@ -172,10 +158,9 @@ using reader_actor = caf::typed_actor<
   // Live records of a table (table, query, organization).
   caf::replies_to<list_atom, std::string, read_store::list_query,
                   std::string>::with<list_result>,
-  // 0 absent, 1 live, 2 deleted, 3 another organization's (table, id,
-  // organization).
+  // What a record is to a caller (table, id, organization).
   caf::replies_to<exists_atom, std::string, std::string,
-                  std::string>::with<int>,
+                  std::string>::with<record_state>,
   // Up to n queued messages, oldest first.
   caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
   // Messages of a group ("" = own) from a timestamp on, leaving out those
@@ -216,8 +201,10 @@ using sync_actor = caf::typed_actor<
 using auth_actor = caf::typed_actor<
   // Checks email and password (and the throttles) for a client address;
   // issues a token (email, password, address).
+  // ec::unauthorized for a wrong email or password, ec::throttled after
+  // too many; ec::overloaded when too many requests wait for the actor.
   caf::replies_to<login_atom, std::string, std::string, std::string>::with<
-    login_result>,
+    login_grant>,
   // Checks that the email is free, hashes the password and answers the
   // change that creates the account (ec::conflict when taken).
   caf::replies_to<account_atom, account_request>::with<record_change>,
@@ -231,8 +218,9 @@ using auth_actor = caf::typed_actor<
 
 /// Serves POST /sync for other nodes.
 using hub_actor = caf::typed_actor<
-  // Handles one request body; answers status and wire body.
-  caf::replies_to<sync_atom, std::string>::with<http_reply>>;
+  // Handles one request body; answers the wire body of the answer
+  // (ec::bad_request for a malformed or refused batch).
+  caf::replies_to<sync_atom, std::string>::with<std::string>>;
 
 /// One per HTTP connection: routes requests to the actors above and sends
 /// the replies back to the connection.
@@ -249,7 +237,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::clock_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::merkle_deltas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::record_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::record_change>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::login_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::login_grant)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::record_state)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::principal)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::account_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::bootstrap_request)
@@ -259,6 +248,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::message>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::http_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::http_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::sync_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::trie_ptr)

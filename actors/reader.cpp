@@ -2,9 +2,10 @@
 
 namespace crdt {
 
-reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,
-                                   std::shared_ptr<std::unique_ptr<read_store>> store) {
-  self->state.store = std::move(*store);
+reader_actor::behavior_type
+reader(reader_actor::stateful_pointer<reader_state> self,
+       std::unique_ptr<read_store> store) {
+  self->state.store = std::move(store);
   return {
     [=](get_atom, const std::string& table, const std::string& id,
         const std::string& org) -> caf::result<std::string> {
@@ -21,7 +22,7 @@ reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> 
       return list_result{r->first, std::move(r->second)};
     },
     [=](exists_atom, const std::string& table, const std::string& id,
-        const std::string& org) -> caf::result<int> {
+        const std::string& org) -> caf::result<record_state> {
       auto r = self->state.store->state(table, id, org);
       if (!r)
         return r.error();

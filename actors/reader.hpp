@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
-#include "storage/store.hpp"
+#include "storage/read_store.hpp"
 
 #include <memory>
 
@@ -14,7 +14,8 @@ struct reader_state {
 };
 
 /// A pooled reader; spawn it detached, since SQLite calls block.
-reader_actor::behavior_type reader(reader_actor::stateful_pointer<reader_state> self,
-                                   std::shared_ptr<std::unique_ptr<read_store>> store);
+reader_actor::behavior_type
+reader(reader_actor::stateful_pointer<reader_state> self,
+       std::unique_ptr<read_store> store);
 
 } // namespace crdt

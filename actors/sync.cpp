@@ -1,6 +1,5 @@
 #include "actors/sync.hpp"
 
-#include "actors/hub.hpp"
 #include "protocol/error.hpp"
 #include "protocol/sync.hpp"
 #include "protocol/timestamp.hpp"
@@ -8,7 +7,6 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <chrono>
@@ -17,39 +15,6 @@
 #include <set>
 
 namespace crdt {
-
-bool apply_setting(sync_config& cfg, const std::string& key,
-                   const std::string& value) {
-  auto number = [&](int64_t& out) {
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(),
-                                     n);
-    if (ec != std::errc{} || ptr != value.data() + value.size() || n <= 0)
-      return false;
-    out = n;
-    return true;
-  };
-  if (key == "SYNC_ENABLED") {
-    if (value == "true" || value == "1")
-      cfg.enabled = true;
-    else if (value == "false" || value == "0")
-      cfg.enabled = false;
-    else
-      return false;
-    return true;
-  }
-  if (key == "SYNC_ENDPOINT") {
-    if (!value.empty() && value.rfind("http://", 0) != 0)
-      return false;
-    cfg.endpoint = value;
-    return true;
-  }
-  if (key == "SYNC_TIMER_MS")
-    return number(cfg.timer_ms);
-  if (key == "SYNC_BACKOFF_MAX_MS")
-    return number(cfg.backoff_max_ms);
-  return false;
-}
 
 int64_t backoff_ms(const sync_config& cfg, int failures, double jitter) {
   double base = static_cast<double>(std::max<int64_t>(cfg.timer_ms, 50));
@@ -185,7 +150,7 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
     finish(self, make_error(ec::sync_failure, "hub sent " + problem));
     return;
   }
-  self->request(st->applier, ask_timeout, apply_atom::value,
+  self->request(st->applier, ask_timeout, apply_atom::value, std::string{},
                 std::move(resp->messages))
     .then([=](size_t) { ack(); }, fail);
 }
@@ -302,7 +267,7 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
     },
     [=](config_atom, const std::string& key, const std::string& value) {
       auto* st = &self->state; // captured by the continuations below
-      if (!apply_setting(st->cfg, key, value))
+      if (!apply_sync_setting(st->cfg, key, value))
         return;
       st->last.enabled = st->cfg.enabled;
       // Re-arm: a new period or a re-enabled sync starts from now.

@@ -1,6 +1,8 @@
 #pragma once
 
+#include "actors/hub_transport.hpp"
 #include "actors/interfaces.hpp"
+#include "config/settings.hpp"
 #include "protocol/merkle.hpp"
 #include "protocol/schema.hpp"
 
@@ -10,26 +12,6 @@
 #include <string>
 
 namespace crdt {
-
-/// The sync client's settings; the first four change at runtime through
-/// config_sync.
-struct sync_config {
-  bool enabled = false;
-  /// Base URL of the hub, e.g. http://127.0.0.1:3061.
-  std::string endpoint;
-  /// Period between rounds.
-  int64_t timer_ms = 30000;
-  /// Cap of the back-off after failed rounds.
-  int64_t backoff_max_ms = 5000;
-  /// This node's group and id.
-  std::string group;
-  std::string node_id;
-  /// Messages per call when draining the outbox (about 700 KB of JSON,
-  /// under the hub's default 1 MiB body limit).
-  uint32_t batch = 4000;
-  /// Bound on the recursive reconciliation of one round.
-  int max_depth = 32;
-};
 
 /// State of the sync scheduler: its settings, collaborators, timer and the
 /// continuation of the call in flight.
@@ -57,11 +39,6 @@ struct sync_state {
   sync_status last;
   static inline const char* name = "sync";
 };
-
-/// Applies a config_sync change to the settings; false when the key is not
-/// a sync setting or the value is invalid.
-bool apply_setting(sync_config& cfg, const std::string& key,
-                   const std::string& value);
 
 /// Delay before the next round after `failures` failed ones in a row:
 /// exponential from the timer period, capped, with jitter in [50%, 100%].

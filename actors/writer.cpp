@@ -6,20 +6,24 @@
 
 namespace crdt {
 
-writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> self,
-                                   std::shared_ptr<std::unique_ptr<write_store>> store,
-                                   std::shared_ptr<std::atomic<size_t>> load,
-                                   clock_actor clock) {
-  self->state.store = std::move(*store);
-  self->state.load = std::move(load);
+writer_actor::behavior_type
+writer(writer_actor::stateful_pointer<writer_state> self,
+       std::unique_ptr<write_store> store, clock_actor clock) {
+  self->state.store = std::move(store);
   auto report = [=](const commit_summary& s) {
     if (!s.deltas.empty())
       self->send(clock, merkle_atom::value, std::string{}, s.deltas);
     for (const auto& [group, deltas] : s.group_deltas)
       self->send(clock, merkle_atom::value, group, deltas);
   };
-  auto ack_of = [](const write_batch& b, size_t stored) {
-    return commit_ack{stored, b.enqueue ? stored : 0};
+  // Answers one batch of a commit: its refusal, or what it stored.
+  auto answer = [](auto& entry, const commit_summary& s, size_t i) {
+    auto& [batch, rp] = entry;
+    if (s.refused[i])
+      rp.deliver(s.refused[i]);
+    else
+      rp.deliver(commit_ack{s.stored_per_batch[i],
+                            batch.enqueue ? s.stored_per_batch[i] : 0});
   };
   return {
     [=](write_atom, write_batch& batch) -> caf::result<commit_ack> {
@@ -48,8 +52,7 @@ writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> 
       if (summary) {
         report(*summary);
         for (size_t i = 0; i < pending.size(); ++i)
-          pending[i].second.deliver(
-            ack_of(pending[i].first, summary->stored_per_batch[i]));
+          answer(pending[i], *summary, i);
       } else if (pending.size() == 1) {
         pending.front().second.deliver(summary.error());
       } else {
@@ -58,13 +61,12 @@ writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> 
           auto one = st.store->commit({&p.first});
           if (one) {
             report(*one);
-            p.second.deliver(ack_of(p.first, one->stored));
+            answer(p, *one, 0);
           } else {
             p.second.deliver(one.error());
           }
         }
       }
-      *st.load -= pending.size();
     },
     [=](ack_atom, const std::vector<std::string>& stamps)
       -> caf::result<uint64_t> {

@@ -1,10 +1,10 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
-#include "storage/store.hpp"
+#include "storage/write_store.hpp"
 
-#include <atomic>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace crdt {
@@ -19,17 +19,14 @@ struct writer_state {
     pending;
   /// Whether a flush message is on its way to this actor.
   bool flush_scheduled = false;
-  /// Batches accepted but not yet committed, shared with the applier for
-  /// back pressure.
-  std::shared_ptr<std::atomic<size_t>> load;
   static inline const char* name = "writer";
 };
 
 /// The single writer. Commits everything that waits in its mailbox in one
-/// transaction, then sends the trie deltas to the clock.
-writer_actor::behavior_type writer(writer_actor::stateful_pointer<writer_state> self,
-                                   std::shared_ptr<std::unique_ptr<write_store>> store,
-                                   std::shared_ptr<std::atomic<size_t>> load,
-                                   clock_actor clock);
+/// transaction, checking each batch's preconditions inside it, then sends
+/// the trie deltas to the clock. Spawn it detached: SQLite calls block.
+writer_actor::behavior_type
+writer(writer_actor::stateful_pointer<writer_state> self,
+       std::unique_ptr<write_store> store, clock_actor clock);
 
 } // namespace crdt

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   exec(("PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync
         + "; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;")
          .c_str());
-  // The same tables and keys as storage/store.cpp.
+  // The same tables and keys as storage/migrate.cpp creates.
   exec(R"sql(
 CREATE TABLE IF NOT EXISTS crdt_messages(ts TEXT PRIMARY KEY, dataset TEXT NOT NULL,
   row_id TEXT NOT NULL, col TEXT NOT NULL, value) WITHOUT ROWID;

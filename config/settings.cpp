@@ -1,6 +1,6 @@
 #include "config/settings.hpp"
 
-#include "protocol/accounts.hpp"
+#include "auth/accounts.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/error.hpp"
 
@@ -195,6 +195,13 @@ bool known(const std::string& key) {
 
 } // namespace
 
+std::string setting_default(const std::string& key) {
+  for (const auto& s : setting_specs())
+    if (key == s.key)
+      return s.fallback;
+  return {};
+}
+
 std::map<std::string, std::string> parse_dotenv(const std::string& text) {
   std::map<std::string, std::string> out;
   std::istringstream in{text};
@@ -264,6 +271,21 @@ std::string sync_setting_list() {
   for (const auto& k : sync_setting_keys())
     out += (out.empty() ? "" : ", ") + k;
   return out;
+}
+
+bool apply_sync_setting(sync_config& cfg, const std::string& key,
+                        const std::string& value) {
+  if (!is_sync_setting(key) || !check(key, value).empty())
+    return false;
+  if (key == "SYNC_ENABLED")
+    cfg.enabled = *to_bool(value);
+  else if (key == "SYNC_ENDPOINT")
+    cfg.endpoint = value;
+  else if (key == "SYNC_TIMER_MS")
+    cfg.timer_ms = *to_int(value);
+  else
+    cfg.backoff_max_ms = *to_int(value);
+  return true;
 }
 
 std::string help_text() {

@@ -19,6 +19,9 @@ struct setting_spec {
 /// Every setting the server knows, in the order --help lists them.
 const std::vector<setting_spec>& setting_specs();
 
+/// The default of a setting ("" for an unknown key).
+std::string setting_default(const std::string& key);
+
 /// The resolved configuration: defaults, overridden by `.env`, overridden
 /// by the environment, overridden by command-line flags.
 struct settings {
@@ -53,6 +56,32 @@ bool is_sync_setting(const std::string& key);
 
 /// The sync settings, comma-separated, for messages.
 std::string sync_setting_list();
+
+/// The sync client's settings; the first four change at runtime through
+/// config_sync.
+struct sync_config {
+  bool enabled = false;
+  /// Base URL of the hub, e.g. http://127.0.0.1:3061.
+  std::string endpoint;
+  /// Period between rounds.
+  int64_t timer_ms = 30000;
+  /// Cap of the back-off after failed rounds.
+  int64_t backoff_max_ms = 5000;
+  /// This node's group and id.
+  std::string group;
+  std::string node_id;
+  /// Messages per call when draining the outbox (about 700 KB of JSON,
+  /// under the hub's default 1 MiB body limit).
+  uint32_t batch = 4000;
+  /// Bound on the recursive reconciliation of one round.
+  int max_depth = 32;
+};
+
+/// Applies a sync setting to `cfg`, by the same rule validate_setting()
+/// checks values with; false (and `cfg` unchanged) when the key is not a
+/// sync setting or the value is not acceptable.
+bool apply_sync_setting(sync_config& cfg, const std::string& key,
+                        const std::string& value);
 
 /// The --help text.
 std::string help_text();

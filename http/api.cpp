@@ -1,6 +1,6 @@
 #include "http/api.hpp"
 
-#include "protocol/credentials.hpp"
+#include "auth/credentials.hpp"
 #include "protocol/error.hpp"
 #include "protocol/json_guard.hpp"
 #include "protocol/timestamp.hpp"
@@ -114,11 +114,8 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
         return error_reply(403, describe(err), table);
       case ec::throttled: {
         auto r = error_reply(429, describe(err), table);
-        const auto& ctx = err.context();
-        int64_t wait = 1;
-        if (ctx.size() >= 2 && ctx.match_element<int64_t>(1))
-          wait = ctx.get_as<int64_t>(1);
-        r.headers.emplace_back("Retry-After", std::to_string(wait));
+        r.headers.emplace_back("Retry-After",
+                               std::to_string(retry_seconds_of(err)));
         return r;
       }
       default:

@@ -3,7 +3,7 @@
 #include "protocol/change.hpp"
 #include "protocol/http_types.hpp"
 #include "protocol/schema.hpp"
-#include "storage/store.hpp"
+#include "storage/read_store.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>

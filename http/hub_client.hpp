@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/interfaces.hpp"
+#include "actors/hub_transport.hpp"
 
 #include <boost/asio/io_context.hpp>
 

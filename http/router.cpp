@@ -4,51 +4,30 @@ namespace crdt {
 
 namespace {
 
-struct route_entry {
-  const char* method;
-  std::vector<std::string> pattern;
-  route which;
-};
-
 // Literal segments must match; ":name" captures one non-empty segment.
-const std::vector<route_entry>& routes() {
-  static const std::vector<route_entry> table{
-    {"POST", {"store", ":table"}, route::store_create},
-    {"GET", {"store", ":table"}, route::store_list},
-    {"GET", {"store", ":table", ":id"}, route::store_get},
-    {"PATCH", {"store", ":table", ":id"}, route::store_patch},
-    {"DELETE", {"store", ":table", ":id"}, route::store_delete},
-    {"GET", {"config", "config_sync"}, route::config_list},
-    {"GET", {"config", "config_sync", ":key"}, route::config_get},
-    {"POST", {"store", "config", "config_sync", ":key"}, route::config_set},
-    {"POST", {"sync"}, route::sync},
-    {"POST", {"auth", "login"}, route::login},
-    {"GET", {"auth", "accounts"}, route::accounts_list},
-    {"POST", {"auth", "accounts"}, route::accounts_create},
-    {"POST", {"auth", "organizations"}, route::organizations_create},
-    {"DELETE", {"auth", "accounts", ":id"}, route::account_delete},
-    {"POST", {"auth", "password"}, route::password_change},
-    {"GET", {"health"}, route::health},
-  };
-  return table;
-}
-
-bool matches(const std::vector<std::string>& pattern,
-             const std::vector<std::string>& segments,
+bool matches(std::string_view pattern, const std::vector<std::string>& segments,
              std::map<std::string, std::string>* params) {
-  if (pattern.size() != segments.size())
-    return false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i][0] == ':') {
-      if (segments[i].empty())
+  size_t i = 0;
+  size_t pos = 1; // after the leading '/'
+  while (pos <= pattern.size()) {
+    auto end = pattern.find('/', pos);
+    if (end == std::string_view::npos)
+      end = pattern.size();
+    auto part = pattern.substr(pos, end - pos);
+    if (i >= segments.size())
+      return false;
+    const auto& seg = segments[i++];
+    if (!part.empty() && part[0] == ':') {
+      if (seg.empty())
         return false;
       if (params)
-        (*params)[pattern[i].substr(1)] = segments[i];
-    } else if (pattern[i] != segments[i]) {
+        (*params)[std::string{part.substr(1)}] = seg;
+    } else if (part != seg) {
       return false;
     }
+    pos = end + 1;
   }
-  return true;
+  return i == segments.size();
 }
 
 int hex(char c) {
@@ -129,15 +108,16 @@ std::optional<target> parse_target(std::string_view raw) {
   return t;
 }
 
-route_match match_route(std::string_view method,
+route_match match_route(const std::vector<route>& table,
+                        std::string_view method,
                         const std::vector<std::string>& segments) {
   route_match result;
-  for (const auto& r : routes()) {
-    if (!matches(r.pattern, segments, nullptr))
+  for (const auto& r : table) {
+    if (!matches(r.path, segments, nullptr))
       continue;
     if (method == r.method) {
-      matches(r.pattern, segments, &result.params);
-      result.which = r.which;
+      matches(r.path, segments, &result.params);
+      result.row = &r;
       result.status = 200;
       result.allow.clear();
       return result;

@@ -14,6 +14,19 @@ value text_or_null(const std::string& s) {
 
 } // namespace
 
+const char* to_string(record_state s) {
+  switch (s) {
+    case record_state::absent:
+      return "absent";
+    case record_state::live:
+      return "live";
+    case record_state::deleted:
+      return "deleted";
+    default:
+      return "foreign";
+  }
+}
+
 size_t message_count(const record_change& c) {
   switch (c.kind) {
     case record_change::create:

@@ -18,6 +18,33 @@ struct principal {
   std::string role;
 };
 
+/// What a record is to a caller of one organization.
+enum class record_state {
+  /// No row with this id, in any organization.
+  absent,
+  /// A live record of the caller's organization.
+  live,
+  /// A deleted record of the caller's organization.
+  deleted,
+  /// A record (live or deleted) of another organization.
+  foreign,
+};
+
+/// The name of a state ("absent", "live", "deleted", "foreign").
+const char* to_string(record_state s);
+
+/// What the record must be when a change commits; the writer checks it
+/// inside the transaction that would apply the change.
+enum class precondition {
+  /// Nothing: the change applies whatever the record is.
+  none,
+  /// No record with this id exists in any organization (a create with a
+  /// client-supplied id); otherwise ec::conflict.
+  absent,
+  /// The record is live in `who.organization_id`; otherwise ec::not_found.
+  live,
+};
+
 /// A client's change to one record, before it is stamped.
 struct record_change {
   enum kind_t { create, update, remove };
@@ -27,6 +54,8 @@ struct record_change {
   /// User fields and their message values, in request order.
   std::vector<std::pair<std::string, value>> fields;
   principal who;
+  /// Checked by the writer at commit time.
+  precondition must_be = precondition::none;
 };
 
 /// Number of messages (and hence timestamps) a change needs.

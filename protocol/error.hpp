@@ -65,6 +65,14 @@ inline caf::error make_throttled(std::string text, int64_t retry_seconds) {
                     caf::make_message(std::move(text), retry_seconds)};
 }
 
+/// The seconds an ec::throttled error says to wait (1 when it says none).
+inline int64_t retry_seconds_of(const caf::error& err) {
+  const auto& ctx = err.context();
+  if (ctx.size() >= 2 && ctx.match_element<int64_t>(1))
+    return ctx.get_as<int64_t>(1);
+  return 1;
+}
+
 /// True when `err` belongs to this enum and has code `code`.
 inline bool is(const caf::error& err, ec code) {
   return err.category() == caf::atom("crdt")

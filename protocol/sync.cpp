@@ -179,4 +179,40 @@ std::string since_timestamp(int64_t millis) {
   return to_string(ts);
 }
 
+std::string check_batch(const std::vector<message>& messages, bool own_group,
+                        const schema_set& schemas, int64_t now,
+                        int64_t max_drift) {
+  for (const auto& m : messages) {
+    auto ts = parse_timestamp(m.timestamp);
+    if (!ts)
+      return "bad timestamp " + m.timestamp;
+    if (ts->millis - now > max_drift)
+      return "timestamp " + m.timestamp + " is too far in the future";
+    if (m.dataset.empty() || m.row.empty() || m.column.empty())
+      return "message " + m.timestamp + " lacks dataset, row or column";
+    if (!own_group)
+      continue;
+    auto t = schemas.find(m.dataset);
+    if (t == schemas.end())
+      continue; // kept in the log, applied if the schema gains the table
+    if (m.column == "id")
+      return "message " + m.timestamp + " sets the id column";
+    if (const auto* f = t->second->find(m.column)) {
+      if (!value_fits(*f, m.val))
+        return "message " + m.timestamp + ": value does not fit "
+               + m.dataset + "." + m.column + " (" + to_string(f->type) + ")";
+    } else if (m.column == "tombstone") {
+      const auto* i = std::get_if<int64_t>(&m.val);
+      if (!i || (*i != 0 && *i != 1))
+        return "message " + m.timestamp + ": tombstone must be 0 or 1";
+    } else if (is_system_field(m.column)) {
+      if (!std::holds_alternative<std::string>(m.val)
+          && !std::holds_alternative<std::monostate>(m.val))
+        return "message " + m.timestamp + ": " + m.column
+               + " must be a string or null";
+    }
+  }
+  return {};
+}
+
 } // namespace crdt

@@ -2,6 +2,7 @@
 
 #include "protocol/merkle.hpp"
 #include "protocol/message.hpp"
+#include "protocol/schema.hpp"
 
 #include <caf/expected.hpp>
 
@@ -50,5 +51,12 @@ std::string write_sync_error(const std::string& reason);
 /// The smallest timestamp at millisecond `millis`: counter 0000 and node
 /// 0000000000000000, the bound the hub compares message timestamps with.
 std::string since_timestamp(int64_t millis);
+
+/// Checks a received batch before anything is stored: drift against the
+/// local wall clock and, for this node's group, value types of known
+/// fields. Returns the reason for refusing it, or an empty string.
+std::string check_batch(const std::vector<message>& messages,
+                        bool own_group, const schema_set& schemas,
+                        int64_t now, int64_t max_drift);
 
 } // namespace crdt

@@ -1,6 +1,9 @@
 #pragma once
 
+#include "protocol/change.hpp"
 #include "protocol/message.hpp"
+
+#include <caf/error.hpp>
 
 #include <cstdint>
 #include <map>
@@ -9,6 +12,15 @@
 #include <vector>
 
 namespace crdt {
+
+/// A condition on one record that must hold when a batch commits.
+struct write_check {
+  std::string table;
+  std::string id;
+  /// The caller's organization (for precondition::live).
+  std::string organization_id;
+  precondition must_be = precondition::none;
+};
 
 /// Stamped messages to commit in one go, as the applier hands them to the
 /// writer. Local writes also go to the outbox; received ones do not.
@@ -23,6 +35,10 @@ struct write_batch {
   /// The clock's timestamp after stamping or receiving these messages; the
   /// writer persists the greatest it has seen.
   std::string clock;
+  /// Checked inside the transaction, before any message of the batch is
+  /// stored: when one fails, the batch stores nothing and fails with
+  /// ec::not_found or ec::conflict (its neighbours still commit).
+  std::vector<write_check> checks;
 };
 
 /// Per-prefix XOR deltas to the merkle trie, as a commit produced them.
@@ -34,6 +50,8 @@ struct commit_summary {
   size_t stored = 0;
   /// The same, per batch, in the order the batches were given.
   std::vector<size_t> stored_per_batch;
+  /// Per batch: why it was refused (a failed check), or none.
+  std::vector<caf::error> refused;
   /// Messages added to the outbox.
   size_t enqueued = 0;
   /// Trie changes caused by the new messages, one entry per touched key.

@@ -87,6 +87,25 @@ caf::expected<statement*> connection::prepare(const std::string& sql) {
   return raw;
 }
 
+caf::expected<statement*> connection::prepare_shaped(const std::string& sql) {
+  auto it = shaped_index_.find(sql);
+  if (it != shaped_index_.end()) {
+    shaped_.splice(shaped_.begin(), shaped_, it->second);
+    return &it->second->second;
+  }
+  auto s = prepare_once(sql);
+  if (!s)
+    return s.error();
+  if (shaped_.size() >= shaped_capacity) {
+    shaped_index_.erase(shaped_.back().first);
+    shaped_.pop_back();
+  }
+  shaped_.emplace_front(sql, std::move(*s));
+  // The key views the string held by the list node, which never moves.
+  shaped_index_.emplace(shaped_.front().first, shaped_.begin());
+  return &shaped_.front().second;
+}
+
 caf::error connection::fail(const std::string& what) const {
   return make_error(ec::storage_failure, what + ": " + last_error());
 }

@@ -7,10 +7,12 @@
 
 #include <sqlite3.h>
 
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace crdt::sql {
 
@@ -102,9 +104,12 @@ private:
   statement& s_;
 };
 
-/// A connection with a cache of prepared statements keyed by SQL text.
+/// A connection with caches of prepared statements keyed by SQL text.
 class connection {
 public:
+  /// Statements kept by prepare_shaped().
+  static constexpr size_t shaped_capacity = 64;
+
   /// Opens `path` with `flags` (SQLITE_OPEN_*).
   static caf::expected<std::unique_ptr<connection>>
   open(const std::string& path, int flags);
@@ -112,8 +117,22 @@ public:
   /// Runs SQL without results (may hold several statements).
   caf::error exec(const std::string& sql);
 
-  /// Returns the cached statement for `sql`, preparing it on first use.
+  /// Returns the cached statement for `sql`, preparing it on first use,
+  /// and keeps it as long as the connection. Only for SQL fixed by the
+  /// code and the loaded schema, of which there is a bounded number.
   caf::expected<statement*> prepare(const std::string& sql);
+
+  /// Like prepare(), for SQL whose shape depends on a request (the columns
+  /// a client plucks, the fields an update sets): the statements live in
+  /// a least-recently-used cache of shaped_capacity entries, so distinct
+  /// requests cannot grow it without bound. The pointer is valid until the
+  /// next call of prepare_shaped().
+  caf::expected<statement*> prepare_shaped(const std::string& sql);
+
+  /// Number of statements held by both caches.
+  size_t cached() const {
+    return cache_.size() + shaped_.size();
+  }
 
   /// Prepares an uncached statement.
   caf::expected<statement> prepare_once(const std::string& sql);
@@ -136,8 +155,13 @@ public:
   }
 
 private:
+  using lru_list = std::list<std::pair<std::string, statement>>;
+
   std::unique_ptr<sqlite3, db_closer> db_;
   std::unordered_map<std::string, std::unique_ptr<statement>> cache_;
+  /// Most recently used first.
+  lru_list shaped_;
+  std::unordered_map<std::string_view, lru_list::iterator> shaped_index_;
 };
 
 /// A write transaction (BEGIN IMMEDIATE) that rolls back unless committed.

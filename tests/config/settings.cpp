@@ -384,4 +384,43 @@ BOOST_AUTO_TEST_CASE(help_and_rebuild_set_their_flags) {
   BOOST_CHECK(contains(text, "--help"));
 }
 
+BOOST_AUTO_TEST_CASE(sync_settings_apply_by_the_rule_that_validates_them) {
+  // What config_sync accepts at the API is exactly what the sync client
+  // applies: one rule (a "yes" used to pass the check and then be
+  // ignored by the sync actor, which knew only true/false/1/0).
+  struct {
+    const char* key;
+    const char* value;
+  } cases[] = {
+    {"SYNC_ENABLED", "true"},   {"SYNC_ENABLED", "yes"},
+    {"SYNC_ENABLED", "On"},     {"SYNC_ENABLED", "0"},
+    {"SYNC_ENABLED", "maybe"},  {"SYNC_ENDPOINT", "http://127.0.0.1:3061"},
+    {"SYNC_ENDPOINT", "http://[::1]:3061/base"},
+    {"SYNC_ENDPOINT", "https://hub"}, {"SYNC_ENDPOINT", "http://"},
+    {"SYNC_ENDPOINT", ""},      {"SYNC_TIMER_MS", "250"},
+    {"SYNC_TIMER_MS", "0"},     {"SYNC_TIMER_MS", "1e3"},
+    {"SYNC_BACKOFF_MAX_MS", "9000"}, {"SYNC_BACKOFF_MAX_MS", "-1"},
+    {"GROUP_ID", "other"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.key << "=" << c.value) {
+      sync_config cfg;
+      bool valid = is_sync_setting(c.key)
+                   && validate_setting(c.key, c.value).empty();
+      BOOST_CHECK_EQUAL(apply_sync_setting(cfg, c.key, c.value), valid);
+    }
+  }
+  sync_config cfg;
+  BOOST_REQUIRE(apply_sync_setting(cfg, "SYNC_ENABLED", "yes"));
+  BOOST_CHECK(cfg.enabled);
+  BOOST_REQUIRE(apply_sync_setting(cfg, "SYNC_TIMER_MS", "250"));
+  BOOST_CHECK_EQUAL(cfg.timer_ms, 250);
+  BOOST_REQUIRE(apply_sync_setting(cfg, "SYNC_ENDPOINT", "http://[::1]:9"));
+  BOOST_CHECK_EQUAL(cfg.endpoint, "http://[::1]:9");
+  // A refused value leaves the settings as they were.
+  BOOST_CHECK(!apply_sync_setting(cfg, "SYNC_TIMER_MS", "soon"));
+  BOOST_CHECK_EQUAL(cfg.timer_ms, 250);
+  BOOST_CHECK_EQUAL(setting_default("SYNC_TIMER_MS"), "30000");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

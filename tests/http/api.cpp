@@ -6,7 +6,8 @@
 
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
-#include "storage/store.hpp"
+#include "storage/read_store.hpp"
+#include "storage/write_store.hpp"
 
 #include <caf/sec.hpp>
 

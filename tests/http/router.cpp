@@ -1,8 +1,10 @@
-// Request targets: splitting, percent-decoding and routing to the fixed
-// route table (SPEC section 5), with 404 for unknown paths and 405 plus the
-// Allow list for a known path with the wrong method.
+// Request targets: splitting, percent-decoding and routing through the
+// service's route table, with 404 for unknown paths and 405 plus the Allow
+// list for a known path with the wrong method.
 
 #include "http/router.hpp"
+
+#include "http/routes.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -13,8 +15,23 @@ namespace {
 using strings = std::vector<std::string>;
 using query = std::vector<std::pair<std::string, std::string>>;
 
-std::string show(route r) {
-  return std::to_string(static_cast<int>(r));
+route_match match(std::string_view method, const strings& path) {
+  return match_route(routes(), method, path);
+}
+
+const char* level_name(access_level a) {
+  switch (a) {
+    case access_level::anyone:
+      return "anyone";
+    case access_level::peer:
+      return "peer";
+    case access_level::member:
+      return "member";
+    case access_level::admin:
+      return "admin";
+    default:
+      return "node_admin";
+  }
 }
 
 } // namespace
@@ -101,46 +118,69 @@ BOOST_AUTO_TEST_CASE(every_route_matches_its_pattern) {
   struct {
     const char* method;
     strings path;
-    route want;
+    const char* want;
+    const char* who;
     std::map<std::string, std::string> params;
   } cases[] = {
-    {"POST", {"store", "contacts"}, route::store_create, {{"table", "contacts"}}},
-    {"GET", {"store", "contacts"}, route::store_list, {{"table", "contacts"}}},
-    {"GET", {"store", "contacts", "X1"}, route::store_get,
+    {"POST", {"store", "contacts"}, "/store/:table", "member",
+     {{"table", "contacts"}}},
+    {"GET", {"store", "contacts"}, "/store/:table", "member",
+     {{"table", "contacts"}}},
+    {"GET", {"store", "contacts", "X1"}, "/store/:table/:id", "member",
      {{"table", "contacts"}, {"id", "X1"}}},
-    {"PATCH", {"store", "contacts", "X1"}, route::store_patch,
+    {"PATCH", {"store", "contacts", "X1"}, "/store/:table/:id", "member",
      {{"table", "contacts"}, {"id", "X1"}}},
-    {"DELETE", {"store", "contacts", "X1"}, route::store_delete,
+    {"DELETE", {"store", "contacts", "X1"}, "/store/:table/:id", "member",
      {{"table", "contacts"}, {"id", "X1"}}},
-    {"GET", {"config", "config_sync"}, route::config_list, {}},
-    {"GET", {"config", "config_sync", "SYNC_TIMER_MS"}, route::config_get,
-     {{"key", "SYNC_TIMER_MS"}}},
-    {"POST", {"store", "config", "config_sync", "GROUP_ID"}, route::config_set,
-     {{"key", "GROUP_ID"}}},
-    {"POST", {"sync"}, route::sync, {}},
-    {"POST", {"auth", "login"}, route::login, {}},
-    {"GET", {"health"}, route::health, {}},
+    {"GET", {"config", "config_sync"}, "/config/config_sync", "node_admin", {}},
+    {"GET", {"config", "config_sync", "SYNC_TIMER_MS"},
+     "/config/config_sync/:key", "node_admin", {{"key", "SYNC_TIMER_MS"}}},
+    {"POST", {"store", "config", "config_sync", "GROUP_ID"},
+     "/store/config/config_sync/:key", "node_admin", {{"key", "GROUP_ID"}}},
+    {"POST", {"sync"}, "/sync", "peer", {}},
+    {"POST", {"auth", "login"}, "/auth/login", "anyone", {}},
+    {"GET", {"auth", "accounts"}, "/auth/accounts", "admin", {}},
+    {"POST", {"auth", "accounts"}, "/auth/accounts", "admin", {}},
+    {"DELETE", {"auth", "accounts", "A1"}, "/auth/accounts/:id", "admin",
+     {{"id", "A1"}}},
+    {"POST", {"auth", "password"}, "/auth/password", "member", {}},
+    {"POST", {"auth", "organizations"}, "/auth/organizations", "node_admin",
+     {}},
+    {"GET", {"health"}, "/health", "anyone", {}},
   };
   for (const auto& c : cases) {
-    auto m = match_route(c.method, c.path);
+    auto m = match(c.method, c.path);
     BOOST_TEST_CONTEXT(c.method << " /" << c.path[0]) {
-      BOOST_REQUIRE(m.which);
-      BOOST_CHECK_EQUAL(show(*m.which), show(c.want));
+      BOOST_REQUIRE(m.row);
+      BOOST_CHECK_EQUAL(m.row->path, std::string{c.want});
+      BOOST_CHECK_EQUAL(m.row->method, std::string{c.method});
+      BOOST_CHECK_EQUAL(level_name(m.row->who), std::string{c.who});
+      BOOST_CHECK(m.row->handler != nullptr);
       BOOST_CHECK_EQUAL(m.status, 200u);
       BOOST_CHECK(m.allow.empty());
       BOOST_CHECK((m.params == c.params));
     }
   }
+  // Every row of the table is covered above, and no two rows share a
+  // method and path.
+  BOOST_CHECK_EQUAL(routes().size(), std::size(cases));
+  for (const auto& r : routes()) {
+    size_t same = 0;
+    for (const auto& other : routes())
+      same += std::string{r.method} == other.method
+              && std::string{r.path} == other.path;
+    BOOST_CHECK_EQUAL(same, 1u);
+  }
   // A table called "config" is still an ordinary table.
-  auto m = match_route("GET", {"store", "config"});
-  BOOST_REQUIRE(m.which);
-  BOOST_CHECK_EQUAL(show(*m.which), show(route::store_list));
+  auto m = match("GET", {"store", "config"});
+  BOOST_REQUIRE(m.row);
+  BOOST_CHECK_EQUAL(m.row->path, std::string{"/store/:table"});
   BOOST_CHECK_EQUAL(m.params["table"], "config");
-  m = match_route("GET", {"store", "config", "config_sync"});
-  BOOST_REQUIRE(m.which);
-  BOOST_CHECK_EQUAL(show(*m.which), show(route::store_get));
+  m = match("GET", {"store", "config", "config_sync"});
+  BOOST_REQUIRE(m.row);
+  BOOST_CHECK_EQUAL(m.row->path, std::string{"/store/:table/:id"});
   // Methods are case-sensitive (RFC 9110).
-  BOOST_CHECK(!match_route("get", {"health"}).which);
+  BOOST_CHECK(!match("get", {"health"}).row);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {
@@ -150,11 +190,11 @@ BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {
         strings{"store", "t", ""}, strings{"health", "x"},
         strings{"config"}, strings{"config", "other"}, strings{"auth"},
         strings{"Store", "t"}, strings{"sync", "x"}}) {
-    auto m = match_route("GET", path);
-    BOOST_CHECK(!m.which);
+    auto m = match("GET", path);
+    BOOST_CHECK(!m.row);
     BOOST_CHECK_EQUAL(m.status, 404u);
     BOOST_CHECK(m.allow.empty());
-    BOOST_CHECK_EQUAL(match_route("POST", path).status, 404u);
+    BOOST_CHECK_EQUAL(match("POST", path).status, 404u);
   }
 }
 
@@ -178,8 +218,8 @@ BOOST_AUTO_TEST_CASE(a_wrong_method_is_405_with_the_allowed_ones) {
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.method << " /" << c.path[0] << " (" << c.path.size()
                                 << " segments)") {
-      auto m = match_route(c.method, c.path);
-      BOOST_CHECK(!m.which);
+      auto m = match(c.method, c.path);
+      BOOST_CHECK(!m.row);
       BOOST_CHECK_EQUAL(m.status, 405u);
       BOOST_CHECK_EQUAL(m.allow, c.allow);
       BOOST_CHECK(m.params.empty());

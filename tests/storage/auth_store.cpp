@@ -2,9 +2,10 @@
 // organization (get, list, state), accounts looked up by email, and the
 // node's local secrets.
 
-#include "storage/store.hpp"
+#include "storage/read_store.hpp"
+#include "storage/write_store.hpp"
 
-#include "protocol/accounts.hpp"
+#include "auth/accounts.hpp"
 #include "protocol/change.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
@@ -142,11 +143,11 @@ struct fixture {
     return std::move(*r);
   }
 
-  static int state(read_store& r, const std::string& table,
-                   const std::string& id, const std::string& org) {
+  static std::string state(read_store& r, const std::string& table,
+                           const std::string& id, const std::string& org) {
     auto s = r.state(table, id, org);
     BOOST_REQUIRE_MESSAGE(s, why(s));
-    return *s;
+    return to_string(*s);
   }
 
   // The ids a list returns, and checks its count agrees.
@@ -258,26 +259,26 @@ BOOST_AUTO_TEST_CASE(list_sees_only_the_callers_organization) {
 BOOST_AUTO_TEST_CASE(state_tells_another_organizations_records_apart) {
   populate();
   auto r = reader();
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_a, org_a), 1);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_a_gone, org_a), 2);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_b, org_a), 3);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_b_gone, org_a), 3);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_a, org_b), 3);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_a_gone, org_b), 3);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_b, org_b), 1);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_b_gone, org_b), 2);
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_a, org_a), "live");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_a_gone, org_a), "deleted");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_b, org_a), "foreign");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_b_gone, org_a), "foreign");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_a, org_b), "foreign");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_a_gone, org_b), "foreign");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_b, org_b), "live");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_b_gone, org_b), "deleted");
   // A record without an organization belongs to no caller.
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_none, org_a), 3);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_none, ""), 1);
-  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", org_a), 0);
-  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", ""), 0);
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_none, org_a), "foreign");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_none, ""), "live");
+  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", org_a), "absent");
+  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", ""), "absent");
   // No filter: live or deleted.
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_a, ""), 1);
-  BOOST_CHECK_EQUAL(state(*r, "notes", note_b_gone, ""), 2);
-  BOOST_CHECK_EQUAL(state(*r, accounts_table, gone, org_a), 2);
-  BOOST_CHECK_EQUAL(state(*r, accounts_table, gone, org_b), 3);
-  BOOST_CHECK_EQUAL(state(*r, organizations_table, org_b, org_b), 1);
-  BOOST_CHECK_EQUAL(state(*r, organizations_table, org_b, org_a), 3);
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_a, ""), "live");
+  BOOST_CHECK_EQUAL(state(*r, "notes", note_b_gone, ""), "deleted");
+  BOOST_CHECK_EQUAL(state(*r, accounts_table, gone, org_a), "deleted");
+  BOOST_CHECK_EQUAL(state(*r, accounts_table, gone, org_b), "foreign");
+  BOOST_CHECK_EQUAL(state(*r, organizations_table, org_b, org_b), "live");
+  BOOST_CHECK_EQUAL(state(*r, organizations_table, org_b, org_a), "foreign");
   auto unknown = r->state("nope", note_a, org_a);
   BOOST_REQUIRE(!unknown);
   BOOST_CHECK(is(unknown.error(), ec::unknown_table));
@@ -370,8 +371,8 @@ BOOST_AUTO_TEST_CASE(an_empty_store_finds_no_account) {
   auto none = r->accounts_by_email("ada@a.org");
   BOOST_REQUIRE_MESSAGE(none, why(none));
   BOOST_CHECK(none->empty());
-  BOOST_CHECK_EQUAL(state(*r, accounts_table, ada, ""), 0);
-  BOOST_CHECK_EQUAL(state(*r, organizations_table, org_a, org_a), 0);
+  BOOST_CHECK_EQUAL(state(*r, accounts_table, ada, ""), "absent");
+  BOOST_CHECK_EQUAL(state(*r, organizations_table, org_a, org_a), "absent");
 }
 
 BOOST_AUTO_TEST_CASE(a_local_secret_is_stored_once) {
@@ -426,7 +427,7 @@ BOOST_FIXTURE_TEST_CASE(a_later_create_of_the_same_id_cannot_take_the_record,
   BOOST_CHECK(a->find(org_a) != std::string::npos);
   BOOST_CHECK(a->find(admin_a) != std::string::npos); // created_by stays A's
   BOOST_CHECK(!r->get("notes", note_a, org_b));
-  BOOST_CHECK_EQUAL(*r->state("notes", note_a, org_b), 3);
+  BOOST_CHECK(*r->state("notes", note_a, org_b) == record_state::foreign);
   // Whichever arrives first, the earlier create keeps it.
   commit({note(note_b, "B first", org_b)});
   auto before = r->get("notes", note_b, org_b);

@@ -9,7 +9,8 @@
 #include "protocol/error.hpp"
 #include "protocol/merkle.hpp"
 #include "protocol/timestamp.hpp"
-#include "storage/store.hpp"
+#include "storage/read_store.hpp"
+#include "storage/write_store.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -2,7 +2,7 @@
 // signing and every way a token must be refused, header parsing and the
 // random helpers. Argon2 is slow on purpose, so the suite hashes little.
 
-#include "protocol/credentials.hpp"
+#include "auth/credentials.hpp"
 
 #include "protocol/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "protocol/throttle.hpp"
+#include "auth/throttle.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,7 +1,7 @@
 // The failed-login throttle with the time passed in: free failures, the
 // doubling wait and its cap, forgetting, and the bound on tracked keys.
 
-#include "protocol/throttle.hpp"
+#include "auth/throttle.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -2,7 +2,7 @@
 // their validators, reserved names, email and password rules, the
 // deterministic first-admin id, and the changes that create both.
 
-#include "protocol/accounts.hpp"
+#include "auth/accounts.hpp"
 
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"

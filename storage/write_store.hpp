@@ -72,7 +72,8 @@ public:
   caf::error set_config(const std::string& key, const std::string& value,
                         const std::string& type);
 
-  /// Commits all batches in one transaction.
+  /// Commits all batches in one transaction; a batch whose checks fail
+  /// stores nothing (see write_batch::checks and commit_summary::refused).
   caf::expected<commit_summary> commit(const std::vector<const write_batch*>& batches);
 
   /// Rebuilds the user tables and winning-cell bookkeeping from the message
@@ -101,6 +102,9 @@ private:
 
   caf::error migrate(const schema_set& schemas,
                      std::vector<std::string>& replay);
+  /// Evaluates the checks of a batch against the rows as this transaction
+  /// sees them; a check that fails sets `refusal`. Errors are SQLite's.
+  caf::error evaluate(const write_batch& b, caf::error& refusal);
   caf::error apply_lww(const message& m);
   caf::error flush_rows();
 
@@ -111,88 +115,5 @@ private:
   std::vector<pending_row> pending_;
   std::map<std::pair<std::string, std::string>, size_t> pending_index_;
 };
-
-/// A read-only connection that renders records as JSON in their schema
-/// types. One per reader actor.
-class read_store {
-public:
-  /// What to list: plucked fields, paging and order, all pre-validated.
-  struct list_query {
-    std::vector<std::string> pluck;
-    std::optional<int64_t> limit;
-    int64_t offset = 0;
-    std::string order;
-    bool descending = false;
-  };
-
-  static caf::expected<std::unique_ptr<read_store>>
-  open(const std::string& path, const schema_set& schemas);
-
-  // Every record read takes the caller's organization: records of other
-  // organizations read as if they did not exist. An empty organization
-  // means no filter, for the service's own look-ups only (a caller's
-  // organization always comes from a verified token and is never empty).
-
-  /// The live record as a JSON object, or ec::not_found.
-  caf::expected<std::string> get(const std::string& table,
-                                 const std::string& id,
-                                 const std::string& org);
-
-  /// Live records as comma-separated JSON objects, with their count.
-  caf::expected<std::pair<size_t, std::string>>
-  list(const std::string& table, const list_query& q, const std::string& org);
-
-  /// Whether a record exists at all: 0 absent, 1 live, 2 deleted, 3 held
-  /// by another organization (live or not).
-  caf::expected<int> state(const std::string& table, const std::string& id,
-                           const std::string& org);
-
-  /// An account as the login needs it.
-  struct account {
-    std::string id;
-    std::string organization_id;
-    std::string email;
-    std::string role;
-    std::string password_hash;
-  };
-
-  /// Live accounts with this (normalized) email, oldest first. Normally
-  /// one; replicas that created the same email concurrently may hold more.
-  caf::expected<std::vector<account>> accounts_by_email(const std::string& email);
-
-  /// The live account with this id, or ec::not_found.
-  caf::expected<account> account_by_id(const std::string& id);
-
-  /// Up to `limit` queued messages, oldest first.
-  caf::expected<std::vector<message>> outbox(size_t limit);
-
-  /// Messages of `group` (empty: this node's own log) with a timestamp
-  /// `>= since`, oldest first, leaving out those authored by node
-  /// `exclude` (when not empty). With a `limit`, stops after about that
-  /// many, but always at the end of a minute, so that a client that applies
-  /// them sees its trie agree up to that minute and asks for the rest.
-  caf::expected<std::vector<message>>
-  messages_since(const std::string& group, const std::string& since,
-                 const std::string& exclude, size_t limit = 0);
-
-  /// One config_sync row `{key, value, type}` (empty key: all of them) as
-  /// comma-joined JSON objects, with their count.
-  caf::expected<std::pair<size_t, std::string>>
-  config(const std::string& key);
-
-  sql::connection& db() {
-    return *db_;
-  }
-
-private:
-  std::unique_ptr<sql::connection> db_;
-  schema_set schemas_;
-};
-
-/// Opens the database file with the same pragmas the writer uses and
-/// returns the rendered content of every user table, for comparisons in
-/// tests and tools: one line per row, tables in name order, rows by id.
-caf::expected<std::string> dump_tables(sql::connection& db,
-                                       const schema_set& schemas);
 
 } // namespace crdt

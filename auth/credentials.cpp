@@ -1,4 +1,4 @@
-#include "protocol/credentials.hpp"
+#include "auth/credentials.hpp"
 
 #include "protocol/error.hpp"
 

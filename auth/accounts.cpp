@@ -1,4 +1,4 @@
-#include "protocol/accounts.hpp"
+#include "auth/accounts.hpp"
 
 #include "protocol/timestamp.hpp"
 #include "protocol/ulid.hpp"

@@ -1,0 +1,178 @@
+// crdt-store: reads the settings, builds the node (app/node.cpp) and
+// serves it over HTTP until SIGINT or SIGTERM.
+
+#include "app/node.hpp"
+#include "auth/accounts.hpp"
+#include "config/settings.hpp"
+#include "http/api.hpp"
+#include "http/hub_client.hpp"
+#include "http/server.hpp"
+#include "protocol/error.hpp"
+
+#include <caf/all.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <malloc.h>
+#include <sys/stat.h>
+
+#include <iostream>
+#include <thread>
+
+using namespace crdt;
+
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// The CAF tuning file: the setting, else ./config/caf.ini, else the one in
+// the source tree; empty when none exists (CAF's defaults then apply).
+std::string caf_config_path(const settings& cfg) {
+  if (!cfg.str("CAF_CONFIG").empty())
+    return cfg.str("CAF_CONFIG");
+  for (std::string p : {std::string{"config/caf.ini"},
+                        std::string{CRDT_SOURCE_DIR} + "/config/caf.ini"})
+    if (file_exists(p))
+      return p;
+  return {};
+}
+
+int fail(const std::string& what) {
+  std::cerr << "crdt-store: " << what << std::endl;
+  return 1;
+}
+
+// Prints what start-up created (the generated password only this once).
+void report(const bootstrap_request& req, const bootstrap_result& r) {
+  if (r.created_organization)
+    std::cout << "crdt-store: created organization " << req.organization_id
+              << " (" << req.organization_name << ")" << std::endl;
+  if (r.created_account)
+    std::cout << "crdt-store: created admin account " << r.account_id << " <"
+              << normalize_email(req.admin_email) << ">" << std::endl;
+  if (r.deferred)
+    std::cout << "crdt-store: no admin account here yet: sync is on and "
+                 "DEFAULT_ORGANIZATION_ADMIN_PASSWORD is unset, so it is "
+                 "expected from the group's hub (set the password to create "
+                 "it on this node instead)"
+              << std::endl;
+  if (!r.generated_password.empty())
+    std::cout << "crdt-store: generated admin password (shown only now, "
+                 "store it safely): "
+              << r.generated_password << std::endl;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Sync answers and bodies are large, short-lived buffers. A fixed mmap
+  // threshold returns them to the system when freed (glibc would otherwise
+  // raise the threshold and keep them in its heaps), and fewer arenas keep
+  // the many threads from each hoarding their own free memory.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_ARENA_MAX, 4);
+  auto loaded = load_settings(argc, argv);
+  if (!loaded)
+    return fail(describe(loaded.error()));
+  auto& cfg = *loaded;
+  if (cfg.help) {
+    std::cout << help_text();
+    return 0;
+  }
+  auto schemas = load_schema_dir(cfg.str("SCHEMA_DIR"));
+  if (!schemas)
+    return fail(describe(schemas.error()));
+  node_options opts;
+  opts.store.path = cfg.str("DB_SQLITE_FILE");
+  opts.store.synchronous = cfg.str("SQLITE_SYNCHRONOUS");
+  // Organizations and accounts replicate like the user's tables.
+  add_builtin_tables(*schemas);
+  opts.schemas = std::move(*schemas);
+  if (cfg.rebuild) {
+    auto store = write_store::open(opts.store, opts.schemas);
+    if (!store)
+      return fail(describe(store.error()));
+    if (auto err = (*store)->rebuild())
+      return fail(describe(err));
+    std::cout << "crdt-store: rebuilt every table of " << opts.store.path
+              << " from its message log" << std::endl;
+    return 0;
+  }
+  opts.info = {cfg.str("GROUP_ID"), cfg.str("DATABASE"),
+               cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("SYNC_SECRET"),
+               cfg.str("JWT_SECRET")};
+  opts.max_drift_ms = cfg.integer("HLC_MAX_DRIFT_MS");
+  opts.write_queue_limit = static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT"));
+  opts.readers = static_cast<size_t>(cfg.integer("READERS"));
+  opts.token_ttl = cfg.integer("TOKEN_TTL_SECONDS");
+  for (const auto& key : sync_setting_keys())
+    if (cfg.origin[key] != "default")
+      opts.declared_sync[key] = cfg.str(key);
+
+  caf::actor_system_config caf_cfg;
+  auto caf_file = caf_config_path(cfg);
+  if (auto err = caf_cfg.parse(caf::actor_system_config::string_list{},
+                               caf_file.empty() ? nullptr : caf_file.c_str()))
+    return fail("CAF config " + caf_file + ": " + caf_cfg.render(err));
+  caf::actor_system sys{caf_cfg};
+  boost::asio::io_context ioc;
+  auto client = std::make_shared<hub_client>(ioc, std::chrono::seconds(10));
+  if (!cfg.str("SYNC_SECRET").empty())
+    client->header("X-Sync-Secret", cfg.str("SYNC_SECRET"));
+  opts.transport = client;
+  auto n = spawn_node(sys, std::move(opts));
+  if (!n)
+    return fail(describe(n.error()));
+
+  // The default organization and its first admin, on first start.
+  bootstrap_request breq{cfg.str("DEFAULT_ORGANIZATION_ID"),
+                         cfg.str("DEFAULT_ORGANIZATION_NAME"),
+                         cfg.str("DEFAULT_ORGANIZATION_ADMIN_EMAIL"),
+                         cfg.str("DEFAULT_ORGANIZATION_ADMIN_PASSWORD"),
+                         n->sync_settings().enabled
+                           && !n->sync_settings().endpoint.empty()};
+  auto founded = bootstrap(sys, *n, breq);
+  if (!founded)
+    return fail("cannot create the default organization: "
+                + describe(founded.error()));
+  report(breq, *founded);
+
+  server_options hopts;
+  hopts.host = cfg.str("HOST");
+  hopts.port = static_cast<unsigned short>(cfg.integer("PORT"));
+  hopts.body_limit = static_cast<size_t>(cfg.integer("BODY_LIMIT"));
+  auto lst = std::make_shared<listener>(ioc, sys, n->shared(), hopts);
+  if (auto err = lst->open())
+    return fail(describe(err));
+  lst->run();
+  std::cout << "crdt-store: node " << n->id() << " of group "
+            << cfg.str("GROUP_ID") << " listening on " << hopts.host << ":"
+            << lst->port() << " (database " << cfg.str("DB_SQLITE_FILE")
+            << ", CAF config "
+            << (caf_file.empty() ? "built-in defaults" : caf_file) << ")"
+            << std::endl;
+  if (cfg.str("SYNC_SECRET").empty() && !loopback_address(hopts.host))
+    std::cout << "crdt-store: SYNC_SECRET is unset, so /sync answers only "
+                 "callers on this machine; set it on the hub and its nodes "
+                 "to sync over the network"
+              << std::endl;
+
+  boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    lst->stop();
+    ioc.stop();
+  });
+  std::vector<std::thread> threads;
+  for (int64_t i = 1; i < cfg.integer("HTTP_THREADS"); ++i)
+    threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads)
+    t.join();
+  n->stop();
+  std::cout << "crdt-store: stopped" << std::endl;
+  return 0;
+}

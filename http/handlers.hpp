@@ -1,0 +1,95 @@
+#pragma once
+
+// What route handlers share: the context of one routed request and the
+// handlers themselves, one file per route family (store_routes.cpp,
+// auth_routes.cpp, node_routes.cpp). Internal to http/.
+
+#include "http/api.hpp"
+#include "http/router.hpp"
+#include "http/session.hpp"
+#include "protocol/error.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace crdt {
+
+/// A request with what routing found in it.
+struct routed_request {
+  http_request req;
+  target tgt;
+  std::map<std::string, std::string> params;
+};
+
+/// One request on its way through a session: cheap to copy into the
+/// continuations of the requests a handler makes.
+struct request_context {
+  session_actor::stateful_pointer<session_state> self;
+  std::shared_ptr<const routed_request> in;
+  /// The caller, for routes that need a token.
+  std::shared_ptr<const principal> caller;
+
+  const principal& who() const {
+    return *caller;
+  }
+
+  const services& svc() const {
+    return *self->state.svc;
+  }
+
+  const std::string& body() const {
+    return in->req.body;
+  }
+
+  /// A captured path parameter ("" when absent).
+  const std::string& param(const char* name) const;
+
+  /// The next reader of the pool (round robin per connection).
+  const reader_actor& reader() const;
+
+  /// Answers the request.
+  void reply(http_reply r) const;
+};
+
+/// Stamps and commits changes (each checked by the writer against its
+/// precondition), then answers with `on_done(first stamp)`; failures are
+/// answered as errors naming `table`.
+template <class F>
+void write(const request_context& ctx, std::vector<record_change> changes,
+           const std::string& table, F on_done) {
+  ctx.self
+    ->request(ctx.svc().applier, write_timeout, write_atom::value,
+              std::move(changes))
+    .then([=](std::string& first) { on_done(first); },
+          [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+}
+
+// -- records (store_routes.cpp) -----------------------------------------------
+
+void create_record(const request_context& ctx);
+void list_records(const request_context& ctx);
+void get_record(const request_context& ctx);
+void update_record(const request_context& ctx);
+void delete_record(const request_context& ctx);
+
+// -- organizations and accounts (auth_routes.cpp) -----------------------------
+
+void login(const request_context& ctx);
+void list_accounts(const request_context& ctx);
+void create_account(const request_context& ctx);
+void delete_account(const request_context& ctx);
+void change_password(const request_context& ctx);
+void create_organization(const request_context& ctx);
+
+// -- the node: settings, sync, health (node_routes.cpp) -----------------------
+
+void list_settings(const request_context& ctx);
+void get_setting(const request_context& ctx);
+void set_setting(const request_context& ctx);
+void serve_sync(const request_context& ctx);
+void health(const request_context& ctx);
+
+} // namespace crdt

@@ -1,0 +1,187 @@
+// The node itself: its sync settings, the /sync hub endpoint and /health.
+
+#include "http/handlers.hpp"
+
+#include "config/settings.hpp"
+#include "protocol/sync.hpp"
+
+#include <caf/all.hpp>
+
+#include <optional>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace crdt {
+
+namespace {
+
+void read_settings(const request_context& ctx, const std::string& key) {
+  ctx.self->request(ctx.reader(), read_timeout, config_atom::value, key)
+    .then(
+      [=](list_result& r) {
+        ctx.reply(ok_reply(200, "Successfully fetched from config_sync",
+                           r.count, r.rows));
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err, "config_sync")); });
+}
+
+// The value of a setting as text, from a JSON string, number or boolean.
+std::optional<std::string> setting_text(const rapidjson::Value& v) {
+  if (v.IsString())
+    return std::string{v.GetString(), v.GetStringLength()};
+  if (v.IsBool())
+    return v.GetBool() ? "true" : "false";
+  if (v.IsInt64())
+    return std::to_string(v.GetInt64());
+  if (v.IsNumber())
+    return std::to_string(v.GetDouble());
+  return std::nullopt;
+}
+
+// The HTTP status of a failed /sync call: the caller's fault, the node's
+// load, or the node's failure.
+unsigned sync_failure_status(const caf::error& err) {
+  if (is(err, ec::bad_request) || is(err, ec::bad_timestamp)
+      || is(err, ec::clock_drift) || is(err, ec::invalid_schema))
+    return 400;
+  if (is(err, ec::overloaded) || is(err, ec::timeout)
+      || err == caf::sec::request_timeout)
+    return 503;
+  return 500;
+}
+
+// The /health object: node, clock, outbox and the last sync round.
+std::string render_health(const node_info& info, const clock_status& cs,
+                          uint64_t pending, const sync_status& ss) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  w.StartObject();
+  str("status", "ok");
+  str("node_id", cs.node_id);
+  str("group_id", info.group_id);
+  str("database", info.database);
+  w.Key("merkle_hash");
+  w.Int(cs.merkle_hash);
+  w.Key("pending");
+  w.Uint64(pending);
+  str("clock", cs.last);
+  w.Key("sync_enabled");
+  w.Bool(ss.enabled);
+  w.Key("last_sync");
+  if (ss.at.empty()) {
+    w.Null();
+  } else {
+    w.StartObject();
+    str("at", ss.at);
+    w.Key("ok");
+    w.Bool(ss.ok);
+    if (!ss.ok)
+      str("error", ss.error);
+    w.EndObject();
+  }
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+} // namespace
+
+void list_settings(const request_context& ctx) {
+  read_settings(ctx, {});
+}
+
+void get_setting(const request_context& ctx) {
+  read_settings(ctx, ctx.param("key"));
+}
+
+void set_setting(const request_context& ctx) {
+  const std::string table = "config_sync";
+  auto parsed = parse_record_body(ctx.body());
+  if (!parsed) {
+    ctx.reply(error_reply(400, describe(parsed.error()), table));
+    return;
+  }
+  const auto& data = *parsed->data;
+  auto key = ctx.param("key");
+  std::vector<field_error> errors;
+  std::string value, type = "string";
+  auto v = data.FindMember("value");
+  auto text = v == data.MemberEnd() ? std::nullopt : setting_text(v->value);
+  if (!text)
+    errors.push_back({"value", "must be a string, number or boolean"});
+  else
+    value = *text;
+  auto t = data.FindMember("type");
+  if (t != data.MemberEnd()) {
+    if (!t->value.IsString())
+      errors.push_back({"type", "must be a string"});
+    else
+      type = t->value.GetString();
+  }
+  for (auto it = data.MemberBegin(); it != data.MemberEnd(); ++it) {
+    std::string name = it->name.GetString();
+    if (name != "value" && name != "type")
+      errors.push_back({name, "unknown field"});
+  }
+  if (errors.empty() && !is_sync_setting(key))
+    errors.push_back(
+      {"key", key + " is not a sync setting (" + sync_setting_list() + ")"});
+  if (errors.empty()) {
+    auto problem = validate_setting(key, value);
+    if (!problem.empty())
+      errors.push_back({"value", key + " " + problem});
+  }
+  if (!errors.empty()) {
+    ctx.reply(error_reply(400, "Invalid Schema", table, errors));
+    return;
+  }
+  ctx.self
+    ->request(ctx.svc().writer, write_timeout, config_atom::value, key, value,
+              type)
+    .then(
+      [=](bool) {
+        // Takes effect without a restart.
+        ctx.self->send(ctx.svc().sync, config_atom::value, key, value);
+        ctx.reply(
+          ok_reply(200, "Successfully updated config_sync", 1,
+                   json_object({{"key", key}, {"value", value}, {"type", type}})));
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+}
+
+void serve_sync(const request_context& ctx) {
+  ctx.self->request(ctx.svc().hub, write_timeout, sync_atom::value, ctx.body())
+    .then([=](std::string& body) { ctx.reply({200, std::move(body), {}}); },
+          [=](caf::error& err) {
+            ctx.reply({sync_failure_status(err), write_sync_error(describe(err)), {}});
+          });
+}
+
+void health(const request_context& ctx) {
+  auto self = ctx.self;
+  const auto& svc = ctx.svc();
+  self->request(svc.clock, read_timeout, status_atom::value)
+    .then(
+      [=](clock_status& cs) {
+        self->request(ctx.svc().queue, read_timeout, status_atom::value)
+          .then(
+            [=](uint64_t pending) {
+              self->request(ctx.svc().sync, read_timeout, status_atom::value)
+                .then(
+                  [=](sync_status& ss) {
+                    ctx.reply({200, render_health(ctx.svc().info, cs, pending,
+                                                  ss),
+                               {}});
+                  },
+                  [=](caf::error& err) { ctx.reply(error_reply(err)); });
+            },
+            [=](caf::error& err) { ctx.reply(error_reply(err)); });
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
+} // namespace crdt

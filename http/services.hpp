@@ -1,0 +1,40 @@
+#pragma once
+
+#include "actors/interfaces.hpp"
+#include "protocol/schema.hpp"
+
+#include <string>
+#include <vector>
+
+namespace crdt {
+
+/// Facts about this node that /health and the routes report.
+struct node_info {
+  std::string group_id;
+  std::string database;
+  /// The organization created at first start; its admins operate the node
+  /// (sync settings, new organizations).
+  std::string default_org;
+  /// When not empty, POST /sync requires it in X-Sync-Secret.
+  std::string sync_secret;
+  /// HMAC key that signs and checks bearer tokens.
+  std::string token_key;
+};
+
+/// What every HTTP session talks to: the node's actors, its tables and
+/// facts. Built once by spawn_node() and never changed afterwards, so
+/// sessions share it without locks.
+struct services {
+  clock_actor clock;
+  applier_actor applier;
+  queue_actor queue;
+  writer_actor writer;
+  hub_actor hub;
+  sync_actor sync;
+  auth_actor auth;
+  std::vector<reader_actor> readers;
+  schema_set schemas;
+  node_info info;
+};
+
+} // namespace crdt

@@ -1,0 +1,240 @@
+// Opening the database: pragmas, the service's own tables, the node id and
+// clock, and the user tables created or extended from the loaded schema.
+
+#include "storage/write_store.hpp"
+
+#include "protocol/error.hpp"
+#include "protocol/timestamp.hpp"
+#include "storage/detail.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace crdt {
+
+namespace {
+
+constexpr const char* internal_ddl = R"sql(
+CREATE TABLE IF NOT EXISTS crdt_messages(
+  ts TEXT PRIMARY KEY, dataset TEXT NOT NULL, row_id TEXT NOT NULL,
+  col TEXT NOT NULL, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_cells(
+  dataset TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL,
+  ts TEXT NOT NULL, PRIMARY KEY(dataset, row_id, col)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_merkle(
+  key TEXT PRIMARY KEY, hash INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_clock(
+  id INTEGER PRIMARY KEY CHECK (id = 0), node TEXT NOT NULL, ts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS crdt_outbox(ts TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_schema(
+  dataset TEXT NOT NULL, col TEXT NOT NULL, type TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY(dataset, col)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_hub_messages(
+  group_id TEXT NOT NULL, ts TEXT NOT NULL, dataset TEXT NOT NULL,
+  row_id TEXT NOT NULL, col TEXT NOT NULL, value,
+  PRIMARY KEY(group_id, ts)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_hub_merkle(
+  group_id TEXT NOT NULL, key TEXT NOT NULL, hash INTEGER NOT NULL,
+  PRIMARY KEY(group_id, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS config_sync(
+  key TEXT PRIMARY KEY, value TEXT, type TEXT NOT NULL DEFAULT 'string');
+CREATE TABLE IF NOT EXISTS crdt_local(
+  key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+)sql";
+
+caf::error make_parents(const std::string& path) {
+  for (size_t pos = path.find('/', 1); pos != std::string::npos;
+       pos = path.find('/', pos + 1)) {
+    auto dir = path.substr(0, pos);
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+      return make_error(ec::storage_failure, "cannot create folder " + dir);
+  }
+  return caf::none;
+}
+
+caf::error apply_pragmas(sql::connection& db, const store_options& opts) {
+  auto sync = opts.synchronous == "NORMAL" ? "NORMAL" : "FULL";
+  return db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous="
+                 + std::string{sync} + "; PRAGMA busy_timeout=10000;"
+                 + " PRAGMA cache_size=-" + std::to_string(opts.cache_kib)
+                 + "; PRAGMA temp_store=MEMORY;");
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<write_store>>
+write_store::open(const store_options& opts, const schema_set& schemas) {
+  if (auto err = make_parents(opts.path))
+    return err;
+  auto db = sql::connection::open(opts.path, SQLITE_OPEN_READWRITE
+                                               | SQLITE_OPEN_CREATE);
+  if (!db)
+    return db.error();
+  auto result = std::unique_ptr<write_store>(new write_store);
+  result->db_ = std::move(*db);
+  auto& c = *result->db_;
+  if (auto err = apply_pragmas(c, opts))
+    return err;
+  if (auto err = c.exec(internal_ddl))
+    return err;
+  // Databases from before crdt_schema.active: add the column (every field
+  // recorded then was in that start's schema).
+  {
+    auto cols = c.prepare_once("PRAGMA table_info(crdt_schema)");
+    if (!cols)
+      return cols.error();
+    bool has_active = false;
+    while (cols->step() == SQLITE_ROW)
+      has_active = has_active || cols->column_text(1) == "active";
+    if (!has_active)
+      if (auto err = c.exec("ALTER TABLE crdt_schema ADD COLUMN active "
+                            "INTEGER NOT NULL DEFAULT 1"))
+        return err;
+  }
+  // Node id and clock: created once, then read back on every start.
+  auto sel = c.prepare_once("SELECT node, ts FROM crdt_clock WHERE id = 0");
+  if (!sel)
+    return sel.error();
+  if (sel->step() == SQLITE_ROW) {
+    result->node_id_ = std::string{sel->column_text(0)};
+    result->clock_ = std::string{sel->column_text(1)};
+  } else {
+    result->node_id_ = random_node_id();
+    timestamp zero;
+    zero.node = result->node_id_;
+    result->clock_ = to_string(zero);
+    auto ins = c.prepare_once(
+      "INSERT INTO crdt_clock(id, node, ts) VALUES(0, ?1, ?2)");
+    if (!ins)
+      return ins.error();
+    ins->bind(1, std::string_view{result->node_id_});
+    ins->bind(2, std::string_view{result->clock_});
+    if (auto err = detail::step_done(c, *ins, "cannot persist the node id"))
+      return err;
+  }
+  std::vector<std::string> replay;
+  if (auto err = result->migrate(schemas, replay))
+    return err;
+  for (auto& t : replay)
+    if (auto err = result->rebuild(t))
+      return err;
+  return result;
+}
+
+caf::error write_store::migrate(const schema_set& schemas,
+                                std::vector<std::string>& replay) {
+  auto& c = *db_;
+  // crdt_schema remembers each field's type (immutable) and whether the
+  // previous start's schema had it (`active`): a field or table that comes
+  // back after being left out must catch up on what arrived meanwhile.
+  auto known = c.prepare_once(
+    "SELECT col, type, active FROM crdt_schema WHERE dataset = ?1");
+  auto remember = c.prepare_once(
+    "INSERT INTO crdt_schema(dataset, col, type, active) "
+    "VALUES(?1, ?2, ?3, 1) ON CONFLICT(dataset, col) DO UPDATE SET active = 1");
+  auto has_messages = c.prepare_once(
+    "SELECT 1 FROM crdt_messages WHERE dataset = ?1 LIMIT 1");
+  for (auto* s : {&known, &remember, &has_messages})
+    if (!*s)
+      return s->error();
+  sql::transaction tx{c};
+  if (auto err = tx.begin())
+    return err;
+  // What the previous start had, before this start marks what it has.
+  std::map<std::string, std::map<std::string, std::pair<std::string, bool>>>
+    before;
+  for (const auto& [name, table] : schemas) {
+    known->bind(1, std::string_view{name});
+    while (known->step() == SQLITE_ROW)
+      before[name].emplace(std::string{known->column_text(0)},
+                           std::make_pair(std::string{known->column_text(1)},
+                                          known->column_int(2) != 0));
+    known->reset();
+  }
+  if (auto err = c.exec("UPDATE crdt_schema SET active = 0"))
+    return err;
+  for (const auto& [name, table] : schemas) {
+    // Types are immutable: compare with what earlier starts recorded.
+    const auto& recorded = before[name];
+    bool returning = false;
+    for (const auto& f : table->fields()) {
+      auto it = recorded.find(f.name);
+      if (it != recorded.end() && !it->second.second)
+        returning = true;
+      if (it != recorded.end() && it->second.first != to_string(f.type))
+        return make_error(ec::schema_conflict,
+                          "schema conflict: table '" + name + "' field '"
+                            + f.name + "' was " + it->second.first
+                            + " and is now " + to_string(f.type)
+                            + "; field types cannot change (give the group "
+                              "a new GROUP_ID for an incompatible schema)");
+    }
+    // Create the table or add the missing columns.
+    std::vector<std::string> existing;
+    auto info = c.prepare_once("PRAGMA table_info(" + sql::quote(name) + ")");
+    if (!info)
+      return info.error();
+    while (info->step() == SQLITE_ROW)
+      existing.emplace_back(info->column_text(1));
+    bool changed = returning;
+    if (existing.empty()) {
+      std::string ddl = "CREATE TABLE " + sql::quote(name)
+                        + "(id TEXT PRIMARY KEY, tombstone INTEGER, "
+                          "organization_id TEXT, created_by TEXT, "
+                          "updated_by TEXT, created_at TEXT, updated_at TEXT";
+      for (const auto& f : table->fields())
+        ddl += ", " + sql::quote(f.name) + " " + sql_type(f.type);
+      ddl += ")";
+      if (auto err = c.exec(ddl))
+        return err;
+      changed = true;
+    } else {
+      for (const auto& f : table->fields()) {
+        if (std::find(existing.begin(), existing.end(), f.name)
+            != existing.end())
+          continue;
+        if (auto err = c.exec("ALTER TABLE " + sql::quote(name)
+                              + " ADD COLUMN " + sql::quote(f.name) + " "
+                              + sql_type(f.type)))
+          return err;
+        changed = true;
+      }
+    }
+    for (const auto& f : table->fields()) {
+      remember->bind(1, std::string_view{name});
+      remember->bind(2, std::string_view{f.name});
+      remember->bind(3, std::string_view{to_string(f.type)});
+      auto rc = remember->step();
+      remember->reset();
+      if (rc != SQLITE_DONE)
+        return c.fail("cannot record the schema");
+    }
+    // Messages that arrived before the table or field existed apply now.
+    if (changed) {
+      has_messages->bind(1, std::string_view{name});
+      if (has_messages->step() == SQLITE_ROW)
+        replay.push_back(name);
+      has_messages->reset();
+    }
+    // Logins look accounts up by email.
+    if (name == "crdt_accounts")
+      if (auto err = c.exec("CREATE INDEX IF NOT EXISTS crdt_accounts_email "
+                            "ON crdt_accounts(email)"))
+        return err;
+    layout l;
+    l.schema = table;
+    l.columns = detail::message_columns();
+    for (const auto& f : table->fields())
+      l.columns.push_back(f.name);
+    for (size_t i = 0; i < l.columns.size(); ++i)
+      l.index.emplace(l.columns[i], i);
+    tables_.emplace(name, std::move(l));
+  }
+  return tx.commit();
+}
+
+
+} // namespace crdt

@@ -1,0 +1,264 @@
+// The read side: records rendered for the API, accounts for logins, the
+// outbox and message log for sync, and the local sync settings.
+
+#include "storage/read_store.hpp"
+
+#include "protocol/error.hpp"
+#include "storage/detail.hpp"
+#include "storage/render.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace crdt {
+
+
+caf::expected<std::unique_ptr<read_store>>
+read_store::open(const std::string& path, const schema_set& schemas) {
+  auto db = sql::connection::open(path, SQLITE_OPEN_READONLY);
+  if (!db)
+    return db.error();
+  auto result = std::unique_ptr<read_store>(new read_store);
+  result->db_ = std::move(*db);
+  result->schemas_ = schemas;
+  if (auto err = result->db_->exec(
+        "PRAGMA busy_timeout=10000; PRAGMA query_only=1;"))
+    return err;
+  return result;
+}
+
+caf::expected<std::string> read_store::get(const std::string& table,
+                                           const std::string& id,
+                                           const std::string& org) {
+  auto t = schemas_.find(table);
+  if (t == schemas_.end())
+    return make_error(ec::unknown_table, "unknown table " + table);
+  auto sel = select_columns(*t->second, {});
+  auto s = db_->prepare("SELECT " + sel.columns_sql + " FROM "
+                        + sql::quote(table)
+                        + " WHERE id = ?1 AND tombstone IS NOT 1"
+                          " AND (?2 = '' OR organization_id = ?2)");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{id});
+  (*s)->bind(2, std::string_view{org});
+  auto rc = (*s)->step();
+  if (rc == SQLITE_DONE)
+    return make_error(ec::not_found, "record not found");
+  if (rc != SQLITE_ROW)
+    return db_->fail("cannot read a record");
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  write_row(w, **s, sel);
+  return std::string{buf.GetString(), buf.GetSize()};
+}
+
+caf::expected<std::pair<size_t, std::string>>
+read_store::list(const std::string& table, const list_query& q,
+                 const std::string& org) {
+  auto t = schemas_.find(table);
+  if (t == schemas_.end())
+    return make_error(ec::unknown_table, "unknown table " + table);
+  auto sel = select_columns(*t->second, q.pluck);
+  std::string sql = "SELECT " + sel.columns_sql + " FROM " + sql::quote(table)
+                    + " WHERE tombstone IS NOT 1"
+                      " AND (?3 = '' OR organization_id = ?3) ORDER BY ";
+  const char* dir = q.descending ? " DESC" : "";
+  if (!q.order.empty())
+    sql += sql::quote(q.order) + dir + ", ";
+  sql += std::string{"id"} + dir + " LIMIT ?1 OFFSET ?2";
+  auto s = db_->prepare_shaped(sql);
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, q.limit ? *q.limit : int64_t{-1});
+  (*s)->bind(2, q.offset);
+  (*s)->bind(3, std::string_view{org});
+  rapidjson::StringBuffer buf;
+  size_t count = 0;
+  int rc;
+  while ((rc = (*s)->step()) == SQLITE_ROW) {
+    if (count++ > 0)
+      buf.Put(',');
+    json_writer w{buf};
+    write_row(w, **s, sel);
+  }
+  if (rc != SQLITE_DONE)
+    return db_->fail("cannot list records");
+  return std::make_pair(count, std::string{buf.GetString(), buf.GetSize()});
+}
+
+caf::expected<record_state> read_store::state(const std::string& table,
+                                             const std::string& id,
+                                             const std::string& org) {
+  if (schemas_.find(table) == schemas_.end())
+    return make_error(ec::unknown_table, "unknown table " + table);
+  return detail::state_of(*db_, table, id, org);
+}
+
+namespace {
+
+// Accounts matching `where` (which binds ?1 to `key`), oldest first.
+caf::expected<std::vector<read_store::account>>
+find_accounts(sql::connection& db, const char* where, const std::string& key) {
+  auto s = db.prepare(std::string{"SELECT id, organization_id, email, role, "
+                                  "password_hash FROM crdt_accounts WHERE "}
+                      + where
+                      + " AND tombstone IS NOT 1 ORDER BY created_at, id");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{key});
+  std::vector<read_store::account> out;
+  int rc;
+  while ((rc = (*s)->step()) == SQLITE_ROW) {
+    read_store::account a;
+    a.id = std::string{(*s)->column_text(0)};
+    a.organization_id = std::string{(*s)->column_text(1)};
+    a.email = std::string{(*s)->column_text(2)};
+    a.role = std::string{(*s)->column_text(3)};
+    a.password_hash = std::string{(*s)->column_text(4)};
+    out.push_back(std::move(a));
+  }
+  if (rc != SQLITE_DONE)
+    return db.fail("cannot read accounts");
+  return out;
+}
+
+} // namespace
+
+caf::expected<std::vector<read_store::account>>
+read_store::accounts_by_email(const std::string& email) {
+  return find_accounts(*db_, "email = ?1", email);
+}
+
+caf::expected<read_store::account>
+read_store::account_by_id(const std::string& id) {
+  auto found = find_accounts(*db_, "id = ?1", id);
+  if (!found)
+    return found.error();
+  if (found->empty())
+    return make_error(ec::not_found, "no such account");
+  return std::move(found->front());
+}
+
+caf::expected<std::vector<message>> read_store::outbox(size_t limit) {
+  auto s = db_->prepare(
+    "SELECT m.ts, m.dataset, m.row_id, m.col, m.value FROM crdt_outbox o "
+    "JOIN crdt_messages m ON m.ts = o.ts ORDER BY o.ts LIMIT ?1");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, static_cast<int64_t>(limit));
+  return detail::read_messages(**s, *db_);
+}
+
+caf::expected<std::vector<message>>
+read_store::messages_since(const std::string& group, const std::string& since,
+                           const std::string& exclude, size_t limit) {
+  // One query shape for the first page and for the rest of its last
+  // minute: timestamps in [lo, hi), up to a count (-1: all).
+  auto fetch = [&](const std::string& lo, const std::string& hi,
+                   int64_t count) -> caf::expected<std::vector<message>> {
+    std::string where = group.empty() ? "" : "group_id = ?4 AND ";
+    auto s = db_->prepare(
+      std::string{"SELECT ts, dataset, row_id, col, value FROM "}
+      + (group.empty() ? "crdt_messages" : "crdt_hub_messages") + " WHERE "
+      + where + "ts >= ?1 AND (?2 = '' OR ts < ?2) ORDER BY ts LIMIT ?3");
+    if (!s)
+      return s.error();
+    sql::reset_guard guard{**s};
+    (*s)->bind(1, std::string_view{lo});
+    (*s)->bind(2, std::string_view{hi});
+    (*s)->bind(3, count);
+    if (!group.empty())
+      (*s)->bind(4, std::string_view{group});
+    return detail::read_messages(**s, *db_);
+  };
+  auto all = fetch(since, "", limit ? static_cast<int64_t>(limit) : -1);
+  if (!all)
+    return all;
+  if (limit && all->size() == limit) {
+    // Finish the last minute: "YYYY-MM-DDTHH:MM" then ';', the character
+    // after ':', bounds every timestamp of that minute.
+    const std::string last = all->back().timestamp; // all grows below
+    auto rest = fetch(last, last.substr(0, 16) + ";", -1);
+    if (!rest)
+      return rest;
+    for (auto& m : *rest)
+      if (m.timestamp != last)
+        all->push_back(std::move(m));
+  }
+  if (exclude.empty())
+    return all;
+  // Timestamps end with the author's node id: "not authored by X" is a
+  // suffix test.
+  std::vector<message> out;
+  out.reserve(all->size());
+  for (auto& m : *all)
+    if (m.timestamp.size() < exclude.size()
+        || m.timestamp.compare(m.timestamp.size() - exclude.size(),
+                               exclude.size(), exclude)
+             != 0)
+      out.push_back(std::move(m));
+  return out;
+}
+
+caf::expected<std::pair<size_t, std::string>>
+read_store::config(const std::string& key) {
+  auto s = key.empty()
+             ? db_->prepare("SELECT key, value, type FROM config_sync "
+                            "ORDER BY key")
+             : db_->prepare("SELECT key, value, type FROM config_sync "
+                            "WHERE key = ?1");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  if (!key.empty())
+    (*s)->bind(1, std::string_view{key});
+  rapidjson::StringBuffer buf;
+  size_t count = 0;
+  int rc;
+  while ((rc = (*s)->step()) == SQLITE_ROW) {
+    if (count++ > 0)
+      buf.Put(',');
+    json_writer w{buf};
+    w.StartObject();
+    const char* names[] = {"key", "value", "type"};
+    for (int i = 0; i < 3; ++i) {
+      w.Key(names[i]);
+      write_column(w, **s, i);
+    }
+    w.EndObject();
+  }
+  if (rc != SQLITE_DONE)
+    return db_->fail("cannot read config_sync");
+  if (!key.empty() && count == 0)
+    return make_error(ec::not_found, "no such setting");
+  return std::make_pair(count, std::string{buf.GetString(), buf.GetSize()});
+}
+
+caf::expected<std::string> dump_tables(sql::connection& db,
+                                       const schema_set& schemas) {
+  std::string out;
+  for (const auto& [name, t] : schemas) {
+    auto s = db.prepare_once("SELECT * FROM " + sql::quote(name)
+                             + " ORDER BY id");
+    if (!s)
+      return s.error();
+    auto n = sqlite3_column_count(s->get());
+    while (s->step() == SQLITE_ROW) {
+      rapidjson::StringBuffer buf;
+      json_writer w{buf};
+      w.StartArray();
+      for (int i = 0; i < n; ++i)
+        write_column(w, *s, i);
+      w.EndArray();
+      out += name + " " + buf.GetString() + "\n";
+    }
+  }
+  return out;
+}
+
+} // namespace crdt

@@ -1,0 +1,412 @@
+// The write side: group commits of message batches (log, LWW cells, table
+// rows, merkle trie, clock, outbox), the outbox acknowledgements, the
+// local settings, and rebuilding tables from the log.
+
+#include "storage/write_store.hpp"
+
+#include "protocol/error.hpp"
+#include "protocol/murmur3.hpp"
+#include "protocol/timestamp.hpp"
+#include "storage/detail.hpp"
+
+#include <unordered_map>
+
+namespace crdt {
+
+namespace {
+
+constexpr const char* insert_message_sql
+  = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value) "
+    "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+
+// The LWW decision: a cell takes a message with a greater timestamp, or,
+// for the creation facts, a smaller one (see creation_fields()).
+const std::string& upsert_cell_sql() {
+  static const std::string sql = [] {
+    std::string in;
+    for (const auto& f : creation_fields())
+      in += (in.empty() ? "'" : ", '") + f + "'";
+    return "INSERT INTO crdt_cells(dataset, row_id, col, ts) "
+           "VALUES(?1, ?2, ?3, ?4) "
+           "ON CONFLICT(dataset, row_id, col) DO UPDATE SET ts = excluded.ts "
+           "WHERE CASE WHEN excluded.col IN ("
+           + in
+           + ") THEN excluded.ts < crdt_cells.ts "
+             "ELSE excluded.ts > crdt_cells.ts END";
+  }();
+  return sql;
+}
+
+constexpr const char* insert_outbox_sql
+  = "INSERT OR IGNORE INTO crdt_outbox(ts) VALUES(?1)";
+
+constexpr const char* insert_hub_message_sql
+  = "INSERT INTO crdt_hub_messages(group_id, ts, dataset, row_id, col, value) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+
+constexpr const char* upsert_hub_merkle_sql
+  = "INSERT INTO crdt_hub_merkle(group_id, key, hash) VALUES(?1, ?2, ?3) "
+    "ON CONFLICT(group_id, key) DO UPDATE SET "
+    "hash = (hash | excluded.hash) - (hash & excluded.hash)";
+
+// SQLite has no XOR operator: a ^ b == (a | b) - (a & b).
+constexpr const char* upsert_merkle_sql
+  = "INSERT INTO crdt_merkle(key, hash) VALUES(?1, ?2) "
+    "ON CONFLICT(key) DO UPDATE SET "
+    "hash = (hash | excluded.hash) - (hash & excluded.hash)";
+
+} // namespace
+
+caf::expected<merkle_trie> write_store::load_merkle() {
+  auto s = db_->prepare_once("SELECT key, hash FROM crdt_merkle");
+  if (!s)
+    return s.error();
+  merkle_trie trie;
+  while (s->step() == SQLITE_ROW)
+    trie.set_node(s->column_text(0), static_cast<uint32_t>(s->column_int(1)));
+  return trie;
+}
+
+caf::expected<std::map<std::string, merkle_trie>>
+write_store::load_hub_merkles() {
+  auto s = db_->prepare_once("SELECT group_id, key, hash FROM crdt_hub_merkle");
+  if (!s)
+    return s.error();
+  std::map<std::string, merkle_trie> out;
+  while (s->step() == SQLITE_ROW)
+    out[std::string{s->column_text(0)}].set_node(
+      s->column_text(1), static_cast<uint32_t>(s->column_int(2)));
+  return out;
+}
+
+caf::expected<size_t>
+write_store::ack_outbox(const std::vector<std::string>& stamps) {
+  sql::transaction tx{*db_};
+  if (auto err = tx.begin())
+    return err;
+  auto del = db_->prepare("DELETE FROM crdt_outbox WHERE ts = ?1");
+  if (!del)
+    return del.error();
+  size_t removed = 0;
+  for (const auto& ts : stamps) {
+    sql::reset_guard guard{**del};
+    (*del)->bind(1, std::string_view{ts});
+    if ((*del)->step() != SQLITE_DONE)
+      return db_->fail("cannot acknowledge outbox entries");
+    removed += static_cast<size_t>(db_->changes());
+  }
+  if (auto err = tx.commit())
+    return err;
+  return removed;
+}
+
+caf::expected<std::string>
+write_store::local_secret(const std::string& key, const std::string& fallback) {
+  auto put = db_->prepare_once(
+    "INSERT INTO crdt_local(key, value) VALUES(?1, ?2) "
+    "ON CONFLICT(key) DO NOTHING");
+  if (!put)
+    return put.error();
+  put->bind(1, std::string_view{key});
+  put->bind(2, std::string_view{fallback});
+  if (put->step() != SQLITE_DONE)
+    return db_->fail("cannot store a local secret");
+  auto get = db_->prepare_once("SELECT value FROM crdt_local WHERE key = ?1");
+  if (!get)
+    return get.error();
+  get->bind(1, std::string_view{key});
+  if (get->step() != SQLITE_ROW)
+    return db_->fail("cannot read a local secret");
+  return std::string{get->column_text(0)};
+}
+
+caf::expected<std::map<std::string, std::string>> write_store::load_config() {
+  auto s = db_->prepare_once("SELECT key, value FROM config_sync");
+  if (!s)
+    return s.error();
+  std::map<std::string, std::string> out;
+  while (s->step() == SQLITE_ROW)
+    out.emplace(std::string{s->column_text(0)}, std::string{s->column_text(1)});
+  return out;
+}
+
+caf::error write_store::set_config(const std::string& key,
+                                   const std::string& value,
+                                   const std::string& type) {
+  auto s = db_->prepare("INSERT INTO config_sync(key, value, type) "
+                        "VALUES(?1, ?2, ?3) ON CONFLICT(key) DO UPDATE SET "
+                        "value = excluded.value, type = excluded.type");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{key});
+  (*s)->bind(2, std::string_view{value});
+  (*s)->bind(3, std::string_view{type});
+  if ((*s)->step() != SQLITE_DONE)
+    return db_->fail("cannot write config_sync");
+  return caf::none;
+}
+
+caf::expected<size_t> write_store::outbox_size() {
+  auto s = db_->prepare_once("SELECT count(*) FROM crdt_outbox");
+  if (!s)
+    return s.error();
+  if (s->step() != SQLITE_ROW)
+    return db_->fail("cannot count the outbox");
+  return static_cast<size_t>(s->column_int(0));
+}
+
+caf::error write_store::apply_lww(const message& m) {
+  auto cell = db_->prepare(upsert_cell_sql());
+  if (!cell)
+    return cell.error();
+  auto& s = **cell;
+  sql::reset_guard guard{s};
+  s.bind(1, std::string_view{m.dataset});
+  s.bind(2, std::string_view{m.row});
+  s.bind(3, std::string_view{m.column});
+  s.bind(4, std::string_view{m.timestamp});
+  if (s.step() != SQLITE_DONE)
+    return db_->fail("cannot update a cell");
+  if (db_->changes() == 0)
+    return caf::none; // an older message: kept in the log, cell unchanged
+  auto t = tables_.find(m.dataset);
+  if (t == tables_.end())
+    return caf::none; // unknown table: applied when the schema gains it
+  auto col = t->second.index.find(m.column);
+  if (col == t->second.index.end())
+    return caf::none; // unknown field: likewise
+  auto key = std::make_pair(m.dataset, m.row);
+  auto it = pending_index_.find(key);
+  if (it == pending_index_.end()) {
+    it = pending_index_.emplace(std::move(key), pending_.size()).first;
+    pending_.push_back(
+      {&t->second, m.row,
+       std::vector<std::optional<value>>(t->second.columns.size())});
+  }
+  pending_[it->second].cells[col->second] = m.val;
+  return caf::none;
+}
+
+caf::error write_store::flush_rows() {
+  std::string sql;
+  for (auto& row : pending_) {
+    const auto& l = *row.table;
+    sql = "INSERT INTO " + sql::quote(l.schema->name()) + "(id";
+    std::string values = "?1";
+    std::string updates;
+    int n = 1;
+    for (size_t i = 0; i < row.cells.size(); ++i) {
+      if (!row.cells[i])
+        continue;
+      auto q = sql::quote(l.columns[i]);
+      sql += ", " + q;
+      values += ", ?" + std::to_string(++n);
+      updates += (updates.empty() ? "" : ", ") + q + " = excluded." + q;
+    }
+    sql += ") VALUES(" + values + ") ON CONFLICT(id) DO UPDATE SET "
+           + updates;
+    auto stmt = db_->prepare_shaped(sql);
+    if (!stmt)
+      return stmt.error();
+    auto& s = **stmt;
+    sql::reset_guard guard{s};
+    s.bind(1, std::string_view{row.id});
+    n = 1;
+    for (auto& cell : row.cells)
+      if (cell)
+        s.bind(++n, *cell);
+    if (s.step() != SQLITE_DONE)
+      return db_->fail("cannot write a record");
+  }
+  pending_.clear();
+  pending_index_.clear();
+  return caf::none;
+}
+
+caf::error write_store::evaluate(const write_batch& b, caf::error& refusal) {
+  if (b.checks.empty())
+    return caf::none;
+  // The rows of earlier batches of this commit must be visible to checks.
+  if (auto err = flush_rows())
+    return err;
+  for (const auto& c : b.checks) {
+    if (tables_.find(c.table) == tables_.end()) {
+      refusal = make_error(ec::unknown_table, "unknown table " + c.table);
+      return caf::none;
+    }
+    bool live = c.must_be == precondition::live;
+    auto st = detail::state_of(*db_, c.table, c.id,
+                               live ? c.organization_id : std::string{});
+    if (!st)
+      return st.error();
+    if (live && *st != record_state::live) {
+      refusal = make_error(ec::not_found, "record not found");
+      return caf::none;
+    }
+    if (c.must_be == precondition::absent && *st != record_state::absent) {
+      refusal = make_error(ec::conflict, "A record with this id exists");
+      return caf::none;
+    }
+  }
+  return caf::none;
+}
+
+caf::expected<commit_summary>
+write_store::commit(const std::vector<const write_batch*>& batches) {
+  pending_.clear();
+  pending_index_.clear();
+  sql::transaction tx{*db_};
+  if (auto err = tx.begin())
+    return err;
+  auto ins = db_->prepare(insert_message_sql);
+  auto hub = db_->prepare(insert_hub_message_sql);
+  auto out = db_->prepare(insert_outbox_sql);
+  auto mrk = db_->prepare(upsert_merkle_sql);
+  auto hub_mrk = db_->prepare(upsert_hub_merkle_sql);
+  if (!ins || !hub || !out || !mrk || !hub_mrk)
+    return db_->fail("cannot prepare the commit");
+  commit_summary summary;
+  // XOR per leaf key first; prefixes are expanded once at the end. The
+  // empty group name stands for this node's own group.
+  std::map<std::string, std::unordered_map<std::string, uint32_t>> leaves;
+  std::string clock = clock_;
+  for (const auto* batch : batches) {
+    if (batch->clock > clock)
+      clock = batch->clock;
+    caf::error refusal;
+    if (auto err = evaluate(*batch, refusal))
+      return err;
+    summary.refused.push_back(refusal);
+    if (refusal) {
+      summary.stored_per_batch.push_back(0);
+      continue; // its precondition failed: it stores nothing
+    }
+    auto stored_before = summary.stored;
+    for (const auto& m : batch->messages) {
+      auto ts = parse_timestamp(m.timestamp);
+      if (!ts)
+        return make_error(ec::bad_timestamp, "bad timestamp " + m.timestamp);
+      // A group relayed as a hub goes to the hub log (group id first) and
+      // its own trie, and no further; this node's group also reaches the
+      // cells, the tables and the outbox.
+      bool relayed = !batch->group.empty();
+      {
+        auto& s = relayed ? **hub : **ins;
+        sql::reset_guard guard{s};
+        int i = 0;
+        if (relayed)
+          s.bind(++i, std::string_view{batch->group});
+        s.bind(++i, std::string_view{m.timestamp});
+        s.bind(++i, std::string_view{m.dataset});
+        s.bind(++i, std::string_view{m.row});
+        s.bind(++i, std::string_view{m.column});
+        s.bind(++i, m.val);
+        if (s.step() != SQLITE_DONE)
+          return db_->fail("cannot append to the message log");
+      }
+      if (db_->changes() == 0)
+        continue; // a duplicate: already stored, changes nothing
+      ++summary.stored;
+      leaves[batch->group][merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
+      if (relayed)
+        continue;
+      if (batch->enqueue) {
+        auto& s = **out;
+        sql::reset_guard guard{s};
+        s.bind(1, std::string_view{m.timestamp});
+        if (s.step() != SQLITE_DONE)
+          return db_->fail("cannot queue a message");
+        ++summary.enqueued;
+      }
+      if (auto err = apply_lww(m))
+        return err;
+    }
+    summary.stored_per_batch.push_back(summary.stored - stored_before);
+  }
+  if (auto err = flush_rows())
+    return err;
+  for (const auto& [group, group_leaves] : leaves) {
+    std::map<std::string, uint32_t> nodes;
+    for (const auto& [key, hash] : group_leaves)
+      for (size_t len = 0; len <= key.size(); ++len)
+        nodes[key.substr(0, len)] ^= hash;
+    auto& deltas = group.empty() ? summary.deltas
+                                 : summary.group_deltas[group];
+    auto& s = group.empty() ? **mrk : **hub_mrk;
+    for (const auto& [key, hash] : nodes) {
+      sql::reset_guard guard{s};
+      int i = 0;
+      if (!group.empty())
+        s.bind(++i, std::string_view{group});
+      s.bind(++i, std::string_view{key});
+      s.bind(++i, static_cast<int64_t>(hash));
+      if (s.step() != SQLITE_DONE)
+        return db_->fail("cannot update the merkle trie");
+      deltas.emplace_back(key, hash);
+    }
+  }
+  if (clock != clock_) {
+    auto s = db_->prepare("UPDATE crdt_clock SET ts = ?1 WHERE id = 0");
+    if (!s)
+      return s.error();
+    sql::reset_guard guard{**s};
+    (*s)->bind(1, std::string_view{clock});
+    if ((*s)->step() != SQLITE_DONE)
+      return db_->fail("cannot persist the clock");
+  }
+  if (auto err = tx.commit())
+    return err;
+  clock_ = std::move(clock);
+  return summary;
+}
+
+caf::error write_store::rebuild(const std::string& only_table) {
+  pending_.clear();
+  pending_index_.clear();
+  sql::transaction tx{*db_};
+  if (auto err = tx.begin())
+    return err;
+  for (const auto& [name, l] : tables_) {
+    if (!only_table.empty() && name != only_table)
+      continue;
+    if (auto err = db_->exec("DELETE FROM " + sql::quote(name)))
+      return err;
+  }
+  std::string scan = "SELECT ts, dataset, row_id, col, value "
+                     "FROM crdt_messages ";
+  if (only_table.empty()) {
+    if (auto err = db_->exec("DELETE FROM crdt_cells"))
+      return err;
+  } else {
+    auto del = db_->prepare_once("DELETE FROM crdt_cells WHERE dataset = ?1");
+    if (!del)
+      return del.error();
+    del->bind(1, std::string_view{only_table});
+    if (del->step() != SQLITE_DONE)
+      return db_->fail("cannot reset cells");
+    scan += "WHERE dataset = ?1 ";
+  }
+  scan += "ORDER BY ts";
+  auto s = db_->prepare_once(scan);
+  if (!s)
+    return s.error();
+  if (!only_table.empty())
+    s->bind(1, std::string_view{only_table});
+  size_t n = 0;
+  int rc;
+  while ((rc = s->step()) == SQLITE_ROW) {
+    if (auto err = apply_lww(detail::message_at(*s)))
+      return err;
+    if (++n % 10000 == 0)
+      if (auto err = flush_rows())
+        return err;
+  }
+  if (rc != SQLITE_DONE)
+    return db_->fail("cannot scan the message log");
+  if (auto err = flush_rows())
+    return err;
+  return tx.commit();
+}
+
+} // namespace crdt
