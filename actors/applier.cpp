@@ -20,13 +20,12 @@ std::vector<write_check> checks_of(const std::vector<record_change>& changes) {
   return out;
 }
 
-// Hands a batch to the writer and answers `rp` with `on_ack(ack)` or the
-// error, counting the batch as in flight until the writer answers.
+// Hands a batch, counted in flight since it was accepted, to the writer
+// and answers `rp` with `on_ack(ack)` or the error.
 template <class T, class F>
 void commit(self_ptr self, write_batch batch,
             caf::typed_response_promise<T> rp, F on_ack) {
   auto& st = self->state;
-  ++st.in_flight;
   self->request(st.writer, applier_timeout, write_atom::value, std::move(batch))
     .then(
       [=](const commit_ack& ack) mutable {
@@ -39,10 +38,13 @@ void commit(self_ptr self, write_batch batch,
       });
 }
 
-caf::error refuse_if_overloaded(self_ptr self) {
-  if (self->state.in_flight >= self->state.max_in_flight)
-    return make_error(ec::overloaded, "the writer is overloaded");
-  return caf::none;
+// The clock could not stamp or merge: the batch never reaches the writer.
+template <class T>
+auto give_up(self_ptr self, caf::typed_response_promise<T> rp) {
+  return [=](caf::error& err) mutable {
+    --self->state.in_flight;
+    rp.deliver(std::move(err));
+  };
 }
 
 } // namespace
@@ -61,8 +63,12 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
         std::vector<record_change>& changes) -> caf::result<std::string> {
       if (changes.empty())
         return make_error(ec::bad_request, "nothing to write");
-      if (auto err = refuse_if_overloaded(self))
-        return err;
+      // Local writes are refused beyond the bound; received batches (sync
+      // answers, /sync calls) are counted but never refused, since their
+      // sender has already paid for them and retries them anyway.
+      if (self->state.in_flight >= self->state.max_in_flight)
+        return make_error(ec::overloaded, "Overloaded, retry later");
+      ++self->state.in_flight;
       auto rp = self->make_response_promise<std::string>();
       auto n = static_cast<uint32_t>(message_count(changes));
       self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
@@ -82,13 +88,12 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
               return first;
             });
           },
-          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          give_up(self, rp));
       return rp;
     },
     [=](apply_atom, const std::string& group,
         std::vector<message>& msgs) -> caf::result<size_t> {
-      if (auto err = refuse_if_overloaded(self))
-        return err;
+      ++self->state.in_flight;
       auto rp = self->make_response_promise<size_t>();
       auto stored = [](const commit_ack& ack) { return ack.stored; };
       if (!group.empty()) {
@@ -114,7 +119,7 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
             batch.clock = std::move(clock_now);
             commit(self, std::move(batch), rp, stored);
           },
-          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          give_up(self, rp));
       return rp;
     },
   };

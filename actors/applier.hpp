@@ -15,11 +15,12 @@ struct applier_state {
   writer_actor writer;
   /// Told how many messages each local commit queued.
   queue_actor queue;
-  /// Batches handed to the writer and not answered yet. Every batch of
+  /// Batches accepted and not yet answered by the writer. Every batch of
   /// the node reaches the writer through this actor, so the count is
   /// exact without sharing anything with the writer.
   size_t in_flight = 0;
-  /// At this many batches in flight, new ones are refused (ec::overloaded).
+  /// At this many batches in flight, local writes are refused
+  /// (ec::overloaded); received ones are still taken.
   size_t max_in_flight = 0;
   static inline const char* name = "applier";
 };

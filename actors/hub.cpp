@@ -39,7 +39,11 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
       auto group = own ? std::string{} : req->group_id;
       auto client = req->client_id;
       auto trie = std::make_shared<const merkle_trie>(std::move(req->merkle));
-      auto fail = [=](caf::error& err) mutable { rp.deliver(std::move(err)); };
+      // Whatever fails once the batch passed its checks is the hub's own
+      // failure, not the caller's.
+      auto fail = [=](caf::error& err) mutable {
+        rp.deliver(make_error(ec::storage_failure, describe(err)));
+      };
       // Once stored: diff, then the messages the client lacks.
       auto answer = [=]() mutable {
         self->request(st->clock, hub_timeout, diff_atom::value, group, trie)

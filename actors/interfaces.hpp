@@ -123,8 +123,8 @@ using clock_actor = caf::typed_actor<
   caf::replies_to<status_atom>::with<clock_status>>;
 
 /// Turns record changes and received messages into write batches, and
-/// keeps the number of batches the writer has not committed yet under a
-/// bound (ec::overloaded beyond it).
+/// counts the batches the writer has not answered yet: local writes beyond
+/// a bound are refused (ec::overloaded).
 using applier_actor = caf::typed_actor<
   // Stamps changes and commits them in one transaction, each only if its
   // precondition holds at commit time; answers the first timestamp.
@@ -187,7 +187,8 @@ using queue_actor = caf::typed_actor<
 using sync_actor = caf::typed_actor<
   // The timer fired (its generation; stale ones are ignored).
   caf::reacts_to<tick_atom, uint64_t>,
-  // Starts a round now unless one is running.
+  // Starts a round now unless one is running; the first one also starts
+  // the timer (sent once start-up is complete).
   caf::reacts_to<sync_atom>,
   // The hub answered call `id`: ok flag and body or error text.
   caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
@@ -219,7 +220,8 @@ using auth_actor = caf::typed_actor<
 /// Serves POST /sync for other nodes.
 using hub_actor = caf::typed_actor<
   // Handles one request body; answers the wire body of the answer
-  // (ec::bad_request for a malformed or refused batch).
+  // (ec::bad_request for a malformed or refused batch, ec::storage_failure
+  // when the hub itself failed).
   caf::replies_to<sync_atom, std::string>::with<std::string>>;
 
 /// One per HTTP connection: routes requests to the actors above and sends

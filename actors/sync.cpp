@@ -237,7 +237,8 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
                                sync_state init) {
   self->state = std::move(init);
   self->state.last.enabled = self->state.cfg.enabled;
-  schedule(self, std::min<int64_t>(self->state.cfg.timer_ms, 100));
+  // No timer yet: the first round starts with the first sync_atom, which
+  // the node sends once start-up is complete (see node::start_sync).
   return {
     [=](tick_atom, uint64_t generation) {
       auto* st = &self->state; // captured by the continuations below

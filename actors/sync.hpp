@@ -44,7 +44,7 @@ struct sync_state {
 /// exponential from the timer period, capped, with jitter in [50%, 100%].
 int64_t backoff_ms(const sync_config& cfg, int failures, double jitter);
 
-/// The sync scheduler (SPEC section 7, node side).
+/// The sync scheduler: rounds every timer period while sync is enabled.
 sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
                                sync_state init);
 

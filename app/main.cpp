@@ -140,6 +140,7 @@ int main(int argc, char** argv) {
     return fail("cannot create the default organization: "
                 + describe(founded.error()));
   report(breq, *founded);
+  n->start_sync();
 
   server_options hopts;
   hopts.host = cfg.str("HOST");

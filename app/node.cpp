@@ -73,6 +73,10 @@ node::~node() {
   stop();
 }
 
+void node::start_sync() const {
+  caf::anon_send(svc_->sync, sync_atom::value);
+}
+
 void node::stop() {
   for (auto& a : owned_)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);

@@ -85,6 +85,11 @@ public:
     return sync_;
   }
 
+  /// Starts syncing (when enabled): the first round runs now, then one
+  /// every timer period. Call it once start-up (the default organization)
+  /// is complete.
+  void start_sync() const;
+
   /// Stops every actor of the node.
   void stop();
 

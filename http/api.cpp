@@ -104,6 +104,7 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
       case ec::conflict:
         return error_reply(409, describe(err), table);
       case ec::overloaded:
+        return error_reply(503, describe(err), table);
       case ec::counter_overflow:
         return error_reply(503, "Overloaded, retry later", table);
       case ec::timeout:
@@ -222,6 +223,46 @@ record_change make_change(record_change::kind_t kind, const table_schema& t,
   return c;
 }
 
+namespace {
+
+// Writes `v` as field `f` of a record, in the field's schema type.
+void write_field_value(json_writer& w, const field& f, const value* v) {
+  w.Key(f.name.data(), static_cast<rapidjson::SizeType>(f.name.size()));
+  if (!v || std::holds_alternative<std::monostate>(*v)) {
+    w.Null();
+    return;
+  }
+  switch (f.type) {
+    case field_type::boolean:
+      w.Bool(std::get<int64_t>(*v) != 0);
+      break;
+    case field_type::real:
+      w.Double(std::holds_alternative<double>(*v)
+                 ? std::get<double>(*v)
+                 : static_cast<double>(std::get<int64_t>(*v)));
+      break;
+    case field_type::object:
+    case field_type::array: {
+      const auto& s = std::get<std::string>(*v);
+      w.RawValue(s.data(), s.size(), rapidjson::kObjectType);
+      break;
+    }
+    default:
+      write_value(w, *v);
+  }
+}
+
+// The value a change gives field `name`, or null.
+const value* value_of(const record_change& c, const std::string& name) {
+  const value* out = nullptr;
+  for (const auto& [field_name, val] : c.fields)
+    if (field_name == name)
+      out = &val;
+  return out;
+}
+
+} // namespace
+
 std::string render_created(const table_schema& t, const record_change& c,
                            const std::string& created_at) {
   rapidjson::StringBuffer buf;
@@ -245,35 +286,26 @@ std::string render_created(const table_schema& t, const record_change& c,
   write_string(w, created_at);
   w.Key("updated_at");
   write_string(w, created_at);
-  for (const auto& f : t.fields()) {
-    w.Key(f.name.data(), static_cast<rapidjson::SizeType>(f.name.size()));
-    const value* v = nullptr;
-    for (const auto& [name, val] : c.fields)
-      if (name == f.name)
-        v = &val;
-    if (!v || std::holds_alternative<std::monostate>(*v)) {
-      w.Null();
-      continue;
-    }
-    switch (f.type) {
-      case field_type::boolean:
-        w.Bool(std::get<int64_t>(*v) != 0);
-        break;
-      case field_type::real:
-        w.Double(std::holds_alternative<double>(*v)
-                   ? std::get<double>(*v)
-                   : static_cast<double>(std::get<int64_t>(*v)));
-        break;
-      case field_type::object:
-      case field_type::array: {
-        const auto& s = std::get<std::string>(*v);
-        w.RawValue(s.data(), s.size(), rapidjson::kObjectType);
-        break;
-      }
-      default:
-        write_value(w, *v);
-    }
-  }
+  for (const auto& f : t.fields())
+    write_field_value(w, f, value_of(c, f.name));
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string render_updated(const table_schema& t, const record_change& c,
+                           const std::string& updated_at) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("id");
+  write_string(w, c.id);
+  w.Key("updated_by");
+  write_string(w, c.who.account_id);
+  w.Key("updated_at");
+  write_string(w, updated_at);
+  for (const auto& f : t.fields())
+    if (const auto* v = value_of(c, f.name))
+      write_field_value(w, f, v);
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

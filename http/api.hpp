@@ -80,6 +80,12 @@ record_change make_change(record_change::kind_t kind, const table_schema& t,
 std::string render_created(const table_schema& t, const record_change& c,
                            const std::string& created_at);
 
+/// Renders what an update wrote: id, `updated_by`, `updated_at` and the
+/// fields it set, in their schema types (for an update whose record was
+/// deleted right after it committed, so it cannot be read back whole).
+std::string render_updated(const table_schema& t, const record_change& c,
+                           const std::string& updated_at);
+
 /// Parses list parameters (pluck, limit, offset, order) against a table.
 /// Unknown parameters, unknown fields and negative numbers are errors.
 caf::expected<read_store::list_query>

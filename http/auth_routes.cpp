@@ -55,8 +55,7 @@ void add_account(const request_context& ctx, account_request req,
       auto created = account;
       extra.push_back(std::move(account));
       write(ctx, std::move(extra), {}, [=](const std::string& first) {
-        auto ts = parse_timestamp(first);
-        on_done(created, iso8601(ts ? ts->millis : 0));
+        on_done(created, iso8601_of(first));
       });
     },
     account_atom::value, req);

@@ -39,16 +39,18 @@ std::optional<std::string> setting_text(const rapidjson::Value& v) {
   return std::nullopt;
 }
 
-// The HTTP status of a failed /sync call: the caller's fault, the node's
-// load, or the node's failure.
-unsigned sync_failure_status(const caf::error& err) {
-  if (is(err, ec::bad_request) || is(err, ec::bad_timestamp)
-      || is(err, ec::clock_drift) || is(err, ec::invalid_schema))
-    return 400;
-  if (is(err, ec::overloaded) || is(err, ec::timeout)
-      || err == caf::sec::request_timeout)
-    return 503;
-  return 500;
+// The answer to a failed /sync call: 400 for the caller's bad batch, 500
+// when the hub failed, 503 (retry) when it did not answer in time.
+http_reply sync_error_reply(const caf::error& err) {
+  unsigned status = 503;
+  if (is(err, ec::bad_request))
+    status = 400;
+  else if (is(err, ec::storage_failure))
+    status = 500;
+  http_reply r{status, write_sync_error(describe(err)), {}};
+  if (status == 503)
+    r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 // The /health object: node, clock, outbox and the last sync round.
@@ -156,9 +158,7 @@ void set_setting(const request_context& ctx) {
 void serve_sync(const request_context& ctx) {
   ctx.self->request(ctx.svc().hub, write_timeout, sync_atom::value, ctx.body())
     .then([=](std::string& body) { ctx.reply({200, std::move(body), {}}); },
-          [=](caf::error& err) {
-            ctx.reply({sync_failure_status(err), write_sync_error(describe(err)), {}});
-          });
+          [=](caf::error& err) { ctx.reply(sync_error_reply(err)); });
 }
 
 void health(const request_context& ctx) {

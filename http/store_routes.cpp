@@ -25,16 +25,23 @@ const table_schema* find_table(const request_context& ctx) {
   return it->second.get();
 }
 
-// Answers the record as it is now stored.
+// Answers the record as it is now stored; `written` (when not empty)
+// stands in for a record that a write just changed and that is already
+// gone again: the write was acknowledged, so it is no 404.
 void reply_record(const request_context& ctx, const std::string& table,
-                  const std::string& id, unsigned status,
-                  std::string message) {
+                  const std::string& id, std::string message,
+                  std::string written = {}) {
   ctx.self
     ->request(ctx.reader(), read_timeout, get_atom::value, table, id,
               ctx.who().organization_id)
     .then(
-      [=](std::string& row) { ctx.reply(ok_reply(status, message, 1, row)); },
-      [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+      [=](std::string& row) { ctx.reply(ok_reply(200, message, 1, row)); },
+      [=](caf::error& err) {
+        if (!written.empty() && is(err, ec::not_found))
+          ctx.reply(ok_reply(200, message, 1, written));
+        else
+          ctx.reply(error_reply(err, table));
+      });
 }
 
 // PATCH and DELETE: the writer applies the change only if the record is
@@ -64,9 +71,11 @@ void change_record(const request_context& ctx, record_change::kind_t kind) {
     change = make_change(kind, *t, id, rapidjson::Value{}, ctx.who());
   }
   change.must_be = precondition::live;
-  write(ctx, {std::move(change)}, table, [=](const std::string&) {
+  auto schema = ctx.svc().schemas.find(table)->second;
+  write(ctx, {change}, table, [=](const std::string& first) {
     if (kind == record_change::update)
-      reply_record(ctx, table, id, 200, "Successfully updated in " + table);
+      reply_record(ctx, table, id, "Successfully updated in " + table,
+                   render_updated(*schema, change, iso8601_of(first)));
     else
       ctx.reply(ok_reply(200, "Successfully deleted from " + table, 1,
                          json_object({{"id", id}})));
@@ -111,8 +120,7 @@ void create_record(const request_context& ctx) {
   auto table = t->name();
   auto schema = ctx.svc().schemas.find(table)->second;
   write(ctx, {change}, table, [=](const std::string& first) {
-    auto ts = parse_timestamp(first);
-    auto rec = render_created(*schema, change, iso8601(ts ? ts->millis : 0));
+    auto rec = render_created(*schema, change, iso8601_of(first));
     ctx.reply(ok_reply(201, "Successfully created in " + table, 1, rec));
   });
 }
@@ -143,7 +151,7 @@ void get_record(const request_context& ctx) {
   const auto* t = find_table(ctx);
   if (!t)
     return;
-  reply_record(ctx, t->name(), ctx.param("id"), 200,
+  reply_record(ctx, t->name(), ctx.param("id"),
                "Successfully fetched from " + t->name());
 }
 

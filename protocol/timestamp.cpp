@@ -110,6 +110,11 @@ std::optional<timestamp> parse_timestamp(std::string_view s) {
   return ts;
 }
 
+std::string iso8601_of(const std::string& wire) {
+  auto ts = parse_timestamp(wire);
+  return iso8601(ts ? ts->millis : 0);
+}
+
 std::string iso8601(int64_t millis) {
   int64_t days = millis / 86400000;
   int64_t rem = millis % 86400000;

@@ -42,6 +42,9 @@ std::string to_string(const timestamp& ts);
 /// e.g. `2024-10-21T08:01:02.345Z`.
 std::string iso8601(int64_t millis);
 
+/// The ISO-8601 time of a wire timestamp (the epoch for a malformed one).
+std::string iso8601_of(const std::string& wire);
+
 /// True when `node` is a valid node id: 16 characters of [0-9A-Za-z].
 bool valid_node_id(std::string_view node);
 

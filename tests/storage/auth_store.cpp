@@ -10,6 +10,8 @@
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
 
+#include "tests/support.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -18,15 +20,9 @@
 #include <vector>
 
 using namespace crdt;
+using test::why;
 
 namespace {
-
-// The error of a failed result, for messages (empty on success: the
-// message is built before the check is decided).
-template <class T>
-std::string why(const caf::expected<T>& x) {
-  return x ? std::string{} : describe(x.error());
-}
 
 const char* notes_schema = R"({"type":"object","properties":{
   "title":{"type":"string"}}})";
@@ -52,44 +48,19 @@ const std::string gone = "01JAR2HPE7JJS1HYQZ7FYKAA02";
 const std::string twin_a = "01JAR2HPE7JJS1HYQZ7FYKAA03";
 const std::string twin_b = "01JAR2HPE7JJS1HYQZ7FYKAZ99";
 
-constexpr int64_t t0 = 1764000000000; // 2025-11-24T16:00:00.000Z
-
 struct fixture {
-  fixture() {
-    dir = std::filesystem::temp_directory_path()
-          / ("auth-store-tests-" + random_node_id());
-    opts.path = (dir / "db.sqlite").string();
-    opts.synchronous = "NORMAL";
+  fixture() : dir("auth-store-tests") {
+    opts = test::test_store(dir.file("db.sqlite"));
     add_builtin_tables(schemas);
-    auto t = table_schema::parse("notes", notes_schema);
-    BOOST_REQUIRE(t);
-    schemas.emplace("notes", *t);
-    auto w = write_store::open(opts, schemas);
-    BOOST_REQUIRE_MESSAGE(w, why(w));
-    writer = std::move(*w);
+    schemas.merge(test::make_schemas({{"notes", notes_schema}}));
+    writer = test::open_writer(opts, schemas);
+    stamps.node = writer->node_id();
   }
 
-  ~fixture() {
-    writer.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-
-  // Stamps the changes (each in its own millisecond, in order) and
-  // commits them in one batch.
+  // Stamps the changes (in order, each message in its own millisecond)
+  // and commits them in one batch.
   void commit(const std::vector<record_change>& changes) {
-    std::vector<std::string> stamps;
-    for (const auto& c : changes) {
-      for (size_t i = 0; i < message_count(c); ++i)
-        stamps.push_back(to_string(timestamp{t0 + next_ms, counter++,
-                                             writer->node_id()}));
-      ++next_ms;
-    }
-    write_batch b;
-    b.messages = make_messages(changes, stamps);
-    b.clock = stamps.back();
-    auto res = writer->commit({&b});
-    BOOST_REQUIRE_MESSAGE(res, why(res));
+    test::commit_changes(*writer, stamps, changes);
   }
 
   static record_change note(const std::string& id, const std::string& title,
@@ -138,9 +109,7 @@ struct fixture {
   }
 
   std::unique_ptr<read_store> reader() {
-    auto r = read_store::open(opts.path, schemas);
-    BOOST_REQUIRE_MESSAGE(r, why(r));
-    return std::move(*r);
+    return test::open_reader(opts.path, schemas);
   }
 
   static std::string state(read_store& r, const std::string& table,
@@ -167,12 +136,11 @@ struct fixture {
     return out;
   }
 
-  std::filesystem::path dir;
+  test::temp_dir dir;
   store_options opts;
   schema_set schemas;
   std::unique_ptr<write_store> writer;
-  int64_t next_ms = 0;
-  uint32_t counter = 0;
+  test::stamper stamps;
 };
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -436,12 +404,13 @@ BOOST_FIXTURE_TEST_CASE(a_later_create_of_the_same_id_cannot_take_the_record,
   // does take it: the earliest create decides, on every replica alike.
   record_change older = note(note_b, "A earlier", org_a);
   write_batch b;
-  std::vector<std::string> stamps;
+  std::vector<std::string> early;
   for (size_t i = 0; i < message_count(older); ++i)
-    stamps.push_back(to_string(timestamp{t0 - 1000, static_cast<uint32_t>(i),
-                                         "ffffffffffffffff"}));
-  b.messages = make_messages(older, stamps);
-  b.clock = to_string(timestamp{t0 + next_ms, 0, writer->node_id()});
+    early.push_back(to_string(timestamp{stamps.millis - 100000,
+                                        static_cast<uint32_t>(i),
+                                        "ffffffffffffffff"}));
+  b.messages = make_messages(older, early);
+  b.clock = stamps.next(1).front();
   auto res = writer->commit({&b});
   BOOST_REQUIRE_MESSAGE(res, why(res));
   BOOST_CHECK(r->get("notes", note_b, org_a));

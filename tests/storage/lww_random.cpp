@@ -12,6 +12,8 @@
 #include "storage/read_store.hpp"
 #include "storage/write_store.hpp"
 
+#include "tests/support.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
@@ -40,43 +42,28 @@ const std::vector<std::string>& row_ids() {
 using cell_key = std::tuple<std::string, std::string, std::string>;
 
 struct fixture {
-  fixture() {
-    dir = std::filesystem::temp_directory_path()
-          / ("lww-random-" + random_node_id());
-    for (auto [name, text] :
-         {std::pair{"contacts", R"({"type":"object","properties":{
-            "first_name":{"type":"string"},"age":{"type":"integer"},
-            "vip":{"type":"boolean"}}})"},
-          std::pair{"notes", R"({"type":"object","properties":{
-            "body":{"type":["string","null"]},"stars":{"type":"number"}}})"}}) {
-      auto t = table_schema::parse(name, text);
-      if (!t)
-        BOOST_FAIL(describe(t.error()));
-      schemas.emplace(name, *t);
-    }
-  }
-
-  ~fixture() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
+  fixture() : dir("lww-random") {
+    schemas = test::make_schemas(
+      {{"contacts", R"({"type":"object","properties":{
+          "first_name":{"type":"string"},"age":{"type":"integer"},
+          "vip":{"type":"boolean"}}})"},
+       {"notes", R"({"type":"object","properties":{
+          "body":{"type":["string","null"]},"stars":{"type":"number"}}})"}});
   }
 
   std::unique_ptr<write_store> fresh() {
-    store_options opts;
-    opts.path = (dir / ("s" + std::to_string(n++) + ".sqlite")).string();
-    opts.synchronous = "NORMAL";
+    auto opts = test::test_store(dir.file("s" + std::to_string(n++)
+                                          + ".sqlite"));
     opts.cache_kib = 512;
-    auto s = write_store::open(opts, schemas);
-    if (!s)
-      BOOST_FAIL(describe(s.error()));
+    auto s = test::open_writer(opts, schemas);
     // Durability is not under test here: skip the fsyncs of the WAL
     // checkpoints, which dominate the run time of so many small stores.
-    if (auto err = (*s)->db().exec("PRAGMA synchronous=OFF"))
+    if (auto err = s->db().exec("PRAGMA synchronous=OFF"))
       BOOST_FAIL(describe(err));
-    return std::move(*s);
+    return s;
   }
 
-  std::filesystem::path dir;
+  test::temp_dir dir;
   schema_set schemas;
   int n = 0;
 };

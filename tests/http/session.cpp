@@ -1,0 +1,313 @@
+// The session actor through its reply_sink, on a whole node built by the
+// composition root and run on CAF's deterministic scheduler: who may call
+// which route, records scoped to the caller's organization, and writes of
+// two organizations racing on one record.
+
+#include "http/session.hpp"
+
+#include "app/node.hpp"
+#include "auth/accounts.hpp"
+#include "auth/credentials.hpp"
+
+#include <caf/all.hpp>
+
+#include "tests/support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <rapidjson/document.h>
+
+#include <ctime>
+#include <map>
+
+using namespace crdt;
+using test::why;
+
+namespace {
+
+const std::string default_org = "01JAR2HPE7JJS1HYQZ7FYK0D00";
+const std::string org_a = "01JAR2HPE7JJS1HYQZ7FYK0A00";
+const std::string org_b = "01JAR2HPE7JJS1HYQZ7FYK0B00";
+const std::string operator_id = "01JAR2HPE7JJS1HYQZ7FYKDD01";
+const std::string admin_a = "01JAR2HPE7JJS1HYQZ7FYKAA01";
+const std::string member_a = "01JAR2HPE7JJS1HYQZ7FYKAA02";
+const std::string admin_b = "01JAR2HPE7JJS1HYQZ7FYKAB01";
+const std::string token_key = "0123456789abcdef0123456789abcdef";
+const std::string note_id = "01JAR2HPE7JJS1HYQZ7FYKNA01";
+
+/// Collects the replies of one connection by request number.
+struct recording_sink : reply_sink {
+  void send(uint64_t seq, http_reply reply) override {
+    replies[seq] = std::move(reply);
+  }
+  std::map<uint64_t, http_reply> replies;
+};
+
+struct fixture : test::test_system {
+  fixture() : dir("session") {
+    node_options o;
+    o.store = test::test_store(dir.file("db.sqlite"));
+    o.schemas = test::make_schemas({{"notes", R"({"type":"object",
+      "properties":{"title":{"type":"string"},"body":{"type":"string"}}})"}});
+    o.info = {"g", "Test", default_org, "", token_key};
+    o.readers = 2;
+    o.detach = false;
+    auto spawned = spawn_node(*sys, std::move(o));
+    BOOST_REQUIRE_MESSAGE(spawned, why(spawned));
+    n = std::move(*spawned);
+    sched->run();
+    // Three organizations and their accounts (the hashes are never
+    // checked: the tests sign their tokens themselves).
+    auto by = [](const std::string& org, const std::string& id) {
+      return principal{org, id, admin_role};
+    };
+    commit({make_organization(default_org, "Default", by("", operator_id)),
+            make_organization(org_a, "A", by("", admin_a)),
+            make_organization(org_b, "B", by("", admin_b)),
+            make_account(operator_id, "op@x.org", "h", admin_role,
+                         by(default_org, operator_id)),
+            make_account(admin_a, "a@x.org", "h", admin_role,
+                         by(org_a, admin_a)),
+            make_account(member_a, "m@x.org", "h", member_role,
+                         by(org_a, admin_a)),
+            make_account(admin_b, "b@x.org", "h", admin_role,
+                         by(org_b, admin_b))});
+  }
+
+  ~fixture() {
+    n = {};
+    drain();
+    sys.reset();
+  }
+
+  void commit(std::vector<record_change> changes) {
+    auto r = ask<std::string>(n.svc().applier, write_atom::value, changes);
+    BOOST_REQUIRE_MESSAGE(r, why(r));
+  }
+
+  /// A connection: its session actor and what it was answered.
+  struct connection {
+    session_actor actor;
+    std::shared_ptr<recording_sink> sink;
+    std::string token;
+    uint64_t next = 0;
+  };
+
+  connection connect(const std::string& org, const std::string& account,
+                     const std::string& role) {
+    connection c;
+    c.sink = std::make_shared<recording_sink>();
+    c.actor = sys->spawn(session, n.shared(), c.sink);
+    token_claims claims{account, org, role, "g", 0, 0};
+    claims.issued_at = static_cast<int64_t>(std::time(nullptr));
+    claims.expires_at = claims.issued_at + 600;
+    auto token = sign_token(claims, token_key);
+    BOOST_REQUIRE(token);
+    c.token = *token;
+    return c;
+  }
+
+  /// Sends a request without running the scheduler; answers its number.
+  uint64_t send(connection& c, const std::string& method,
+                const std::string& target, const std::string& body = {},
+                bool with_token = true, const std::string& peer = "10.1.2.3") {
+    http_request req;
+    req.seq = c.next++;
+    req.method = method;
+    req.target = target;
+    req.body = body;
+    req.peer = peer;
+    if (with_token)
+      req.authorization = "Bearer " + c.token;
+    caf::anon_send(c.actor, std::move(req));
+    return req.seq;
+  }
+
+  /// Sends a request, runs the node and answers the reply.
+  http_reply call(connection& c, const std::string& method,
+                  const std::string& target, const std::string& body = {},
+                  bool with_token = true, const std::string& peer = "10.1.2.3") {
+    auto seq = send(c, method, target, body, with_token, peer);
+    sched->run();
+    return reply(c, seq);
+  }
+
+  static http_reply reply(const connection& c, uint64_t seq) {
+    auto it = c.sink->replies.find(seq);
+    BOOST_REQUIRE_MESSAGE(it != c.sink->replies.end(), "no reply to " << seq);
+    return it->second;
+  }
+
+  /// Rows a list answers, by id.
+  static std::map<std::string, std::string> rows(const http_reply& r,
+                                                 const char* field) {
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    BOOST_REQUIRE(!d.HasParseError() && d.HasMember("data"));
+    std::map<std::string, std::string> out;
+    for (const auto& row : d["data"].GetArray())
+      out[row["id"].GetString()] = row.HasMember(field) && row[field].IsString()
+                                     ? row[field].GetString()
+                                     : "";
+    return out;
+  }
+
+  /// Timestamps of the logged messages of a record's column, in order.
+  std::vector<std::string> stamps_of(const std::string& id,
+                                     const std::string& column) {
+    auto r = test::open_reader(dir.file("db.sqlite"), n.svc().schemas);
+    auto s = r->db().prepare_once(
+      "SELECT ts FROM crdt_messages WHERE row_id = ?1 AND col = ?2 "
+      "ORDER BY ts");
+    BOOST_REQUIRE(s);
+    s->bind(1, std::string_view{id});
+    s->bind(2, std::string_view{column});
+    std::vector<std::string> out;
+    while (s->step() == SQLITE_ROW)
+      out.emplace_back(s->column_text(0));
+    return out;
+  }
+
+  test::temp_dir dir;
+  crdt::node n;
+};
+
+std::string note(const std::string& title, const std::string& id = {}) {
+  return R"({"data":{"title":")" + title + "\""
+         + (id.empty() ? "" : R"(,"id":")" + id + "\"") + "}}";
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(session_tests, fixture)
+
+BOOST_AUTO_TEST_CASE(each_route_checks_who_calls_it) {
+  auto a = connect(org_a, admin_a, admin_role);
+  auto m = connect(org_a, member_a, member_role);
+  auto op = connect(default_org, operator_id, admin_role);
+  // Public routes need no token; the rest do.
+  BOOST_CHECK_EQUAL(call(a, "GET", "/health", {}, false).status, 200u);
+  auto none = call(a, "GET", "/store/notes", {}, false);
+  BOOST_CHECK_EQUAL(none.status, 401u);
+  BOOST_CHECK_EQUAL(call(a, "GET", "/store/notes").status, 200u);
+  // Admin routes: 403 for a member, fine for its admin.
+  BOOST_CHECK_EQUAL(call(m, "GET", "/auth/accounts").status, 403u);
+  BOOST_CHECK_EQUAL(call(a, "GET", "/auth/accounts").status, 200u);
+  // Node routes: only an admin of the default organization.
+  BOOST_CHECK_EQUAL(call(a, "GET", "/config/config_sync").status, 403u);
+  BOOST_CHECK_EQUAL(call(op, "GET", "/config/config_sync").status, 200u);
+  BOOST_CHECK_EQUAL(
+    call(a, "POST", "/auth/organizations",
+         R"({"data":{"name":"C","admin_email":"c@x.org","admin_password":"long enough"}})")
+      .status,
+    403u);
+  // /sync without a secret: this machine only.
+  BOOST_CHECK_EQUAL(call(a, "POST", "/sync", "{}", false).status, 401u);
+  BOOST_CHECK_EQUAL(call(a, "POST", "/sync", "{}", false, "127.0.0.1").status,
+                    400u);
+  // Unknown paths and wrong methods.
+  BOOST_CHECK_EQUAL(call(a, "GET", "/nope").status, 404u);
+  auto wrong = call(a, "PUT", "/store/notes/x");
+  BOOST_CHECK_EQUAL(wrong.status, 405u);
+  BOOST_REQUIRE_EQUAL(wrong.headers.size(), 1u);
+  BOOST_CHECK_EQUAL(wrong.headers[0].second, "GET, PATCH, DELETE");
+  // A token whose account was deleted stops working on a new connection.
+  BOOST_CHECK_EQUAL(call(a, "DELETE", "/auth/accounts/" + member_a).status,
+                    200u);
+  auto gone = connect(org_a, member_a, member_role);
+  BOOST_CHECK_EQUAL(call(gone, "GET", "/store/notes").status, 401u);
+}
+
+BOOST_AUTO_TEST_CASE(reads_and_writes_stay_in_the_callers_organization) {
+  auto a = connect(org_a, admin_a, admin_role);
+  auto b = connect(org_b, admin_b, admin_role);
+  BOOST_REQUIRE_EQUAL(call(a, "POST", "/store/notes", note("a's", note_id))
+                        .status,
+                      201u);
+  BOOST_CHECK_EQUAL(call(a, "GET", "/store/notes/" + note_id).status, 200u);
+  BOOST_CHECK_EQUAL(call(b, "GET", "/store/notes/" + note_id).status, 404u);
+  BOOST_CHECK(rows(call(b, "GET", "/store/notes"), "title").empty());
+  BOOST_CHECK_EQUAL(rows(call(a, "GET", "/store/notes"), "title").size(), 1u);
+  BOOST_CHECK_EQUAL(call(b, "PATCH", "/store/notes/" + note_id,
+                         note("b's"))
+                      .status,
+                    404u);
+  BOOST_CHECK_EQUAL(call(b, "DELETE", "/store/notes/" + note_id).status,
+                    404u);
+  BOOST_CHECK_EQUAL(call(b, "POST", "/store/notes", note("b's", note_id))
+                      .status,
+                    409u);
+  auto mine = rows(call(a, "GET", "/store/notes"), "title");
+  BOOST_CHECK_EQUAL(mine[note_id], "a's");
+}
+
+BOOST_AUTO_TEST_CASE(two_organizations_creating_one_id_at_once) {
+  // Both creates are in flight before either commits: exactly one wins,
+  // and the other organization's fields never land in the winner's record.
+  for (int round = 0; round < 20; ++round) {
+    auto id = "01JAR2HPE7JJS1HYQZ7FYKR" + std::to_string(100 + round);
+    auto a = connect(org_a, admin_a, admin_role);
+    auto b = connect(org_b, admin_b, admin_role);
+    // Alternate who goes first.
+    auto& first = round % 2 ? a : b;
+    auto& second = round % 2 ? b : a;
+    auto s1 = send(first, "POST", "/store/notes", note("first", id));
+    auto s2 = send(second, "POST", "/store/notes", note("second", id));
+    sched->run();
+    auto r1 = reply(first, s1);
+    auto r2 = reply(second, s2);
+    BOOST_TEST_CONTEXT("round " << round) {
+      BOOST_CHECK_EQUAL(std::min(r1.status, r2.status), 201u);
+      BOOST_CHECK_EQUAL(std::max(r1.status, r2.status), 409u);
+      auto& winner = r1.status == 201 ? first : second;
+      auto& loser = r1.status == 201 ? second : first;
+      auto want = r1.status == 201 ? "first" : "second";
+      BOOST_CHECK_EQUAL(rows(call(winner, "GET", "/store/notes"), "title")[id],
+                        want);
+      BOOST_CHECK_EQUAL(call(loser, "GET", "/store/notes/" + id).status, 404u);
+      // One create's messages in the log, not two.
+      BOOST_CHECK_EQUAL(stamps_of(id, "title").size(), 1u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_patch_racing_a_delete_is_never_acknowledged_after_it) {
+  for (int round = 0; round < 20; ++round) {
+    auto id = "01JAR2HPE7JJS1HYQZ7FYKD" + std::to_string(100 + round);
+    auto a1 = connect(org_a, admin_a, admin_role);
+    auto a2 = connect(org_a, admin_a, admin_role);
+    BOOST_REQUIRE_EQUAL(call(a1, "POST", "/store/notes", note("v1", id)).status,
+                        201u);
+    auto& patcher = a1;
+    auto& deleter = a2;
+    // Alternate which of the two is sent first.
+    uint64_t p = 0, d = 0;
+    if (round % 2) {
+      p = send(patcher, "PATCH", "/store/notes/" + id, note("v2"));
+      d = send(deleter, "DELETE", "/store/notes/" + id);
+    } else {
+      d = send(deleter, "DELETE", "/store/notes/" + id);
+      p = send(patcher, "PATCH", "/store/notes/" + id, note("v2"));
+    }
+    sched->run();
+    auto patched = reply(patcher, p);
+    auto deleted = reply(deleter, d);
+    BOOST_TEST_CONTEXT("round " << round) {
+      BOOST_CHECK_EQUAL(deleted.status, 200u);
+      auto titles = stamps_of(id, "title");
+      auto tombstones = stamps_of(id, "tombstone");
+      BOOST_REQUIRE_EQUAL(tombstones.size(), 2u); // created 0, deleted 1
+      if (patched.status == 200) {
+        // Acknowledged, so it committed while the record was live.
+        BOOST_REQUIRE_EQUAL(titles.size(), 2u);
+        BOOST_CHECK_LT(titles.back(), tombstones.back());
+      } else {
+        // Refused: the delete came first and nothing of it was stored.
+        BOOST_CHECK_EQUAL(patched.status, 404u);
+        BOOST_CHECK_EQUAL(titles.size(), 1u);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

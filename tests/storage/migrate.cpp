@@ -1,0 +1,164 @@
+// Schema changes across starts, and rebuilding tables from the log.
+
+#include "tests/storage/store_fixture.hpp"
+
+using namespace crdt;
+using namespace crdt::test;
+
+BOOST_FIXTURE_TEST_SUITE(migrate_tests, fixture)
+
+// -- migration ----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_new_field_adds_its_column) {
+  {
+    auto w = open(schemas({{"people", people_v1}}));
+    commit(*w, {msg(t0, "people", row, "name", text("Ada"))});
+  }
+  auto w = open(schemas({{"people", people_v2}}));
+  auto cols = columns(*w, "people");
+  BOOST_CHECK_EQUAL(cols.back(), "age");
+  BOOST_CHECK_EQUAL(cols.size(), 9u);
+  auto s = w->db().prepare_once(
+    "SELECT type FROM pragma_table_info('people') WHERE name = 'age'");
+  BOOST_REQUIRE(s);
+  BOOST_REQUIRE_EQUAL(s->step(), SQLITE_ROW);
+  BOOST_CHECK_EQUAL(s->column_text(0), "INTEGER");
+  // Existing data is kept; the new column starts empty and takes writes.
+  BOOST_CHECK(cell(*w, "people", row, "name") == text("Ada"));
+  BOOST_CHECK(cell(*w, "people", row, "age") == value{});
+  commit(*w, {msg(t0 + 1, "people", row, "age", integer(5))});
+  BOOST_CHECK(cell(*w, "people", row, "age") == integer(5));
+  // Reopening with the same schema changes nothing.
+  w.reset();
+  w = open(schemas({{"people", people_v2}}));
+  BOOST_CHECK_EQUAL(columns(*w, "people").size(), 9u);
+  BOOST_CHECK(cell(*w, "people", row, "age") == integer(5));
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_field_type_is_refused_naming_table_and_field) {
+  {
+    auto w = open(schemas({{"people", people_v2}}));
+    commit(*w, {msg(t0, "people", row, "age", integer(5))});
+  }
+  auto w = write_store::open(opts, schemas({{"people", people_bad}}));
+  BOOST_REQUIRE(!w);
+  BOOST_CHECK(is(w.error(), ec::schema_conflict));
+  auto text = describe(w.error());
+  BOOST_CHECK_MESSAGE(contains(text, "'people'"), text);
+  BOOST_CHECK_MESSAGE(contains(text, "'age'"), text);
+  BOOST_CHECK_MESSAGE(contains(text, "integer"), text);
+  BOOST_CHECK_MESSAGE(contains(text, "string"), text);
+  // The refusal changed nothing: the old schema still opens.
+  auto again = open(schemas({{"people", people_v2}}));
+  BOOST_CHECK(cell(*again, "people", row, "age") == integer(5));
+  // A nullable variant of the same type is not a type change.
+  again.reset();
+  open(schemas({{"people", R"({"type":"object","properties":{
+    "name":{"type":["string","null"]},"age":{"type":["integer","null"]}}})"}}));
+}
+
+// A database written before crdt_schema gained its `active` column (commit
+// e8c0aef) must still open: CREATE TABLE IF NOT EXISTS leaves the old
+// table as it was.
+BOOST_AUTO_TEST_CASE(a_database_from_before_the_active_column_still_opens) {
+  {
+    auto w = open(schemas({{"people", people_v2}}));
+    commit(*w, {msg(t0, "people", row, "name", text("Ada")),
+                msg(t0 + 1, "people", row, "age", integer(36))});
+    // Back to the earlier layout of crdt_schema, rows kept.
+    BOOST_REQUIRE(!w->db().exec(
+      "CREATE TABLE old_schema AS SELECT dataset, col, type FROM crdt_schema;"
+      "DROP TABLE crdt_schema;"
+      "CREATE TABLE crdt_schema(dataset TEXT NOT NULL, col TEXT NOT NULL, "
+      "type TEXT NOT NULL, PRIMARY KEY(dataset, col)) WITHOUT ROWID;"
+      "INSERT INTO crdt_schema SELECT * FROM old_schema;"
+      "DROP TABLE old_schema;"));
+  }
+  auto w = write_store::open(opts, schemas({{"people", people_v2}}));
+  if (!w) // (the message must not touch w.error() when w holds a value)
+    BOOST_FAIL("an existing database no longer opens: " << describe(w.error()));
+  BOOST_CHECK(cell(**w, "people", row, "age") == integer(36));
+  w->reset();
+  // The recorded types still guard against a change.
+  auto bad = write_store::open(opts, schemas({{"people", people_bad}}));
+  BOOST_REQUIRE(!bad);
+  BOOST_CHECK(is(bad.error(), ec::schema_conflict));
+}
+
+// -- rebuild ------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_live_tables) {
+  auto s = schemas({{"people", people_v2}, {"pets", pets_v1}});
+  auto w = open(s);
+  std::mt19937 rng{20260101};
+  const std::vector<std::string> ids{row, row_a, row_b, row_c};
+  const std::vector<std::string> nodes{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb",
+                                       "cccccccccccccccc"};
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  std::vector<message> all;
+  for (int round = 0; round < 80; ++round) {
+    std::vector<message> batch;
+    auto n = 1 + pick(6);
+    for (size_t i = 0; i < n; ++i) {
+      auto millis = t0 + static_cast<int64_t>(pick(600000));
+      const auto& node = nodes[pick(nodes.size())];
+      const auto& id = ids[pick(ids.size())];
+      bool people = pick(2) == 0;
+      std::string table = people ? "people" : "pets";
+      switch (pick(5)) {
+        case 0: // create: tombstone 0 plus every field
+          batch.push_back(msg(millis, table, id, "tombstone", integer(0), node, 0));
+          batch.push_back(msg(millis, table, id, people ? "name" : "kind",
+                              value{"v" + std::to_string(pick(100))}, node, 1));
+          batch.push_back(msg(millis, table, id, people ? "age" : "legs",
+                              integer(static_cast<int64_t>(pick(100))), node, 2));
+          break;
+        case 1: // delete
+          batch.push_back(msg(millis, table, id, "tombstone", integer(1), node));
+          break;
+        default: // patch one field
+          if (pick(2))
+            batch.push_back(msg(millis, table, id, people ? "name" : "kind",
+                                value{"p" + std::to_string(pick(100))}, node));
+          else
+            batch.push_back(msg(millis, table, id, people ? "age" : "legs",
+                                integer(static_cast<int64_t>(pick(100))),
+                                node));
+      }
+    }
+    if (!all.empty() && pick(4) == 0)
+      batch.push_back(all[pick(all.size())]); // a duplicate
+    all.insert(all.end(), batch.begin(), batch.end());
+    commit(*w, batch, pick(2) == 0);
+  }
+  auto live = dump(*w, s);
+  BOOST_REQUIRE(!live.empty());
+  BOOST_REQUIRE(contains(live, "people "));
+  BOOST_REQUIRE(contains(live, "pets "));
+  BOOST_REQUIRE(!w->rebuild());
+  BOOST_CHECK_EQUAL(dump(*w, s), live);
+  // Wipe a user table by hand: rebuild restores it.
+  BOOST_REQUIRE(!w->db().exec("DELETE FROM people"));
+  BOOST_REQUIRE(!contains(dump(*w, s), "people "));
+  BOOST_REQUIRE(!w->rebuild());
+  BOOST_CHECK_EQUAL(dump(*w, s), live);
+  // Wipe both tables and the cell bookkeeping: rebuild restores them all.
+  BOOST_REQUIRE(!w->db().exec("DELETE FROM people; UPDATE pets SET kind = "
+                              "'garbage'; DELETE FROM crdt_cells"));
+  BOOST_REQUIRE(!w->rebuild());
+  BOOST_CHECK_EQUAL(dump(*w, s), live);
+  // Rebuilding one table leaves the other alone.
+  BOOST_REQUIRE(!w->db().exec("DELETE FROM pets; DELETE FROM people"));
+  BOOST_REQUIRE(!w->rebuild("pets"));
+  auto partial = dump(*w, s);
+  BOOST_CHECK(!contains(partial, "people "));
+  BOOST_CHECK(contains(partial, "pets "));
+  BOOST_REQUIRE(!w->rebuild("people"));
+  BOOST_CHECK_EQUAL(dump(*w, s), live);
+  // Later commits after a rebuild still follow LWW: the cells are intact.
+  auto before = cell(*w, "people", row, "name");
+  commit(*w, {msg(t0 - 1, "people", row, "name", text("ancient"))});
+  BOOST_CHECK(cell(*w, "people", row, "name") == before);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
