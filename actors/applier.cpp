@@ -23,19 +23,19 @@ std::vector<write_check> checks_of(const std::vector<record_change>& changes) {
 // Hands a batch, counted in flight since it was accepted, to the writer
 // and answers `rp` with `on_ack(ack)` or the error.
 template <class T, class F>
-void commit(self_ptr self, write_batch batch,
-            caf::typed_response_promise<T> rp, F on_ack) {
+void commit(self_ptr self, write_batch batch, caf::typed_response_promise<T> rp,
+            F on_ack) {
   auto& st = self->state;
   self->request(st.writer, applier_timeout, write_atom::value, std::move(batch))
-    .then(
-      [=](const commit_ack& ack) mutable {
-        --self->state.in_flight;
-        rp.deliver(on_ack(ack));
-      },
-      [=](caf::error& err) mutable {
-        --self->state.in_flight;
-        rp.deliver(std::move(err));
-      });
+      .then(
+          [=](const commit_ack& ack) mutable {
+            --self->state.in_flight;
+            rp.deliver(on_ack(ack));
+          },
+          [=](caf::error& err) mutable {
+            --self->state.in_flight;
+            rp.deliver(std::move(err));
+          });
 }
 
 // The clock could not stamp or merge: the batch never reaches the writer.
@@ -57,71 +57,72 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
   self->state.queue = std::move(queue);
   self->state.max_in_flight = max_in_flight;
   return {
-    // Stamps the changes with one clock request and commits them in one
-    // batch; answers the first timestamp.
-    [=](write_atom,
-        std::vector<record_change>& changes) -> caf::result<std::string> {
-      if (changes.empty())
-        return make_error(ec::bad_request, "nothing to write");
-      // Local writes are refused beyond the bound; received batches (sync
-      // answers, /sync calls) are counted but never refused, since their
-      // sender has already paid for them and retries them anyway.
-      if (self->state.in_flight >= self->state.max_in_flight)
-        return make_error(ec::overloaded, "Overloaded, retry later");
-      ++self->state.in_flight;
-      auto rp = self->make_response_promise<std::string>();
-      auto n = static_cast<uint32_t>(message_count(changes));
-      self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
-        .then(
-          [=, changes = std::move(changes)](
-            std::vector<std::string>& stamps) mutable {
-            write_batch batch;
-            batch.messages = make_messages(changes, stamps);
-            batch.checks = checks_of(changes);
-            batch.enqueue = true;
-            batch.clock = stamps.back();
-            auto first = stamps.front();
-            commit(self, std::move(batch), rp, [=](const commit_ack& ack) {
-              if (ack.enqueued > 0)
-                self->send(self->state.queue, enqueue_atom::value,
-                           uint64_t{ack.enqueued});
-              return first;
-            });
-          },
-          give_up(self, rp));
-      return rp;
-    },
-    [=](apply_atom, const std::string& group,
-        std::vector<message>& msgs) -> caf::result<size_t> {
-      ++self->state.in_flight;
-      auto rp = self->make_response_promise<size_t>();
-      auto stored = [](const commit_ack& ack) { return ack.stored; };
-      if (!group.empty()) {
-        // A group this node only relays: its messages never touch the
-        // clock, the tables or the outbox.
-        write_batch batch;
-        batch.group = group;
-        batch.messages = std::move(msgs);
-        commit(self, std::move(batch), rp, stored);
+      // Stamps the changes with one clock request and commits them in one
+      // batch; answers the first timestamp.
+      [=](write_atom,
+          std::vector<record_change>& changes) -> caf::result<std::string> {
+        if (changes.empty())
+          return make_error(ec::bad_request, "nothing to write");
+        // Local writes are refused beyond the bound; received batches (sync
+        // answers, /sync calls) are counted but never refused, since their
+        // sender has already paid for them and retries them anyway.
+        if (self->state.in_flight >= self->state.max_in_flight)
+          return make_error(ec::overloaded, "Overloaded, retry later");
+        ++self->state.in_flight;
+        auto rp = self->make_response_promise<std::string>();
+        auto n = static_cast<uint32_t>(message_count(changes));
+        self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
+            .then(
+                [=, changes = std::move(changes)](
+                    std::vector<std::string>& stamps) mutable {
+                  write_batch batch;
+                  batch.messages = make_messages(changes, stamps);
+                  batch.checks = checks_of(changes);
+                  batch.enqueue = true;
+                  batch.clock = stamps.back();
+                  auto first = stamps.front();
+                  commit(self, std::move(batch), rp,
+                         [=](const commit_ack& ack) {
+                           if (ack.enqueued > 0)
+                             self->send(self->state.queue, enqueue_atom::value,
+                                        uint64_t{ack.enqueued});
+                           return first;
+                         });
+                },
+                give_up(self, rp));
         return rp;
-      }
-      std::vector<std::string> stamps;
-      stamps.reserve(msgs.size());
-      for (const auto& m : msgs)
-        stamps.push_back(m.timestamp);
-      // Every received timestamp goes through the clock before it is stored.
-      self->request(self->state.clock, applier_timeout, recv_atom::value,
-                    std::move(stamps))
-        .then(
-          [=, msgs = std::move(msgs)](std::string& clock_now) mutable {
-            write_batch batch;
-            batch.messages = std::move(msgs);
-            batch.clock = std::move(clock_now);
-            commit(self, std::move(batch), rp, stored);
-          },
-          give_up(self, rp));
-      return rp;
-    },
+      },
+      [=](apply_atom, const std::string& group,
+          std::vector<message>& msgs) -> caf::result<size_t> {
+        ++self->state.in_flight;
+        auto rp = self->make_response_promise<size_t>();
+        auto stored = [](const commit_ack& ack) { return ack.stored; };
+        if (!group.empty()) {
+          // A group this node only relays: its messages never touch the
+          // clock, the tables or the outbox.
+          write_batch batch;
+          batch.group = group;
+          batch.messages = std::move(msgs);
+          commit(self, std::move(batch), rp, stored);
+          return rp;
+        }
+        std::vector<std::string> stamps;
+        stamps.reserve(msgs.size());
+        for (const auto& m : msgs)
+          stamps.push_back(m.timestamp);
+        // Every received timestamp goes through the clock before it is stored.
+        self->request(self->state.clock, applier_timeout, recv_atom::value,
+                      std::move(stamps))
+            .then(
+                [=, msgs = std::move(msgs)](std::string& clock_now) mutable {
+                  write_batch batch;
+                  batch.messages = std::move(msgs);
+                  batch.clock = std::move(clock_now);
+                  commit(self, std::move(batch), rp, stored);
+                },
+                give_up(self, rp));
+        return rp;
+      },
   };
 }
 

@@ -34,8 +34,9 @@ login_throttle::duration throttled_for(const auth_state& st,
                                        const std::string& peer,
                                        login_throttle::clock::time_point now) {
   return std::max(st.by_email.wait("email:" + email, now),
-                  peer.empty() ? login_throttle::duration::zero()
-                               : st.by_address.wait("addr:" + address_key(peer), now));
+                  peer.empty()
+                      ? login_throttle::duration::zero()
+                      : st.by_address.wait("addr:" + address_key(peer), now));
 }
 
 void count_failure(auth_state& st, const std::string& email,
@@ -173,92 +174,92 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
   self->state.node_id = std::move(opts.node_id);
   self->state.max_waiting = opts.max_waiting;
   return {
-    [=](login_atom, const std::string& email, const std::string& password,
-        const std::string& peer) -> caf::result<login_grant> {
-      if (auto err = refuse_if_crowded(self))
-        return err;
-      auto grant = check_login(self->state, email, password, peer);
-      if (!grant)
-        return grant.error();
-      return std::move(*grant);
-    },
-    [=](account_atom,
-        const account_request& req) -> caf::result<record_change> {
-      if (auto err = refuse_if_crowded(self))
-        return err;
-      auto change = prepare_account(self->state, req);
-      if (!change)
-        return change.error();
-      return std::move(*change);
-    },
-    [=](password_atom, const principal& who, const std::string& current,
-        const std::string& next,
-        const std::string& peer) -> caf::result<record_change> {
-      if (auto err = refuse_if_crowded(self))
-        return err;
-      auto change = change_password(self->state, who, current, next, peer);
-      if (!change)
-        return change.error();
-      return std::move(*change);
-    },
-    [=](bootstrap_atom,
-        const bootstrap_request& req) -> caf::result<bootstrap_result> {
-      auto& st = self->state;
-      bootstrap_result out;
-      auto email = normalize_email(req.admin_email);
-      out.account_id = admin_account_id(req.organization_id, email);
-      auto org_state = st.store->state(organizations_table,
-                                       req.organization_id, "");
-      auto account_state = st.store->state(accounts_table, out.account_id, "");
-      if (!org_state)
-        return org_state.error();
-      if (!account_state)
-        return account_state.error();
-      // The admin acts on its own behalf: it creates itself.
-      principal admin{req.organization_id, out.account_id, admin_role};
-      std::vector<record_change> changes;
-      if (*org_state == record_state::absent) {
-        changes.push_back(make_organization(
-          req.organization_id, req.organization_name, admin));
-        out.created_organization = true;
-      }
-      // An existing admin (even one deleted on purpose) is left alone, so
-      // a restart never changes its password; so is an email that another
-      // account already uses.
-      auto taken = st.store->accounts_by_email(email);
-      if (!taken)
-        return taken.error();
-      bool missing = *account_state == record_state::absent && taken->empty();
-      if (missing && req.admin_password.empty() && req.from_group) {
-        out.deferred = true;
-      } else if (missing) {
-        auto password = req.admin_password;
-        if (password.empty())
-          password = out.generated_password = random_password();
-        account_request a{email, password, admin_role, admin, out.account_id};
-        auto change = prepare_account(st, a);
+      [=](login_atom, const std::string& email, const std::string& password,
+          const std::string& peer) -> caf::result<login_grant> {
+        if (auto err = refuse_if_crowded(self))
+          return err;
+        auto grant = check_login(self->state, email, password, peer);
+        if (!grant)
+          return grant.error();
+        return std::move(*grant);
+      },
+      [=](account_atom,
+          const account_request& req) -> caf::result<record_change> {
+        if (auto err = refuse_if_crowded(self))
+          return err;
+        auto change = prepare_account(self->state, req);
         if (!change)
           return change.error();
-        changes.push_back(std::move(*change));
-        out.created_account = true;
-      }
-      if (changes.empty())
-        return out;
-      // Stamped at the organization's own time, not now: see
-      // founding_stamps(). They enter like received messages (the clock
-      // merges them, nothing is queued) and reach the hub through the
-      // merkle reconciliation.
-      auto msgs = make_messages(
-        changes, founding_stamps(req.organization_id, st.node_id,
-                                 message_count(changes)));
-      auto rp = self->make_response_promise<bootstrap_result>();
-      self
-        ->request(st.applier, bootstrap_timeout, apply_atom::value,
-                  std::string{}, std::move(msgs))
-        .then([=](size_t) mutable { rp.deliver(out); },
-              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
-    },
+        return std::move(*change);
+      },
+      [=](password_atom, const principal& who, const std::string& current,
+          const std::string& next,
+          const std::string& peer) -> caf::result<record_change> {
+        if (auto err = refuse_if_crowded(self))
+          return err;
+        auto change = change_password(self->state, who, current, next, peer);
+        if (!change)
+          return change.error();
+        return std::move(*change);
+      },
+      [=](bootstrap_atom,
+          const bootstrap_request& req) -> caf::result<bootstrap_result> {
+        auto& st = self->state;
+        bootstrap_result out;
+        auto email = normalize_email(req.admin_email);
+        out.account_id = admin_account_id(req.organization_id, email);
+        auto org_state
+            = st.store->state(organizations_table, req.organization_id, "");
+        auto account_state
+            = st.store->state(accounts_table, out.account_id, "");
+        if (!org_state)
+          return org_state.error();
+        if (!account_state)
+          return account_state.error();
+        // The admin acts on its own behalf: it creates itself.
+        principal admin{req.organization_id, out.account_id, admin_role};
+        std::vector<record_change> changes;
+        if (*org_state == record_state::absent) {
+          changes.push_back(make_organization(req.organization_id,
+                                              req.organization_name, admin));
+          out.created_organization = true;
+        }
+        // An existing admin (even one deleted on purpose) is left alone, so
+        // a restart never changes its password; so is an email that another
+        // account already uses.
+        auto taken = st.store->accounts_by_email(email);
+        if (!taken)
+          return taken.error();
+        bool missing = *account_state == record_state::absent && taken->empty();
+        if (missing && req.admin_password.empty() && req.from_group) {
+          out.deferred = true;
+        } else if (missing) {
+          auto password = req.admin_password;
+          if (password.empty())
+            password = out.generated_password = random_password();
+          account_request a{email, password, admin_role, admin, out.account_id};
+          auto change = prepare_account(st, a);
+          if (!change)
+            return change.error();
+          changes.push_back(std::move(*change));
+          out.created_account = true;
+        }
+        if (changes.empty())
+          return out;
+        // Stamped at the organization's own time, not now: see
+        // founding_stamps(). They enter like received messages (the clock
+        // merges them, nothing is queued) and reach the hub through the
+        // merkle reconciliation.
+        auto msgs = make_messages(
+            changes, founding_stamps(req.organization_id, st.node_id,
+                                     message_count(changes)));
+        auto rp = self->make_response_promise<bootstrap_result>();
+        self->request(st.applier, bootstrap_timeout, apply_atom::value,
+                      std::string{}, std::move(msgs))
+            .then([=](size_t) mutable { rp.deliver(out); },
+                  [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
   };
 }
 

@@ -15,7 +15,7 @@ public:
   /// Posts `body` to `endpoint` (a base URL; `/sync` is appended).
   virtual void post(const std::string& endpoint, std::string body,
                     std::function<void(caf::expected<std::string>)> done)
-    = 0;
+      = 0;
 };
 
 } // namespace crdt

@@ -107,128 +107,128 @@ using trie_ptr = std::shared_ptr<const merkle_trie>;
 /// Owns this node's hybrid logical clock and the merkle tries: its own
 /// group's and those of the groups it relays as a hub.
 using clock_actor = caf::typed_actor<
-  // Stamps n local events; answers their timestamps in order.
-  caf::replies_to<stamp_atom, uint32_t>::with<std::vector<std::string>>,
-  // Merges received timestamps; answers the clock afterwards.
-  caf::replies_to<recv_atom, std::vector<std::string>>::with<std::string>,
-  // Applies the trie deltas of a commit to a group ("" = own group).
-  caf::reacts_to<merkle_atom, std::string, merkle_deltas>,
-  // Answers the own trie as wire JSON.
-  caf::replies_to<merkle_atom>::with<std::string>,
-  // Compares a trie with a group's: the start of the earliest minute where
-  // they differ (-1 when equal) and the group's trie as wire JSON.
-  caf::replies_to<diff_atom, std::string, trie_ptr>::with<int64_t,
-                                                          std::string>,
-  // Answers node id, clock and root hash.
-  caf::replies_to<status_atom>::with<clock_status>>;
+    // Stamps n local events; answers their timestamps in order.
+    caf::replies_to<stamp_atom, uint32_t>::with<std::vector<std::string>>,
+    // Merges received timestamps; answers the clock afterwards.
+    caf::replies_to<recv_atom, std::vector<std::string>>::with<std::string>,
+    // Applies the trie deltas of a commit to a group ("" = own group).
+    caf::reacts_to<merkle_atom, std::string, merkle_deltas>,
+    // Answers the own trie as wire JSON.
+    caf::replies_to<merkle_atom>::with<std::string>,
+    // Compares a trie with a group's: the start of the earliest minute where
+    // they differ (-1 when equal) and the group's trie as wire JSON.
+    caf::replies_to<diff_atom, std::string, trie_ptr>::with<int64_t,
+                                                            std::string>,
+    // Answers node id, clock and root hash.
+    caf::replies_to<status_atom>::with<clock_status>>;
 
 /// Turns record changes and received messages into write batches, and
 /// counts the batches the writer has not answered yet: local writes beyond
 /// a bound are refused (ec::overloaded).
 using applier_actor = caf::typed_actor<
-  // Stamps changes and commits them in one transaction, each only if its
-  // precondition holds at commit time; answers the first timestamp.
-  caf::replies_to<write_atom, std::vector<record_change>>::with<std::string>,
-  // Commits received messages of a group ("" = this node's own, whose
-  // timestamps are merged into the clock first); answers how many were
-  // new.
-  caf::replies_to<apply_atom, std::string, std::vector<message>>::with<
-    size_t>>;
+    // Stamps changes and commits them in one transaction, each only if its
+    // precondition holds at commit time; answers the first timestamp.
+    caf::replies_to<write_atom, std::vector<record_change>>::with<std::string>,
+    // Commits received messages of a group ("" = this node's own, whose
+    // timestamps are merged into the clock first); answers how many were
+    // new.
+    caf::replies_to<apply_atom, std::string,
+                    std::vector<message>>::with<size_t>>;
 
 /// The only writer of the database: group-commits the batches waiting in
 /// its mailbox in one transaction. Runs detached.
 using writer_actor = caf::typed_actor<
-  // Commits a batch (together with others waiting); answers when durable.
-  caf::replies_to<write_atom, write_batch>::with<commit_ack>,
-  // Commits everything collected so far (sent to itself).
-  caf::reacts_to<flush_atom>,
-  // Removes outbox entries the hub acknowledged; answers how many.
-  caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>,
-  // Sets a config_sync row (key, value, type).
-  caf::replies_to<config_atom, std::string, std::string,
-                  std::string>::with<bool>>;
+    // Commits a batch (together with others waiting); answers when durable.
+    caf::replies_to<write_atom, write_batch>::with<commit_ack>,
+    // Commits everything collected so far (sent to itself).
+    caf::reacts_to<flush_atom>,
+    // Removes outbox entries the hub acknowledged; answers how many.
+    caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>,
+    // Sets a config_sync row (key, value, type).
+    caf::replies_to<config_atom, std::string, std::string,
+                    std::string>::with<bool>>;
 
 /// A read-only connection for GETs. Runs detached; several form a pool.
 /// Record reads carry the caller's organization last: records of other
 /// organizations read as absent.
 using reader_actor = caf::typed_actor<
-  // One live record as a JSON object (table, id, organization).
-  caf::replies_to<get_atom, std::string, std::string, std::string>::with<
-    std::string>,
-  // Live records of a table (table, query, organization).
-  caf::replies_to<list_atom, std::string, read_store::list_query,
-                  std::string>::with<list_result>,
-  // What a record is to a caller (table, id, organization).
-  caf::replies_to<exists_atom, std::string, std::string,
-                  std::string>::with<record_state>,
-  // Up to n queued messages, oldest first.
-  caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
-  // Messages of a group ("" = own) from a timestamp on, leaving out those
-  // of one author, about `limit` at most (0: all), ending at a minute's end
-  // (group, since, excluded node, limit).
-  caf::replies_to<since_atom, std::string, std::string, std::string,
-                  uint32_t>::with<std::vector<message>>,
-  // config_sync rows: all (empty key) or one.
-  caf::replies_to<config_atom, std::string>::with<list_result>>;
+    // One live record as a JSON object (table, id, organization).
+    caf::replies_to<get_atom, std::string, std::string,
+                    std::string>::with<std::string>,
+    // Live records of a table (table, query, organization).
+    caf::replies_to<list_atom, std::string, read_store::list_query,
+                    std::string>::with<list_result>,
+    // What a record is to a caller (table, id, organization).
+    caf::replies_to<exists_atom, std::string, std::string,
+                    std::string>::with<record_state>,
+    // Up to n queued messages, oldest first.
+    caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
+    // Messages of a group ("" = own) from a timestamp on, leaving out those
+    // of one author, about `limit` at most (0: all), ending at a minute's end
+    // (group, since, excluded node, limit).
+    caf::replies_to<since_atom, std::string, std::string, std::string,
+                    uint32_t>::with<std::vector<message>>,
+    // config_sync rows: all (empty key) or one.
+    caf::replies_to<config_atom, std::string>::with<list_result>>;
 
 /// The outbox of messages the hub has not acknowledged yet.
 using queue_actor = caf::typed_actor<
-  // n more messages were queued.
-  caf::reacts_to<enqueue_atom, uint64_t>,
-  // Answers the number of queued messages.
-  caf::replies_to<status_atom>::with<uint64_t>,
-  // Answers up to n queued messages, oldest first.
-  caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
-  // Removes acknowledged messages (by timestamp); answers how many.
-  caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>>;
+    // n more messages were queued.
+    caf::reacts_to<enqueue_atom, uint64_t>,
+    // Answers the number of queued messages.
+    caf::replies_to<status_atom>::with<uint64_t>,
+    // Answers up to n queued messages, oldest first.
+    caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
+    // Removes acknowledged messages (by timestamp); answers how many.
+    caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>>;
 
 /// The sync client: owns the timer, drains the outbox to the hub and
 /// reconciles the tries recursively.
 using sync_actor = caf::typed_actor<
-  // The timer fired (its generation; stale ones are ignored).
-  caf::reacts_to<tick_atom, uint64_t>,
-  // Starts a round now unless one is running; the first one also starts
-  // the timer (sent once start-up is complete).
-  caf::reacts_to<sync_atom>,
-  // The hub answered call `id`: ok flag and body or error text.
-  caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
-  // A config_sync setting changed (key, value).
-  caf::reacts_to<config_atom, std::string, std::string>,
-  // Answers the outcome of the last round.
-  caf::replies_to<status_atom>::with<sync_status>>;
+    // The timer fired (its generation; stale ones are ignored).
+    caf::reacts_to<tick_atom, uint64_t>,
+    // Starts a round now unless one is running; the first one also starts
+    // the timer (sent once start-up is complete).
+    caf::reacts_to<sync_atom>,
+    // The hub answered call `id`: ok flag and body or error text.
+    caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
+    // A config_sync setting changed (key, value).
+    caf::reacts_to<config_atom, std::string, std::string>,
+    // Answers the outcome of the last round.
+    caf::replies_to<status_atom>::with<sync_status>>;
 
 /// Accounts and logins. Runs detached: password hashing is slow on
 /// purpose and must not hold a scheduler thread.
 using auth_actor = caf::typed_actor<
-  // Checks email and password (and the throttles) for a client address;
-  // issues a token (email, password, address).
-  // ec::unauthorized for a wrong email or password, ec::throttled after
-  // too many; ec::overloaded when too many requests wait for the actor.
-  caf::replies_to<login_atom, std::string, std::string, std::string>::with<
-    login_grant>,
-  // Checks that the email is free, hashes the password and answers the
-  // change that creates the account (ec::conflict when taken).
-  caf::replies_to<account_atom, account_request>::with<record_change>,
-  // Checks an account's current password (throttled like a login) and
-  // answers the change that sets a new one (account, current, new,
-  // client address).
-  caf::replies_to<password_atom, principal, std::string, std::string,
-                  std::string>::with<record_change>,
-  // Creates the default organization and its admin when missing.
-  caf::replies_to<bootstrap_atom, bootstrap_request>::with<bootstrap_result>>;
+    // Checks email and password (and the throttles) for a client address;
+    // issues a token (email, password, address).
+    // ec::unauthorized for a wrong email or password, ec::throttled after
+    // too many; ec::overloaded when too many requests wait for the actor.
+    caf::replies_to<login_atom, std::string, std::string,
+                    std::string>::with<login_grant>,
+    // Checks that the email is free, hashes the password and answers the
+    // change that creates the account (ec::conflict when taken).
+    caf::replies_to<account_atom, account_request>::with<record_change>,
+    // Checks an account's current password (throttled like a login) and
+    // answers the change that sets a new one (account, current, new,
+    // client address).
+    caf::replies_to<password_atom, principal, std::string, std::string,
+                    std::string>::with<record_change>,
+    // Creates the default organization and its admin when missing.
+    caf::replies_to<bootstrap_atom, bootstrap_request>::with<bootstrap_result>>;
 
 /// Serves POST /sync for other nodes.
 using hub_actor = caf::typed_actor<
-  // Handles one request body; answers the wire body of the answer
-  // (ec::bad_request for a malformed or refused batch, ec::storage_failure
-  // when the hub itself failed).
-  caf::replies_to<sync_atom, std::string>::with<std::string>>;
+    // Handles one request body; answers the wire body of the answer
+    // (ec::bad_request for a malformed or refused batch, ec::storage_failure
+    // when the hub itself failed).
+    caf::replies_to<sync_atom, std::string>::with<std::string>>;
 
 /// One per HTTP connection: routes requests to the actors above and sends
 /// the replies back to the connection.
 using session_actor = caf::typed_actor<
-  // Handles one request; the reply goes to the connection's sink.
-  caf::reacts_to<http_request>>;
+    // Handles one request; the reply goes to the connection's sink.
+    caf::reacts_to<http_request>>;
 
 } // namespace crdt
 

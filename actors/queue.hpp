@@ -17,8 +17,8 @@ struct queue_state {
 };
 
 /// The outbox, starting with `pending` entries found at start-up.
-queue_actor::behavior_type queue(queue_actor::stateful_pointer<queue_state> self,
-                                 uint64_t pending, reader_actor reader,
-                                 writer_actor writer);
+queue_actor::behavior_type
+queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
+      reader_actor reader, writer_actor writer);
 
 } // namespace crdt

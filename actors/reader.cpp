@@ -7,47 +7,48 @@ reader(reader_actor::stateful_pointer<reader_state> self,
        std::unique_ptr<read_store> store) {
   self->state.store = std::move(store);
   return {
-    [=](get_atom, const std::string& table, const std::string& id,
-        const std::string& org) -> caf::result<std::string> {
-      auto r = self->state.store->get(table, id, org);
-      if (!r)
-        return r.error();
-      return std::move(*r);
-    },
-    [=](list_atom, const std::string& table, const read_store::list_query& q,
-        const std::string& org) -> caf::result<list_result> {
-      auto r = self->state.store->list(table, q, org);
-      if (!r)
-        return r.error();
-      return list_result{r->first, std::move(r->second)};
-    },
-    [=](exists_atom, const std::string& table, const std::string& id,
-        const std::string& org) -> caf::result<record_state> {
-      auto r = self->state.store->state(table, id, org);
-      if (!r)
-        return r.error();
-      return *r;
-    },
-    [=](outbox_atom, uint32_t n) -> caf::result<std::vector<message>> {
-      auto r = self->state.store->outbox(n);
-      if (!r)
-        return r.error();
-      return std::move(*r);
-    },
-    [=](since_atom, const std::string& group, const std::string& since,
-        const std::string& exclude,
-        uint32_t limit) -> caf::result<std::vector<message>> {
-      auto r = self->state.store->messages_since(group, since, exclude, limit);
-      if (!r)
-        return r.error();
-      return std::move(*r);
-    },
-    [=](config_atom, const std::string& key) -> caf::result<list_result> {
-      auto r = self->state.store->config(key);
-      if (!r)
-        return r.error();
-      return list_result{r->first, std::move(r->second)};
-    },
+      [=](get_atom, const std::string& table, const std::string& id,
+          const std::string& org) -> caf::result<std::string> {
+        auto r = self->state.store->get(table, id, org);
+        if (!r)
+          return r.error();
+        return std::move(*r);
+      },
+      [=](list_atom, const std::string& table, const read_store::list_query& q,
+          const std::string& org) -> caf::result<list_result> {
+        auto r = self->state.store->list(table, q, org);
+        if (!r)
+          return r.error();
+        return list_result{r->first, std::move(r->second)};
+      },
+      [=](exists_atom, const std::string& table, const std::string& id,
+          const std::string& org) -> caf::result<record_state> {
+        auto r = self->state.store->state(table, id, org);
+        if (!r)
+          return r.error();
+        return *r;
+      },
+      [=](outbox_atom, uint32_t n) -> caf::result<std::vector<message>> {
+        auto r = self->state.store->outbox(n);
+        if (!r)
+          return r.error();
+        return std::move(*r);
+      },
+      [=](since_atom, const std::string& group, const std::string& since,
+          const std::string& exclude,
+          uint32_t limit) -> caf::result<std::vector<message>> {
+        auto r
+            = self->state.store->messages_since(group, since, exclude, limit);
+        if (!r)
+          return r.error();
+        return std::move(*r);
+      },
+      [=](config_atom, const std::string& key) -> caf::result<list_result> {
+        auto r = self->state.store->config(key);
+        if (!r)
+          return r.error();
+        return list_result{r->first, std::move(r->second)};
+      },
   };
 }
 

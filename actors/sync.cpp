@@ -7,10 +7,10 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <chrono>
+#include <cmath>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -67,14 +67,14 @@ void call(self_ptr self, std::string body,
   st->on_reply = std::move(then);
   sync_actor handle = caf::actor_cast<sync_actor>(self);
   st->transport->post(st->cfg.endpoint, std::move(body),
-                     [handle, id](caf::expected<std::string> r) {
-                       if (r)
-                         caf::anon_send(handle, reply_atom::value, id, true,
-                                        std::move(*r));
-                       else
-                         caf::anon_send(handle, reply_atom::value, id, false,
-                                        describe(r.error()));
-                     });
+                      [handle, id](caf::expected<std::string> r) {
+                        if (r)
+                          caf::anon_send(handle, reply_atom::value, id, true,
+                                         std::move(*r));
+                        else
+                          caf::anon_send(handle, reply_atom::value, id, false,
+                                         describe(r.error()));
+                      });
 }
 
 void sync_once(self_ptr self, std::vector<message> msgs,
@@ -107,29 +107,30 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
       return;
     }
     self->request(st->clock, ask_timeout, diff_atom::value, std::string{}, trie)
-      .then(
-        [=](int64_t d, const std::string&) {
-          if (d < 0) {
-            finish(self, caf::none);
-            return;
-          }
-          if (since && d == *since) {
-            finish(self, make_error(ec::sync_failure,
-                                    "the tries still differ from "
-                                      + since_timestamp(d)
-                                      + " after syncing from there"));
-            return;
-          }
-          if (depth + 1 >= st->cfg.max_depth) {
-            finish(self, make_error(ec::sync_failure,
-                                    "reconciliation did not converge within "
+        .then(
+            [=](int64_t d, const std::string&) {
+              if (d < 0) {
+                finish(self, caf::none);
+                return;
+              }
+              if (since && d == *since) {
+                finish(self, make_error(ec::sync_failure,
+                                        "the tries still differ from "
+                                            + since_timestamp(d)
+                                            + " after syncing from there"));
+                return;
+              }
+              if (depth + 1 >= st->cfg.max_depth) {
+                finish(self,
+                       make_error(ec::sync_failure,
+                                  "reconciliation did not converge within "
                                       + std::to_string(st->cfg.max_depth)
                                       + " calls"));
-            return;
-          }
-          sync_once(self, {}, d, depth + 1, {}, drained_full);
-        },
-        fail);
+                return;
+              }
+              sync_once(self, {}, d, depth + 1, {}, drained_full);
+            },
+            fail);
   };
   // The hub stored what we sent: only now do those entries leave the queue.
   auto ack = [=] {
@@ -138,7 +139,7 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
       return;
     }
     self->request(st->queue, ask_timeout, ack_atom::value, acks)
-      .then([=](uint64_t) { reconcile(); }, fail);
+        .then([=](uint64_t) { reconcile(); }, fail);
   };
   if (resp->messages.empty()) {
     ack();
@@ -152,7 +153,7 @@ void on_answer(self_ptr self, caf::expected<std::string> body,
   }
   self->request(st->applier, ask_timeout, apply_atom::value, std::string{},
                 std::move(resp->messages))
-    .then([=](size_t) { ack(); }, fail);
+      .then([=](size_t) { ack(); }, fail);
 }
 
 void sync_once(self_ptr self, std::vector<message> msgs,
@@ -180,15 +181,15 @@ void sync_once(self_ptr self, std::vector<message> msgs,
   }
   auto send = [=](std::vector<message> all) {
     self->request(st->clock, ask_timeout, merkle_atom::value)
-      .then(
-        [=](const std::string& merkle) {
-          auto body = write_sync_request(st->cfg.group, st->cfg.node_id, all,
-                                         merkle);
-          call(self, std::move(body), [=](caf::expected<std::string> r) {
-            on_answer(self, std::move(r), since, depth, acks, drained_full);
-          });
-        },
-        fail);
+        .then(
+            [=](const std::string& merkle) {
+              auto body = write_sync_request(st->cfg.group, st->cfg.node_id,
+                                             all, merkle);
+              call(self, std::move(body), [=](caf::expected<std::string> r) {
+                on_answer(self, std::move(r), since, depth, acks, drained_full);
+              });
+            },
+            fail);
   };
   if (!since) {
     send(std::move(msgs));
@@ -200,35 +201,35 @@ void sync_once(self_ptr self, std::vector<message> msgs,
   // later, and the recursion carries on from there.
   self->request(st->reader, ask_timeout, since_atom::value, std::string{},
                 since_timestamp(*since), std::string{}, st->cfg.batch)
-    .then(
-      [=](std::vector<message>& more) {
-        std::set<std::string> seen;
-        std::vector<message> all = msgs;
-        for (const auto& m : all)
-          seen.insert(m.timestamp);
-        for (auto& m : more)
-          if (seen.insert(m.timestamp).second)
-            all.push_back(std::move(m));
-        send(std::move(all));
-      },
-      fail);
+      .then(
+          [=](std::vector<message>& more) {
+            std::set<std::string> seen;
+            std::vector<message> all = msgs;
+            for (const auto& m : all)
+              seen.insert(m.timestamp);
+            for (auto& m : more)
+              if (seen.insert(m.timestamp).second)
+                all.push_back(std::move(m));
+            send(std::move(all));
+          },
+          fail);
 }
 
 void round(self_ptr self) {
   auto* st = &self->state; // captured by the continuations below
   st->busy = true;
   self->request(st->queue, ask_timeout, outbox_atom::value, st->cfg.batch)
-    .then(
-      [=](std::vector<message>& msgs) {
-        std::vector<std::string> acks;
-        acks.reserve(msgs.size());
-        for (const auto& m : msgs)
-          acks.push_back(m.timestamp);
-        bool full = msgs.size() >= self->state.cfg.batch;
-        sync_once(self, std::move(msgs), std::nullopt, 0, std::move(acks),
-                  full);
-      },
-      [=](const caf::error& err) { finish(self, err); });
+      .then(
+          [=](std::vector<message>& msgs) {
+            std::vector<std::string> acks;
+            acks.reserve(msgs.size());
+            for (const auto& m : msgs)
+              acks.push_back(m.timestamp);
+            bool full = msgs.size() >= self->state.cfg.batch;
+            sync_once(self, std::move(msgs), std::nullopt, 0, std::move(acks),
+                      full);
+          },
+          [=](const caf::error& err) { finish(self, err); });
 }
 
 } // namespace
@@ -240,42 +241,42 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
   // No timer yet: the first round starts with the first sync_atom, which
   // the node sends once start-up is complete (see node::start_sync).
   return {
-    [=](tick_atom, uint64_t generation) {
-      auto* st = &self->state; // captured by the continuations below
-      if (generation != st->generation || st->busy)
-        return;
-      if (!st->cfg.enabled || st->cfg.endpoint.empty()) {
-        schedule(self, st->cfg.timer_ms);
-        return;
-      }
-      round(self);
-    },
-    [=](sync_atom) {
-      auto* st = &self->state; // captured by the continuations below
-      if (!st->busy && st->cfg.enabled && !st->cfg.endpoint.empty())
+      [=](tick_atom, uint64_t generation) {
+        auto* st = &self->state; // captured by the continuations below
+        if (generation != st->generation || st->busy)
+          return;
+        if (!st->cfg.enabled || st->cfg.endpoint.empty()) {
+          schedule(self, st->cfg.timer_ms);
+          return;
+        }
         round(self);
-    },
-    [=](reply_atom, uint64_t id, bool ok, std::string& text) {
-      auto* st = &self->state; // captured by the continuations below
-      if (id != st->call_id || !st->on_reply)
-        return; // an answer to a call we gave up on
-      auto then = std::move(st->on_reply);
-      st->on_reply = nullptr;
-      if (ok)
-        then(std::move(text));
-      else
-        then(make_error(ec::sync_failure, text));
-    },
-    [=](config_atom, const std::string& key, const std::string& value) {
-      auto* st = &self->state; // captured by the continuations below
-      if (!apply_sync_setting(st->cfg, key, value))
-        return;
-      st->last.enabled = st->cfg.enabled;
-      // Re-arm: a new period or a re-enabled sync starts from now.
-      if (!st->busy)
-        schedule(self, std::min<int64_t>(st->cfg.timer_ms, 100));
-    },
-    [=](status_atom) { return self->state.last; },
+      },
+      [=](sync_atom) {
+        auto* st = &self->state; // captured by the continuations below
+        if (!st->busy && st->cfg.enabled && !st->cfg.endpoint.empty())
+          round(self);
+      },
+      [=](reply_atom, uint64_t id, bool ok, std::string& text) {
+        auto* st = &self->state; // captured by the continuations below
+        if (id != st->call_id || !st->on_reply)
+          return; // an answer to a call we gave up on
+        auto then = std::move(st->on_reply);
+        st->on_reply = nullptr;
+        if (ok)
+          then(std::move(text));
+        else
+          then(make_error(ec::sync_failure, text));
+      },
+      [=](config_atom, const std::string& key, const std::string& value) {
+        auto* st = &self->state; // captured by the continuations below
+        if (!apply_sync_setting(st->cfg, key, value))
+          return;
+        st->last.enabled = st->cfg.enabled;
+        // Re-arm: a new period or a re-enabled sync starts from now.
+        if (!st->busy)
+          schedule(self, std::min<int64_t>(st->cfg.timer_ms, 100));
+      },
+      [=](status_atom) { return self->state.last; },
   };
 }
 

@@ -26,61 +26,61 @@ writer(writer_actor::stateful_pointer<writer_state> self,
                             batch.enqueue ? s.stored_per_batch[i] : 0});
   };
   return {
-    [=](write_atom, write_batch& batch) -> caf::result<commit_ack> {
-      auto rp = self->make_response_promise<commit_ack>();
-      self->state.pending.emplace_back(std::move(batch), rp);
-      // The flush message queues behind every batch already in the mailbox,
-      // so one commit takes all of them (group commit).
-      if (!self->state.flush_scheduled) {
-        self->state.flush_scheduled = true;
-        self->send(self, flush_atom::value);
-      }
-      return rp;
-    },
-    [=](flush_atom) {
-      auto& st = self->state;
-      st.flush_scheduled = false;
-      auto pending = std::move(st.pending);
-      st.pending.clear();
-      if (pending.empty())
-        return;
-      std::vector<const write_batch*> batches;
-      batches.reserve(pending.size());
-      for (auto& p : pending)
-        batches.push_back(&p.first);
-      auto summary = st.store->commit(batches);
-      if (summary) {
-        report(*summary);
-        for (size_t i = 0; i < pending.size(); ++i)
-          answer(pending[i], *summary, i);
-      } else if (pending.size() == 1) {
-        pending.front().second.deliver(summary.error());
-      } else {
-        // One bad batch must not fail its neighbours: retry one by one.
-        for (auto& p : pending) {
-          auto one = st.store->commit({&p.first});
-          if (one) {
-            report(*one);
-            answer(p, *one, 0);
-          } else {
-            p.second.deliver(one.error());
+      [=](write_atom, write_batch& batch) -> caf::result<commit_ack> {
+        auto rp = self->make_response_promise<commit_ack>();
+        self->state.pending.emplace_back(std::move(batch), rp);
+        // The flush message queues behind every batch already in the mailbox,
+        // so one commit takes all of them (group commit).
+        if (!self->state.flush_scheduled) {
+          self->state.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+        return rp;
+      },
+      [=](flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        auto pending = std::move(st.pending);
+        st.pending.clear();
+        if (pending.empty())
+          return;
+        std::vector<const write_batch*> batches;
+        batches.reserve(pending.size());
+        for (auto& p : pending)
+          batches.push_back(&p.first);
+        auto summary = st.store->commit(batches);
+        if (summary) {
+          report(*summary);
+          for (size_t i = 0; i < pending.size(); ++i)
+            answer(pending[i], *summary, i);
+        } else if (pending.size() == 1) {
+          pending.front().second.deliver(summary.error());
+        } else {
+          // One bad batch must not fail its neighbours: retry one by one.
+          for (auto& p : pending) {
+            auto one = st.store->commit({&p.first});
+            if (one) {
+              report(*one);
+              answer(p, *one, 0);
+            } else {
+              p.second.deliver(one.error());
+            }
           }
         }
-      }
-    },
-    [=](ack_atom, const std::vector<std::string>& stamps)
-      -> caf::result<uint64_t> {
-      auto n = self->state.store->ack_outbox(stamps);
-      if (!n)
-        return n.error();
-      return static_cast<uint64_t>(*n);
-    },
-    [=](config_atom, const std::string& key, const std::string& value,
-        const std::string& type) -> caf::result<bool> {
-      if (auto err = self->state.store->set_config(key, value, type))
-        return err;
-      return true;
-    },
+      },
+      [=](ack_atom,
+          const std::vector<std::string>& stamps) -> caf::result<uint64_t> {
+        auto n = self->state.store->ack_outbox(stamps);
+        if (!n)
+          return n.error();
+        return static_cast<uint64_t>(*n);
+      },
+      [=](config_atom, const std::string& key, const std::string& value,
+          const std::string& type) -> caf::result<bool> {
+        if (auto err = self->state.store->set_config(key, value, type))
+          return err;
+        return true;
+      },
   };
 }
 

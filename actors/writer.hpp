@@ -16,7 +16,7 @@ struct writer_state {
   std::unique_ptr<write_store> store;
   /// Batches waiting for the next commit, with their promises.
   std::vector<std::pair<write_batch, caf::typed_response_promise<commit_ack>>>
-    pending;
+      pending;
   /// Whether a flush message is on its way to this actor.
   bool flush_scheduled = false;
   static inline const char* name = "writer";

@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
                cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("SYNC_SECRET"),
                cfg.str("JWT_SECRET")};
   opts.max_drift_ms = cfg.integer("HLC_MAX_DRIFT_MS");
-  opts.write_queue_limit = static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT"));
+  opts.write_queue_limit
+      = static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT"));
   opts.readers = static_cast<size_t>(cfg.integer("READERS"));
   opts.token_ttl = cfg.integer("TOKEN_TTL_SECONDS");
   for (const auto& key : sync_setting_keys())
@@ -129,12 +130,11 @@ int main(int argc, char** argv) {
     return fail(describe(n.error()));
 
   // The default organization and its first admin, on first start.
-  bootstrap_request breq{cfg.str("DEFAULT_ORGANIZATION_ID"),
-                         cfg.str("DEFAULT_ORGANIZATION_NAME"),
-                         cfg.str("DEFAULT_ORGANIZATION_ADMIN_EMAIL"),
-                         cfg.str("DEFAULT_ORGANIZATION_ADMIN_PASSWORD"),
-                         n->sync_settings().enabled
-                           && !n->sync_settings().endpoint.empty()};
+  bootstrap_request breq{
+      cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("DEFAULT_ORGANIZATION_NAME"),
+      cfg.str("DEFAULT_ORGANIZATION_ADMIN_EMAIL"),
+      cfg.str("DEFAULT_ORGANIZATION_ADMIN_PASSWORD"),
+      n->sync_settings().enabled && !n->sync_settings().endpoint.empty()};
   auto founded = bootstrap(sys, *n, breq);
   if (!founded)
     return fail("cannot create the default organization: "

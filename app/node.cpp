@@ -31,8 +31,8 @@ auto spawn_blocking(caf::actor_system& sys, bool detach, F fun, Ts&&... xs) {
 
 // The sync settings in effect: the declared ones (stored for later
 // starts), else what an earlier start stored, else the defaults.
-caf::expected<sync_config>
-resolve_sync(write_store& store, const node_options& opts) {
+caf::expected<sync_config> resolve_sync(write_store& store,
+                                        const node_options& opts) {
   auto stored = store.load_config();
   if (!stored)
     return stored.error();
@@ -144,7 +144,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   read_stores.pop_back();
   for (auto& r : read_stores)
     svc->readers.push_back(
-      own(spawn_blocking(sys, opts.detach, crdt::reader, std::move(r))));
+        own(spawn_blocking(sys, opts.detach, crdt::reader, std::move(r))));
   svc->queue = own(sys.spawn(crdt::queue, static_cast<uint64_t>(*pending),
                              svc->readers.front(), svc->writer));
   svc->applier = own(sys.spawn(crdt::applier, svc->clock, svc->writer,
@@ -159,9 +159,9 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   svc->hub = own(sys.spawn(crdt::hub, std::move(hub)));
   auth_options aopts{opts.info.token_key, opts.info.group_id, opts.token_ttl,
                      n.id_};
-  svc->auth = own(spawn_blocking(sys, opts.detach, crdt::auth,
-                                 std::move(auth_store), svc->applier,
-                                 std::move(aopts)));
+  svc->auth
+      = own(spawn_blocking(sys, opts.detach, crdt::auth, std::move(auth_store),
+                           svc->applier, std::move(aopts)));
   sync_state sync;
   sync.cfg = *scfg;
   sync.clock = svc->clock;
@@ -176,15 +176,14 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   return n;
 }
 
-caf::expected<bootstrap_result> bootstrap(caf::actor_system& sys,
-                                          const node& n,
+caf::expected<bootstrap_result> bootstrap(caf::actor_system& sys, const node& n,
                                           const bootstrap_request& req) {
   caf::scoped_actor self{sys};
   caf::expected<bootstrap_result> out = make_error(ec::timeout, "no answer");
   self->request(n.svc().auth, std::chrono::seconds(60), bootstrap_atom::value,
                 req)
-    .receive([&](const bootstrap_result& r) { out = r; },
-             [&](const caf::error& err) { out = err; });
+      .receive([&](const bootstrap_result& r) { out = r; },
+               [&](const caf::error& err) { out = err; });
   return out;
 }
 

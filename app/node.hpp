@@ -108,8 +108,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts);
 
 /// Creates the default organization and its first admin when they are
 /// missing (blocks until done; for main, at start-up).
-caf::expected<bootstrap_result> bootstrap(caf::actor_system& sys,
-                                          const node& n,
+caf::expected<bootstrap_result> bootstrap(caf::actor_system& sys, const node& n,
                                           const bootstrap_request& req);
 
 } // namespace crdt

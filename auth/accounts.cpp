@@ -42,8 +42,8 @@ table_ptr builtin(const char* name, const char* json) {
 } // namespace
 
 void add_builtin_tables(schema_set& schemas) {
-  static const table_ptr orgs = builtin(organizations_table,
-                                        organizations_json);
+  static const table_ptr orgs
+      = builtin(organizations_table, organizations_json);
   static const table_ptr accounts = builtin(accounts_table, accounts_json);
   schemas[organizations_table] = orgs;
   schemas[accounts_table] = accounts;
@@ -104,8 +104,7 @@ std::string admin_account_id(std::string_view organization_id,
 }
 
 std::vector<std::string> founding_stamps(const std::string& organization_id,
-                                         const std::string& node_id,
-                                         size_t n) {
+                                         const std::string& node_id, size_t n) {
   std::vector<std::string> out;
   // An id whose time lies ahead (a hand-made ULID) would make the stamps
   // future ones, which clocks and hubs refuse: fall back to the epoch.
@@ -113,8 +112,7 @@ std::vector<std::string> founding_stamps(const std::string& organization_id,
   if (at > wall_clock_ms())
     at = 0;
   for (size_t i = 0; i < n; ++i)
-    out.push_back(
-      to_string(timestamp{at, static_cast<uint32_t>(i), node_id}));
+    out.push_back(to_string(timestamp{at, static_cast<uint32_t>(i), node_id}));
   return out;
 }
 

@@ -47,13 +47,12 @@ std::string admin_account_id(std::string_view organization_id,
 
 /// Timestamps for the `n` messages that found an organization and its
 /// first admin at start-up: at the organization's own time (its ULID's;
-/// the epoch for an id that is no ULID or lies in the future) with counters 0..n-1 and this node's id. Every later
-/// change (a new password, a new name) is stamped by the HLC and so wins
-/// over them on every node, however late a node joins the group and
-/// founds the same organization again.
+/// the epoch for an id that is no ULID or lies in the future) with counters
+/// 0..n-1 and this node's id. Every later change (a new password, a new name)
+/// is stamped by the HLC and so wins over them on every node, however late a
+/// node joins the group and founds the same organization again.
 std::vector<std::string> founding_stamps(const std::string& organization_id,
-                                         const std::string& node_id,
-                                         size_t n);
+                                         const std::string& node_id, size_t n);
 
 /// The change creating an organization named `name` with id `id`, made by
 /// `who` (its organization_id is the new organization itself).

@@ -75,7 +75,7 @@ std::string random_hex(size_t bytes) {
 std::string random_password(size_t length) {
   init_crypto();
   static constexpr char alphabet[]
-    = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+      = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   constexpr uint32_t n = sizeof(alphabet) - 1;
   std::string out;
   out.reserve(length);
@@ -100,7 +100,7 @@ caf::expected<std::string> sign_token(const token_claims& claims,
             && jwt_set_alg(raw, JWT_ALG_HS256,
                            reinterpret_cast<const unsigned char*>(key.data()),
                            static_cast<int>(key.size()))
-                 == 0;
+                   == 0;
   if (!ok)
     return make_error(ec::storage_failure, "cannot fill a token");
   std::unique_ptr<char, free_deleter> text{jwt_encode_str(raw)};
@@ -124,7 +124,7 @@ caf::expected<token_claims> verify_token(const std::string& token,
   if (jwt_decode(&raw, token.c_str(),
                  reinterpret_cast<const unsigned char*>(key.data()),
                  static_cast<int>(key.size()))
-        != 0
+          != 0
       || raw == nullptr)
     return unauthorized("Invalid token");
   jwt_ptr jwt{raw};
@@ -147,8 +147,8 @@ caf::expected<token_claims> verify_token(const std::string& token,
     if (!json)
       return false;
     std::string_view text{json.get()};
-    auto [end, err] = std::from_chars(text.data(), text.data() + text.size(),
-                                      into);
+    auto [end, err]
+        = std::from_chars(text.data(), text.data() + text.size(), into);
     return err == std::errc{} && end == text.data() + text.size();
   };
   std::string issuer;

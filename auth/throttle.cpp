@@ -45,8 +45,8 @@ std::string address_key(const std::string& address) {
   if (address.find(':') == std::string::npos
       || inet_pton(AF_INET6, address.c_str(), raw) != 1)
     return address;
-  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0,
-                                           0, 0, 0, 0, 0xff, 0xff};
+  static const unsigned char mapped[12]
+      = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   char text[INET6_ADDRSTRLEN];
   if (std::memcmp(raw, mapped, sizeof mapped) == 0) {
     if (!inet_ntop(AF_INET, raw + 12, text, sizeof text))

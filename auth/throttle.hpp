@@ -32,8 +32,7 @@ public:
   };
 
   login_throttle() = default;
-  explicit login_throttle(limits lim) : limits_(lim) {
-  }
+  explicit login_throttle(limits lim) : limits_(lim) {}
 
   /// How long `key` must still wait before a try is heard (zero: now).
   duration wait(const std::string& key, clock::time_point now) const;

@@ -60,8 +60,8 @@ void text(sqlite3_stmt* s, int i, const std::string& v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: bench_baseline <db> [creates] [batch] [FULL|NORMAL]\n");
+    std::fprintf(
+        stderr, "usage: bench_baseline <db> [creates] [batch] [FULL|NORMAL]\n");
     return 2;
   }
   long creates = argc > 2 ? std::atol(argv[2]) : 200000;
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     return 1;
   exec(("PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync
         + "; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;")
-         .c_str());
+           .c_str());
   // The same tables and keys as storage/migrate.cpp creates.
   exec(R"sql(
 CREATE TABLE IF NOT EXISTS crdt_messages(ts TEXT PRIMARY KEY, dataset TEXT NOT NULL,
@@ -90,22 +90,22 @@ INSERT OR IGNORE INTO crdt_clock VALUES(0, '0123456789abcdef', '');
 )sql");
   auto msg = prepare("INSERT INTO crdt_messages VALUES(?1, ?2, ?3, ?4, ?5)");
   auto cell = prepare(
-    "INSERT INTO crdt_cells VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET "
-    "ts = excluded.ts WHERE excluded.ts > crdt_cells.ts");
+      "INSERT INTO crdt_cells VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET "
+      "ts = excluded.ts WHERE excluded.ts > crdt_cells.ts");
   auto out = prepare("INSERT INTO crdt_outbox VALUES(?1)");
   auto row = prepare(
-    "INSERT INTO contacts(id, first_name, middle_name, last_name, "
-    "date_of_birth, tombstone, organization_id, created_by, updated_by, "
-    "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, NULL, NULL, "
-    "?7, ?7) ON CONFLICT(id) DO UPDATE SET first_name = excluded.first_name");
+      "INSERT INTO contacts(id, first_name, middle_name, last_name, "
+      "date_of_birth, tombstone, organization_id, created_by, updated_by, "
+      "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, 0, ?6, NULL, NULL, "
+      "?7, ?7) ON CONFLICT(id) DO UPDATE SET first_name = excluded.first_name");
   auto mrk = prepare(
-    "INSERT INTO crdt_merkle VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET "
-    "hash = (hash | excluded.hash) - (hash & excluded.hash)");
+      "INSERT INTO crdt_merkle VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET "
+      "hash = (hash | excluded.hash) - (hash & excluded.hash)");
   auto clk = prepare("UPDATE crdt_clock SET ts = ?1 WHERE id = 0");
-  static const char* cols[] = {"first_name", "middle_name",     "last_name",
-                               "date_of_birth", "tombstone",    "organization_id",
-                               "created_by",    "updated_by",   "created_at",
-                               "updated_at"};
+  static const char* cols[]
+      = {"first_name", "middle_name",     "last_name",  "date_of_birth",
+         "tombstone",  "organization_id", "created_by", "updated_by",
+         "created_at", "updated_at"};
   hlc clock;
   clock.last.node = "0123456789abcdef";
   const std::string table = "contacts", org = "01JBHKXHYSKPP247HZZWHA3JCT";
@@ -160,12 +160,13 @@ INSERT OR IGNORE INTO crdt_clock VALUES(0, '0123456789abcdef', '');
     run(clk);
     exec("COMMIT");
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                              - start)
-                  .count();
+  double secs
+      = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
   std::printf("baseline: %.0f creates/s, %.0f messages/s (%ld creates, batch "
               "%ld, synchronous=%s)\n",
-              creates / secs, creates * 10 / secs, creates, batch, sync.c_str());
+              creates / secs, creates * 10 / secs, creates, batch,
+              sync.c_str());
   for (auto s : {msg, cell, out, row, mrk, clk})
     sqlite3_finalize(s);
   sqlite3_close(db);

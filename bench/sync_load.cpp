@@ -108,7 +108,7 @@ struct writer {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
-    .count();
+      .count();
 }
 
 const char* client_node = "b0b0b0b0b0b0b0b0";
@@ -118,7 +118,7 @@ const char* client_node = "b0b0b0b0b0b0b0b0";
 // "nothing new" really finds nothing.
 void adopt(connection& c, writer& w, const std::string& group) {
   auto r = parse_sync_response(
-    c.post(write_sync_request(group, client_node, {}, "{}")));
+      c.post(write_sync_request(group, client_node, {}, "{}")));
   if (!r) {
     std::fprintf(stderr, "bench_sync: unreadable /sync answer\n");
     std::exit(1);
@@ -135,8 +135,8 @@ void preload(connection& c, writer& w, const std::string& group, long total) {
   int64_t minutes = std::max<long>(1, total / 1000);
   int64_t t0 = wall_clock_ms() - 3600000 - minutes * 60000;
   for (long done = 0; done < total; done += 1000) {
-    auto msgs = w.batch(std::min<long>(1000, total - done),
-                        t0 + done / 1000 * 60000);
+    auto msgs
+        = w.batch(std::min<long>(1000, total - done), t0 + done / 1000 * 60000);
     c.post(write_sync_request(group, client_node, msgs, w.trie_json()));
   }
   std::printf("preload: %ld messages in %.1f s (%.0f messages/s)\n", total,
@@ -158,8 +158,9 @@ void probe(connection& c, writer& w, const std::string& group, int calls) {
     nothing_bytes = body.size();
     auto r = parse_sync_response(body);
     if (!r || !r->messages.empty() || r->merkle.hash() != w.trie.hash()) {
-      std::fprintf(stderr, "bench_sync: the hub holds something the client "
-                           "does not (%zu messages)\n",
+      std::fprintf(stderr,
+                   "bench_sync: the hub holds something the client "
+                   "does not (%zu messages)\n",
                    r ? r->messages.size() : 0);
       std::exit(1);
     }
@@ -180,10 +181,11 @@ void probe(connection& c, writer& w, const std::string& group, int calls) {
     // The hub answers from the start of the differing minute, so messages
     // of that minute the client already has come along; the new one must.
     auto r = parse_sync_response(body);
-    if (!r || std::none_of(r->messages.begin(), r->messages.end(),
-                           [&](const message& m) {
-                             return m.timestamp == msg[0].timestamp;
-                           })) {
+    if (!r
+        || std::none_of(r->messages.begin(), r->messages.end(),
+                        [&](const message& m) {
+                          return m.timestamp == msg[0].timestamp;
+                        })) {
       std::fprintf(stderr, "bench_sync: the new message did not come\n");
       std::exit(1);
     }

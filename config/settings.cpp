@@ -16,48 +16,48 @@ namespace crdt {
 
 const std::vector<setting_spec>& setting_specs() {
   static const std::vector<setting_spec> specs{
-    {"PORT", "3060", "HTTP port"},
-    {"HOST", "127.0.0.1",
-     "address to listen on (0.0.0.0 to accept connections from the network)"},
-    {"DB_SQLITE_FILE", "db/sql.sqlite",
-     "SQLite file; parent folders are created"},
-    {"SCHEMA_DIR", "schema", "folder of table definitions (*.json)"},
-    {"DATABASE", "Test", "name of the database, reported by /health"},
-    {"GROUP_ID", "my_group", "CRDT group to replicate with"},
-    {"SYNC_ENABLED", "false", "run the background sync"},
-    {"SYNC_ENDPOINT", "", "base URL of the hub (/sync is appended)"},
-    {"SYNC_TIMER_MS", "30000", "sync period in milliseconds"},
-    {"SYNC_SECRET", "",
-     "shared secret of the group's /sync: a hub refuses calls without it "
-     "(401), a node sends it (X-Sync-Secret header)"},
-    {"SYNC_BACKOFF_MAX_MS", "5000",
-     "cap of the back-off (ms) after failed sync rounds"},
-    {"HLC_MAX_DRIFT_MS", "60000",
-     "how far (ms) the clock may run ahead of physical time"},
-    {"DEFAULT_ORGANIZATION_ID", "01JBHKXHYSKPP247HZZWHA3JCT",
-     "organization created on first start"},
-    {"DEFAULT_ORGANIZATION_NAME", "Super Organization", "its name"},
-    {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "admin@example.com",
-     "first admin account"},
-    {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "",
-     "its password, at least 8 characters (generated and printed once when "
-     "unset); used only when the account is created"},
-    {"JWT_SECRET", "",
-     "key signing the bearer tokens, at least 32 characters; give every "
-     "node of a group the same one so that each accepts the others' "
-     "tokens (unset: a random key is generated and kept in the database, "
-     "and tokens work on this node only)"},
-    {"TOKEN_TTL_SECONDS", "3600", "lifetime of a bearer token in seconds"},
-    {"BODY_LIMIT", "1048576", "largest request body in bytes (413 above)"},
-    {"WRITE_QUEUE_LIMIT", "10000",
-     "uncommitted write batches above which writes get 503"},
-    {"SQLITE_SYNCHRONOUS", "FULL",
-     "FULL: a commit survives power loss; NORMAL: survives a crash, faster"},
-    {"HTTP_THREADS", "1", "Asio threads serving HTTP"},
-    {"READERS", "2", "read-only SQLite connections (reader actors)"},
-    {"CAF_CONFIG", "",
-     "CAF tuning file (default: config/caf.ini beside the sources or in "
-     "the working directory)"},
+      {"PORT", "3060", "HTTP port"},
+      {"HOST", "127.0.0.1",
+       "address to listen on (0.0.0.0 to accept connections from the network)"},
+      {"DB_SQLITE_FILE", "db/sql.sqlite",
+       "SQLite file; parent folders are created"},
+      {"SCHEMA_DIR", "schema", "folder of table definitions (*.json)"},
+      {"DATABASE", "Test", "name of the database, reported by /health"},
+      {"GROUP_ID", "my_group", "CRDT group to replicate with"},
+      {"SYNC_ENABLED", "false", "run the background sync"},
+      {"SYNC_ENDPOINT", "", "base URL of the hub (/sync is appended)"},
+      {"SYNC_TIMER_MS", "30000", "sync period in milliseconds"},
+      {"SYNC_SECRET", "",
+       "shared secret of the group's /sync: a hub refuses calls without it "
+       "(401), a node sends it (X-Sync-Secret header)"},
+      {"SYNC_BACKOFF_MAX_MS", "5000",
+       "cap of the back-off (ms) after failed sync rounds"},
+      {"HLC_MAX_DRIFT_MS", "60000",
+       "how far (ms) the clock may run ahead of physical time"},
+      {"DEFAULT_ORGANIZATION_ID", "01JBHKXHYSKPP247HZZWHA3JCT",
+       "organization created on first start"},
+      {"DEFAULT_ORGANIZATION_NAME", "Super Organization", "its name"},
+      {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "admin@example.com",
+       "first admin account"},
+      {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "",
+       "its password, at least 8 characters (generated and printed once when "
+       "unset); used only when the account is created"},
+      {"JWT_SECRET", "",
+       "key signing the bearer tokens, at least 32 characters; give every "
+       "node of a group the same one so that each accepts the others' "
+       "tokens (unset: a random key is generated and kept in the database, "
+       "and tokens work on this node only)"},
+      {"TOKEN_TTL_SECONDS", "3600", "lifetime of a bearer token in seconds"},
+      {"BODY_LIMIT", "1048576", "largest request body in bytes (413 above)"},
+      {"WRITE_QUEUE_LIMIT", "10000",
+       "uncommitted write batches above which writes get 503"},
+      {"SQLITE_SYNCHRONOUS", "FULL",
+       "FULL: a commit survives power loss; NORMAL: survives a crash, faster"},
+      {"HTTP_THREADS", "1", "Asio threads serving HTTP"},
+      {"READERS", "2", "read-only SQLite connections (reader actors)"},
+      {"CAF_CONFIG", "",
+       "CAF tuning file (default: config/caf.ini beside the sources or in "
+       "the working directory)"},
   };
   return specs;
 }
@@ -83,9 +83,8 @@ kind kind_of(const std::string& key) {
   if (key == "PORT")
     return kind::port;
   if (key == "SYNC_TIMER_MS" || key == "SYNC_BACKOFF_MAX_MS"
-      || key == "BODY_LIMIT"
-      || key == "WRITE_QUEUE_LIMIT" || key == "HTTP_THREADS"
-      || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
+      || key == "BODY_LIMIT" || key == "WRITE_QUEUE_LIMIT"
+      || key == "HTTP_THREADS" || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
     return kind::positive;
   if (key == "TOKEN_TTL_SECONDS")
     return kind::lifetime;
@@ -127,61 +126,61 @@ std::optional<bool> to_bool(std::string s) {
 // Returns an empty string when `value` is acceptable for `key`.
 std::string check(const std::string& key, const std::string& value) {
   switch (kind_of(key)) {
-    case kind::port: {
-      auto n = to_int(value);
-      if (!n || *n < 0 || *n > 65535)
-        return "must be a port number (0-65535)";
-      break;
-    }
-    case kind::positive: {
-      auto n = to_int(value);
-      if (!n || *n <= 0)
-        return "must be a positive integer";
-      break;
-    }
-    case kind::boolean:
-      if (!to_bool(value))
-        return "must be true or false";
-      break;
-    case kind::sync_mode:
-      if (value != "FULL" && value != "NORMAL")
-        return "must be FULL or NORMAL";
-      break;
-    case kind::url:
-      if (!value.empty() && !parse_endpoint(value))
-        return "must be an http:// URL with a host and an optional port, "
-               "such as http://127.0.0.1:3061";
-      break;
-    case kind::email: {
-      auto problem = email_problem(normalize_email(value));
-      if (!problem.empty())
-        return problem;
-      break;
-    }
-    case kind::password:
-      if (!value.empty() && !password_problem(value).empty())
-        return password_problem(value) + " (or unset, to generate one)";
-      break;
-    case kind::lifetime: {
-      auto n = to_int(value);
-      if (!n || *n <= 0 || *n > 30 * 24 * 3600)
-        return "must be a number of seconds from 1 to 2592000 (30 days)";
-      break;
-    }
-    case kind::secret:
-      if (!value.empty() && value.size() < 32)
-        return "must be at least 32 characters (or unset)";
-      break;
-    case kind::identifier: {
-      bool ok = !value.empty() && value.size() <= 128;
-      for (unsigned char c : value)
-        ok = ok && (std::isalnum(c) || c == '_' || c == '-' || c == '.');
-      if (!ok)
-        return "must be 1 to 128 letters, digits, '_', '-' or '.'";
-      break;
-    }
-    default:
-      break;
+  case kind::port: {
+    auto n = to_int(value);
+    if (!n || *n < 0 || *n > 65535)
+      return "must be a port number (0-65535)";
+    break;
+  }
+  case kind::positive: {
+    auto n = to_int(value);
+    if (!n || *n <= 0)
+      return "must be a positive integer";
+    break;
+  }
+  case kind::boolean:
+    if (!to_bool(value))
+      return "must be true or false";
+    break;
+  case kind::sync_mode:
+    if (value != "FULL" && value != "NORMAL")
+      return "must be FULL or NORMAL";
+    break;
+  case kind::url:
+    if (!value.empty() && !parse_endpoint(value))
+      return "must be an http:// URL with a host and an optional port, "
+             "such as http://127.0.0.1:3061";
+    break;
+  case kind::email: {
+    auto problem = email_problem(normalize_email(value));
+    if (!problem.empty())
+      return problem;
+    break;
+  }
+  case kind::password:
+    if (!value.empty() && !password_problem(value).empty())
+      return password_problem(value) + " (or unset, to generate one)";
+    break;
+  case kind::lifetime: {
+    auto n = to_int(value);
+    if (!n || *n <= 0 || *n > 30 * 24 * 3600)
+      return "must be a number of seconds from 1 to 2592000 (30 days)";
+    break;
+  }
+  case kind::secret:
+    if (!value.empty() && value.size() < 32)
+      return "must be at least 32 characters (or unset)";
+    break;
+  case kind::identifier: {
+    bool ok = !value.empty() && value.size() <= 128;
+    for (unsigned char c : value)
+      ok = ok && (std::isalnum(c) || c == '_' || c == '-' || c == '.');
+    if (!ok)
+      return "must be 1 to 128 letters, digits, '_', '-' or '.'";
+    break;
+  }
+  default:
+    break;
   }
   return {};
 }
@@ -249,15 +248,13 @@ bool settings::boolean(const std::string& key) const {
   return to_bool(str(key)).value_or(false);
 }
 
-std::string validate_setting(const std::string& key,
-                             const std::string& value) {
+std::string validate_setting(const std::string& key, const std::string& value) {
   return check(key, value);
 }
 
 const std::vector<std::string>& sync_setting_keys() {
-  static const std::vector<std::string> keys{"SYNC_ENABLED", "SYNC_ENDPOINT",
-                                             "SYNC_TIMER_MS",
-                                             "SYNC_BACKOFF_MAX_MS"};
+  static const std::vector<std::string> keys{
+      "SYNC_ENABLED", "SYNC_ENDPOINT", "SYNC_TIMER_MS", "SYNC_BACKOFF_MAX_MS"};
   return keys;
 }
 
@@ -340,11 +337,11 @@ caf::expected<settings> load_settings(int argc, char** argv) {
       continue;
     }
     if (arg.rfind("--", 0) != 0)
-      return make_error(ec::bad_request, "unexpected argument '" + arg
-                                           + "' (see --help)");
+      return make_error(ec::bad_request,
+                        "unexpected argument '" + arg + "' (see --help)");
     auto eq = arg.find('=');
-    std::string key = arg.substr(2, eq == std::string::npos ? std::string::npos
-                                                             : eq - 2);
+    std::string key
+        = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
     std::string val;
     if (eq != std::string::npos) {
       val = arg.substr(eq + 1);
@@ -357,8 +354,8 @@ caf::expected<settings> load_settings(int argc, char** argv) {
       return c == '-' ? '_' : static_cast<char>(std::toupper(c));
     });
     if (!known(key))
-      return make_error(ec::bad_request, "unknown setting --" + arg.substr(2)
-                                           + " (see --help)");
+      return make_error(ec::bad_request,
+                        "unknown setting --" + arg.substr(2) + " (see --help)");
     out.values[key] = val;
     out.origin[key] = "flag";
   }
@@ -368,7 +365,7 @@ caf::expected<settings> load_settings(int argc, char** argv) {
     auto problem = check(k, v);
     if (!problem.empty())
       return make_error(ec::bad_request, "setting " + k + "='" + v + "' ("
-                                           + out.origin[k] + "): " + problem);
+                                             + out.origin[k] + "): " + problem);
   }
   return out;
 }

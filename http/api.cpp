@@ -93,34 +93,34 @@ http_reply error_reply(unsigned status, const std::string& message,
 http_reply error_reply(const caf::error& err, const std::string& table) {
   if (err.category() == caf::atom("crdt")) {
     switch (static_cast<ec>(err.code())) {
-      case ec::not_found:
-        return error_reply(404, "Not Found", table);
-      case ec::unknown_table:
-        return error_reply(404, "Unknown table", table);
-      case ec::bad_request:
-      case ec::bad_timestamp:
-      case ec::invalid_schema:
-        return error_reply(400, describe(err), table);
-      case ec::conflict:
-        return error_reply(409, describe(err), table);
-      case ec::overloaded:
-        return error_reply(503, describe(err), table);
-      case ec::counter_overflow:
-        return error_reply(503, "Overloaded, retry later", table);
-      case ec::timeout:
-        return error_reply(503, "Timed out, retry later", table);
-      case ec::unauthorized:
-        return unauthorized_reply(describe(err));
-      case ec::forbidden:
-        return error_reply(403, describe(err), table);
-      case ec::throttled: {
-        auto r = error_reply(429, describe(err), table);
-        r.headers.emplace_back("Retry-After",
-                               std::to_string(retry_seconds_of(err)));
-        return r;
-      }
-      default:
-        break;
+    case ec::not_found:
+      return error_reply(404, "Not Found", table);
+    case ec::unknown_table:
+      return error_reply(404, "Unknown table", table);
+    case ec::bad_request:
+    case ec::bad_timestamp:
+    case ec::invalid_schema:
+      return error_reply(400, describe(err), table);
+    case ec::conflict:
+      return error_reply(409, describe(err), table);
+    case ec::overloaded:
+      return error_reply(503, describe(err), table);
+    case ec::counter_overflow:
+      return error_reply(503, "Overloaded, retry later", table);
+    case ec::timeout:
+      return error_reply(503, "Timed out, retry later", table);
+    case ec::unauthorized:
+      return unauthorized_reply(describe(err));
+    case ec::forbidden:
+      return error_reply(403, describe(err), table);
+    case ec::throttled: {
+      auto r = error_reply(429, describe(err), table);
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(retry_seconds_of(err)));
+      return r;
+    }
+    default:
+      break;
     }
   } else if (err == caf::sec::request_timeout) {
     return error_reply(503, "Timed out, retry later", table);
@@ -146,13 +146,12 @@ std::string sync_refusal(const std::string& want, const std::string& given,
 
 http_reply unauthorized_reply(const std::string& message) {
   auto r = error_reply(401, message);
-  r.headers.emplace_back("WWW-Authenticate",
-                         "Bearer realm=\"crdt-store\"");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"crdt-store\"");
   return r;
 }
 
-std::string json_object(
-  const std::vector<std::pair<std::string, std::string>>& members) {
+std::string
+json_object(const std::vector<std::pair<std::string, std::string>>& members) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
@@ -179,8 +178,8 @@ string_members(const rapidjson::Value& data,
     else if (!it->value.IsString())
       errors.push_back({name, "expected string"});
     else
-      out[name] = std::string{it->value.GetString(),
-                              it->value.GetStringLength()};
+      out[name]
+          = std::string{it->value.GetString(), it->value.GetStringLength()};
   }
   for (const auto& [name, required] : names)
     if (required && out.count(name) == 0
@@ -195,10 +194,9 @@ caf::expected<record_body> parse_record_body(const std::string& body) {
     return make_error(ec::bad_request, "JSON nested too deeply");
   out.doc.Parse(body.data(), body.size());
   if (out.doc.HasParseError())
-    return make_error(ec::bad_request,
-                      std::string{"Invalid JSON: "}
-                        + rapidjson::GetParseError_En(
-                          out.doc.GetParseError()));
+    return make_error(ec::bad_request, std::string{"Invalid JSON: "}
+                                           + rapidjson::GetParseError_En(
+                                               out.doc.GetParseError()));
   if (!out.doc.IsObject())
     return make_error(ec::bad_request, "Body must be a JSON object");
   auto it = out.doc.FindMember("data");
@@ -233,22 +231,22 @@ void write_field_value(json_writer& w, const field& f, const value* v) {
     return;
   }
   switch (f.type) {
-    case field_type::boolean:
-      w.Bool(std::get<int64_t>(*v) != 0);
-      break;
-    case field_type::real:
-      w.Double(std::holds_alternative<double>(*v)
+  case field_type::boolean:
+    w.Bool(std::get<int64_t>(*v) != 0);
+    break;
+  case field_type::real:
+    w.Double(std::holds_alternative<double>(*v)
                  ? std::get<double>(*v)
                  : static_cast<double>(std::get<int64_t>(*v)));
-      break;
-    case field_type::object:
-    case field_type::array: {
-      const auto& s = std::get<std::string>(*v);
-      w.RawValue(s.data(), s.size(), rapidjson::kObjectType);
-      break;
-    }
-    default:
-      write_value(w, *v);
+    break;
+  case field_type::object:
+  case field_type::array: {
+    const auto& s = std::get<std::string>(*v);
+    w.RawValue(s.data(), s.size(), rapidjson::kObjectType);
+    break;
+  }
+  default:
+    write_value(w, *v);
   }
 }
 

@@ -45,8 +45,8 @@ std::string sync_refusal(const std::string& want, const std::string& given,
 http_reply unauthorized_reply(const std::string& message);
 
 /// A JSON object of string members, in the order given.
-std::string json_object(
-  const std::vector<std::pair<std::string, std::string>>& members);
+std::string
+json_object(const std::vector<std::pair<std::string, std::string>>& members);
 
 /// Reads the string members of `data` named in `names` (name, required).
 /// Any other member, a non-string value or a missing required member adds

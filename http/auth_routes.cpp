@@ -40,8 +40,8 @@ read_strings(const request_context& ctx,
 template <class Result, class OnOk, class... Ts>
 void ask_auth(const request_context& ctx, OnOk on_ok, Ts&&... xs) {
   ctx.self->request(ctx.svc().auth, auth_timeout, std::forward<Ts>(xs)...)
-    .then([=](Result& r) mutable { on_ok(r); },
-          [=](caf::error& err) { ctx.reply(error_reply(err)); });
+      .then([=](Result& r) mutable { on_ok(r); },
+            [=](caf::error& err) { ctx.reply(error_reply(err)); });
 }
 
 // Asks the auth actor to prepare an account (email free, password hashed),
@@ -50,15 +50,15 @@ template <class F>
 void add_account(const request_context& ctx, account_request req,
                  std::vector<record_change> extra, F on_done) {
   ask_auth<record_change>(
-    ctx,
-    [=](record_change& account) mutable {
-      auto created = account;
-      extra.push_back(std::move(account));
-      write(ctx, std::move(extra), {}, [=](const std::string& first) {
-        on_done(created, iso8601_of(first));
-      });
-    },
-    account_atom::value, req);
+      ctx,
+      [=](record_change& account) mutable {
+        auto created = account;
+        extra.push_back(std::move(account));
+        write(ctx, std::move(extra), {}, [=](const std::string& first) {
+          on_done(created, iso8601_of(first));
+        });
+      },
+      account_atom::value, req);
 }
 
 // The account's fields as an answer shows them (never the hash).
@@ -82,40 +82,40 @@ void login(const request_context& ctx) {
   if (!in)
     return;
   ask_auth<login_grant>(
-    ctx,
-    [=](login_grant& g) {
-      auto row = json_object(
-        {{"token", g.token},
-         {"account_id", g.claims.account_id},
-         {"organization_id", g.claims.organization_id},
-         {"role", g.claims.role},
-         {"expires_at", iso8601(g.claims.expires_at * 1000)}});
-      ctx.reply(ok_reply(200, "Successfully logged in", 1, row));
-    },
-    login_atom::value, (*in)["email"], (*in)["password"], ctx.in->req.peer);
+      ctx,
+      [=](login_grant& g) {
+        auto row = json_object(
+            {{"token", g.token},
+             {"account_id", g.claims.account_id},
+             {"organization_id", g.claims.organization_id},
+             {"role", g.claims.role},
+             {"expires_at", iso8601(g.claims.expires_at * 1000)}});
+        ctx.reply(ok_reply(200, "Successfully logged in", 1, row));
+      },
+      login_atom::value, (*in)["email"], (*in)["password"], ctx.in->req.peer);
 }
 
 void list_accounts(const request_context& ctx) {
   read_store::list_query q;
   // Never the password hash.
-  q.pluck = {"email", "role", "organization_id", "created_by", "created_at",
-             "updated_at"};
+  q.pluck = {"email",      "role",       "organization_id",
+             "created_by", "created_at", "updated_at"};
   q.order = "email";
   ctx.self
-    ->request(ctx.reader(), read_timeout, list_atom::value,
-              std::string{accounts_table}, q, ctx.who().organization_id)
-    .then(
-      [=](list_result& r) {
-        ctx.reply(ok_reply(200, "Successfully fetched accounts", r.count,
-                           r.rows));
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+      ->request(ctx.reader(), read_timeout, list_atom::value,
+                std::string{accounts_table}, q, ctx.who().organization_id)
+      .then(
+          [=](list_result& r) {
+            ctx.reply(ok_reply(200, "Successfully fetched accounts", r.count,
+                               r.rows));
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err)); });
 }
 
 void create_account(const request_context& ctx) {
-  auto in = read_strings(
-    ctx, {{"email", true}, {"password", true}, {"role", false}},
-    "Invalid account");
+  auto in = read_strings(ctx,
+                         {{"email", true}, {"password", true}, {"role", false}},
+                         "Invalid account");
   if (!in)
     return;
   account_request req;
@@ -149,28 +149,28 @@ void delete_account(const request_context& ctx) {
 }
 
 void change_password(const request_context& ctx) {
-  auto in = read_strings(
-    ctx, {{"current_password", true}, {"new_password", true}},
-    "Invalid password change");
+  auto in
+      = read_strings(ctx, {{"current_password", true}, {"new_password", true}},
+                     "Invalid password change");
   if (!in)
     return;
   ask_auth<record_change>(
-    ctx,
-    [=](record_change& change) {
-      auto id = change.id;
-      write(ctx, {std::move(change)}, {}, [=](const std::string&) {
-        ctx.reply(ok_reply(200, "Successfully changed the password", 1,
-                           json_object({{"id", id}})));
-      });
-    },
-    password_atom::value, ctx.who(), (*in)["current_password"],
-    (*in)["new_password"], ctx.in->req.peer);
+      ctx,
+      [=](record_change& change) {
+        auto id = change.id;
+        write(ctx, {std::move(change)}, {}, [=](const std::string&) {
+          ctx.reply(ok_reply(200, "Successfully changed the password", 1,
+                             json_object({{"id", id}})));
+        });
+      },
+      password_atom::value, ctx.who(), (*in)["current_password"],
+      (*in)["new_password"], ctx.in->req.peer);
 }
 
 void create_organization(const request_context& ctx) {
   auto in = read_strings(
-    ctx, {{"name", true}, {"admin_email", true}, {"admin_password", true}},
-    "Invalid organization");
+      ctx, {{"name", true}, {"admin_email", true}, {"admin_password", true}},
+      "Invalid organization");
   if (!in)
     return;
   auto name = (*in)["name"];
@@ -193,8 +193,8 @@ void create_organization(const request_context& ctx) {
                                         {"admin_account_id", admin.id},
                                         {"created_by", creator.account_id},
                                         {"created_at", at}});
-                ctx.reply(ok_reply(201, "Successfully created organization",
-                                   1, row));
+                ctx.reply(
+                    ok_reply(201, "Successfully created organization", 1, row));
               });
 }
 

@@ -61,10 +61,10 @@ template <class F>
 void write(const request_context& ctx, std::vector<record_change> changes,
            const std::string& table, F on_done) {
   ctx.self
-    ->request(ctx.svc().applier, write_timeout, write_atom::value,
-              std::move(changes))
-    .then([=](std::string& first) { on_done(first); },
-          [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+      ->request(ctx.svc().applier, write_timeout, write_atom::value,
+                std::move(changes))
+      .then([=](std::string& first) { on_done(first); },
+            [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }
 
 // -- records (store_routes.cpp) -----------------------------------------------

@@ -23,10 +23,10 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
   using done_fn = std::function<void(caf::expected<std::string>)>;
 
   impl(net::io_context& ioc, std::chrono::milliseconds timeout)
-    : strand(net::make_strand(ioc)),
-      resolver(strand),
-      stream(strand),
-      timeout(timeout) {
+      : strand(net::make_strand(ioc))
+      , resolver(strand)
+      , stream(strand)
+      , timeout(timeout) {
     // nop
   }
 
@@ -54,8 +54,8 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
     req = {http::verb::post, parts->base + "/sync", 11};
     // An IPv6 address goes back into brackets in the Host header.
     req.set(http::field::host, parts->host.find(':') == std::string::npos
-                                 ? parts->host
-                                 : "[" + parts->host + "]");
+                                   ? parts->host
+                                   : "[" + parts->host + "]");
     req.set(http::field::content_type, "application/json");
     req.set(http::field::user_agent, "crdt-store");
     for (auto& [k, v] : headers)
@@ -74,22 +74,22 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
   void connect(const std::string& endpoint, const endpoint_parts& parts) {
     auto self = shared_from_this();
     resolver.async_resolve(
-      parts.host, parts.port,
-      [self, endpoint](beast::error_code ec, tcp::resolver::results_type r) {
-        if (ec)
-          return self->fail("cannot resolve " + endpoint + ": " + ec.message());
-        self->stream.expires_after(self->timeout);
-        self->stream.async_connect(
-          r, [self, endpoint](beast::error_code ec,
-                              const tcp::endpoint&) {
-            if (ec)
-              return self->fail("cannot connect to " + endpoint + ": "
-                                + ec.message());
-            self->connected_to = endpoint;
-            self->retried = true; // a fresh connection: no retry needed
-            self->send();
-          });
-      });
+        parts.host, parts.port,
+        [self, endpoint](beast::error_code ec, tcp::resolver::results_type r) {
+          if (ec)
+            return self->fail("cannot resolve " + endpoint + ": "
+                              + ec.message());
+          self->stream.expires_after(self->timeout);
+          self->stream.async_connect(
+              r, [self, endpoint](beast::error_code ec, const tcp::endpoint&) {
+                if (ec)
+                  return self->fail("cannot connect to " + endpoint + ": "
+                                    + ec.message());
+                self->connected_to = endpoint;
+                self->retried = true; // a fresh connection: no retry needed
+                self->send();
+              });
+        });
   }
 
   void send() {
@@ -109,8 +109,8 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
     http::async_read(stream, buffer, *parser,
                      [self](beast::error_code ec, size_t) {
                        if (ec)
-                         return self->retry_or_fail(
-                           "no answer from the hub: " + ec.message());
+                         return self->retry_or_fail("no answer from the hub: "
+                                                    + ec.message());
                        auto res = self->parser->release();
                        if (!res.keep_alive())
                          self->close();
@@ -120,7 +120,7 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
                        if (status != 200)
                          cb(make_error(ec::sync_failure,
                                        "hub answered " + std::to_string(status)
-                                         + ": " + res.body().substr(0, 300)));
+                                           + ": " + res.body().substr(0, 300)));
                        else
                          cb(std::move(res.body()));
                      });
@@ -159,7 +159,7 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
 };
 
 hub_client::hub_client(net::io_context& ioc, std::chrono::milliseconds timeout)
-  : impl_(std::make_shared<impl>(ioc, timeout)) {
+    : impl_(std::make_shared<impl>(ioc, timeout)) {
   // nop
 }
 

@@ -18,12 +18,12 @@ namespace {
 
 void read_settings(const request_context& ctx, const std::string& key) {
   ctx.self->request(ctx.reader(), read_timeout, config_atom::value, key)
-    .then(
-      [=](list_result& r) {
-        ctx.reply(ok_reply(200, "Successfully fetched from config_sync",
-                           r.count, r.rows));
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err, "config_sync")); });
+      .then(
+          [=](list_result& r) {
+            ctx.reply(ok_reply(200, "Successfully fetched from config_sync",
+                               r.count, r.rows));
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err, "config_sync")); });
 }
 
 // The value of a setting as text, from a JSON string, number or boolean.
@@ -131,7 +131,7 @@ void set_setting(const request_context& ctx) {
   }
   if (errors.empty() && !is_sync_setting(key))
     errors.push_back(
-      {"key", key + " is not a sync setting (" + sync_setting_list() + ")"});
+        {"key", key + " is not a sync setting (" + sync_setting_list() + ")"});
   if (errors.empty()) {
     auto problem = validate_setting(key, value);
     if (!problem.empty())
@@ -142,22 +142,25 @@ void set_setting(const request_context& ctx) {
     return;
   }
   ctx.self
-    ->request(ctx.svc().writer, write_timeout, config_atom::value, key, value,
-              type)
-    .then(
-      [=](bool) {
-        // Takes effect without a restart.
-        ctx.self->send(ctx.svc().sync, config_atom::value, key, value);
-        ctx.reply(
-          ok_reply(200, "Successfully updated config_sync", 1,
-                   json_object({{"key", key}, {"value", value}, {"type", type}})));
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+      ->request(ctx.svc().writer, write_timeout, config_atom::value, key, value,
+                type)
+      .then(
+          [=](bool) {
+            // Takes effect without a restart.
+            ctx.self->send(ctx.svc().sync, config_atom::value, key, value);
+            ctx.reply(ok_reply(
+                200, "Successfully updated config_sync", 1,
+                json_object({{"key", key}, {"value", value}, {"type", type}})));
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }
 
 void serve_sync(const request_context& ctx) {
   ctx.self->request(ctx.svc().hub, write_timeout, sync_atom::value, ctx.body())
-    .then([=](std::string& body) { ctx.reply({200, std::move(body), {}}); },
+      .then(
+          [=](std::string& body) {
+            ctx.reply({200, std::move(body), {}});
+          },
           [=](caf::error& err) { ctx.reply(sync_error_reply(err)); });
 }
 
@@ -165,23 +168,27 @@ void health(const request_context& ctx) {
   auto self = ctx.self;
   const auto& svc = ctx.svc();
   self->request(svc.clock, read_timeout, status_atom::value)
-    .then(
-      [=](clock_status& cs) {
-        self->request(ctx.svc().queue, read_timeout, status_atom::value)
-          .then(
-            [=](uint64_t pending) {
-              self->request(ctx.svc().sync, read_timeout, status_atom::value)
+      .then(
+          [=](clock_status& cs) {
+            self->request(ctx.svc().queue, read_timeout, status_atom::value)
                 .then(
-                  [=](sync_status& ss) {
-                    ctx.reply({200, render_health(ctx.svc().info, cs, pending,
-                                                  ss),
-                               {}});
-                  },
-                  [=](caf::error& err) { ctx.reply(error_reply(err)); });
-            },
-            [=](caf::error& err) { ctx.reply(error_reply(err)); });
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+                    [=](uint64_t pending) {
+                      self->request(ctx.svc().sync, read_timeout,
+                                    status_atom::value)
+                          .then(
+                              [=](sync_status& ss) {
+                                ctx.reply({200,
+                                           render_health(ctx.svc().info, cs,
+                                                         pending, ss),
+                                           {}});
+                              },
+                              [=](caf::error& err) {
+                                ctx.reply(error_reply(err));
+                              });
+                    },
+                    [=](caf::error& err) { ctx.reply(error_reply(err)); });
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err)); });
 }
 
 } // namespace crdt

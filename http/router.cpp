@@ -123,8 +123,8 @@ route_match match_route(const std::vector<route>& table,
       return result;
     }
     if (result.allow.find(r.method) == std::string::npos)
-      result.allow += (result.allow.empty() ? "" : ", ")
-                      + std::string{r.method};
+      result.allow
+          += (result.allow.empty() ? "" : ", ") + std::string{r.method};
   }
   result.status = result.allow.empty() ? 404 : 405;
   return result;

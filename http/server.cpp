@@ -32,7 +32,7 @@ constexpr const char* sync_secret_header = "X-Sync-Secret";
 class connection : public std::enable_shared_from_this<connection> {
 public:
   connection(tcp::socket&& socket, const server_options& opts)
-    : stream_(std::move(socket)), opts_(opts) {
+      : stream_(std::move(socket)), opts_(opts) {
     // nop
   }
 
@@ -57,9 +57,9 @@ private:
     parser_.emplace();
     parser_->body_limit(opts_.body_limit);
     stream_.expires_after(idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&connection::on_read,
-                                               shared_from_this()));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&connection::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -128,9 +128,9 @@ private:
     current_ = std::move(it->second);
     ready_.erase(it);
     versions_.erase(next_write_);
-    http::async_write(stream_, current_,
-                      beast::bind_front_handler(&connection::on_write,
-                                                shared_from_this()));
+    http::async_write(
+        stream_, current_,
+        beast::bind_front_handler(&connection::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, size_t) {
@@ -167,14 +167,14 @@ private:
   }
 
   void linger_more() {
-    stream_.async_read_some(net::buffer(drain_),
-                            [self = shared_from_this()](beast::error_code ec,
-                                                        size_t) {
-                              if (ec)
-                                self->do_close();
-                              else
-                                self->linger_more();
-                            });
+    stream_.async_read_some(
+        net::buffer(drain_),
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (ec)
+            self->do_close();
+          else
+            self->linger_more();
+        });
   }
 
   void do_close() {
@@ -209,7 +209,7 @@ private:
 class connection_sink : public reply_sink {
 public:
   explicit connection_sink(std::weak_ptr<connection> conn)
-    : conn_(std::move(conn)) {
+      : conn_(std::move(conn)) {
     // nop
   }
 
@@ -226,20 +226,20 @@ void connection::start(caf::actor_system& sys,
                        std::shared_ptr<const services> svc) {
   auto sink = std::make_shared<connection_sink>(weak_from_this());
   actor_ = sys.spawn(session, std::move(svc), std::move(sink));
-  net::dispatch(stream_.get_executor(),
-                beast::bind_front_handler(&connection::do_read,
-                                          shared_from_this()));
+  net::dispatch(
+      stream_.get_executor(),
+      beast::bind_front_handler(&connection::do_read, shared_from_this()));
 }
 
 } // namespace
 
 listener::listener(net::io_context& ioc, caf::actor_system& sys,
                    std::shared_ptr<const services> svc, server_options opts)
-  : ioc_(ioc),
-    acceptor_(net::make_strand(ioc)),
-    sys_(sys),
-    svc_(std::move(svc)),
-    opts_(std::move(opts)) {
+    : ioc_(ioc)
+    , acceptor_(net::make_strand(ioc))
+    , sys_(sys)
+    , svc_(std::move(svc))
+    , opts_(std::move(opts)) {
   // nop
 }
 
@@ -247,7 +247,8 @@ caf::error listener::open() {
   beast::error_code ec;
   auto addr = net::ip::make_address(opts_.host, ec);
   if (ec)
-    return make_error(ec::bad_request, "HOST: not an IP address: " + opts_.host);
+    return make_error(ec::bad_request,
+                      "HOST: not an IP address: " + opts_.host);
   tcp::endpoint ep{addr, opts_.port};
   acceptor_.open(ep.protocol(), ec);
   if (!ec)
@@ -259,7 +260,7 @@ caf::error listener::open() {
   if (ec)
     return make_error(ec::storage_failure,
                       "cannot listen on " + opts_.host + ":"
-                        + std::to_string(opts_.port) + ": " + ec.message());
+                          + std::to_string(opts_.port) + ": " + ec.message());
   return caf::none;
 }
 
@@ -282,18 +283,18 @@ unsigned short listener::port() const {
 
 void listener::do_accept() {
   acceptor_.async_accept(
-    net::make_strand(ioc_),
-    [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-      if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
-        return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        auto conn = std::make_shared<connection>(std::move(socket),
-                                                 self->opts_);
-        conn->start(self->sys_, self->svc_);
-      }
-      self->do_accept();
-    });
+      net::make_strand(ioc_),
+      [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
+          return;
+        if (!ec) {
+          socket.set_option(tcp::no_delay(true), ec);
+          auto conn
+              = std::make_shared<connection>(std::move(socket), self->opts_);
+          conn->start(self->sys_, self->svc_);
+        }
+        self->do_accept();
+      });
 }
 
 } // namespace crdt

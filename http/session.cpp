@@ -41,7 +41,7 @@ bool allowed(const request_context& ctx, access_level who) {
       && (p.role != admin_role
           || p.organization_id != ctx.svc().info.default_org)) {
     ctx.reply(error_reply(
-      403, "Only an admin of the default organization may do this"));
+        403, "Only an admin of the default organization may do this"));
     return false;
   }
   return true;
@@ -58,8 +58,8 @@ void authenticate_then_run(request_context ctx, const route* row) {
   auto token = bearer_token(header);
   if (token.empty()) {
     ctx.reply(unauthorized_reply(header.empty()
-                                   ? "Missing bearer token"
-                                   : "Invalid authorization header"));
+                                     ? "Missing bearer token"
+                                     : "Invalid authorization header"));
     return;
   }
   auto now = static_cast<int64_t>(std::time(nullptr));
@@ -71,35 +71,35 @@ void authenticate_then_run(request_context ctx, const route* row) {
     return;
   }
   std::string copy{token};
-  auto claims = verify_token(copy, st.svc->info.token_key,
-                             st.svc->info.group_id, now);
+  auto claims
+      = verify_token(copy, st.svc->info.token_key, st.svc->info.group_id, now);
   if (!claims) {
     ctx.reply(unauthorized_reply(describe(claims.error())));
     return;
   }
-  auto who = std::make_shared<const principal>(principal{
-    claims->organization_id, claims->account_id, claims->role});
+  auto who = std::make_shared<const principal>(
+      principal{claims->organization_id, claims->account_id, claims->role});
   auto expires = claims->expires_at;
   ctx.self
-    ->request(ctx.reader(), read_timeout, exists_atom::value,
-              std::string{accounts_table}, who->account_id,
-              who->organization_id)
-    .then(
-      [=](record_state state) mutable {
-        if (state != record_state::live) {
-          ctx.reply(unauthorized_reply("The account no longer exists"));
-          return;
-        }
-        auto& st = ctx.self->state;
-        st.token = copy;
-        st.token_expires = expires;
-        st.token_checked = now;
-        st.who = who;
-        ctx.caller = who;
-        if (allowed(ctx, row->who))
-          row->handler(ctx);
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err)); });
+      ->request(ctx.reader(), read_timeout, exists_atom::value,
+                std::string{accounts_table}, who->account_id,
+                who->organization_id)
+      .then(
+          [=](record_state state) mutable {
+            if (state != record_state::live) {
+              ctx.reply(unauthorized_reply("The account no longer exists"));
+              return;
+            }
+            auto& st = ctx.self->state;
+            st.token = copy;
+            st.token_expires = expires;
+            st.token_checked = now;
+            st.who = who;
+            ctx.caller = who;
+            if (allowed(ctx, row->who))
+              row->handler(ctx);
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err)); });
 }
 
 } // namespace
@@ -112,36 +112,36 @@ session(session_actor::stateful_pointer<session_state> self,
   // Spread the connections over the readers.
   self->state.next_reader = self->id();
   return {
-    [=](http_request& req) {
-      auto tgt = parse_target(req.target);
-      if (!tgt) {
-        self->state.sink->send(req.seq,
-                               error_reply(400, "Malformed request target"));
-        return;
-      }
-      auto match = match_route(routes(), req.method, tgt->segments);
-      if (!match.row) {
-        auto r = match.status == 405 ? error_reply(405, "Method Not Allowed")
-                                     : error_reply(404, "Not Found");
-        if (match.status == 405)
-          r.headers.emplace_back("Allow", match.allow);
-        self->state.sink->send(req.seq, std::move(r));
-        return;
-      }
-      const auto& row = *match.row;
-      auto in = std::make_shared<routed_request>();
-      in->req = std::move(req);
-      in->tgt = std::move(*tgt);
-      in->params = std::move(match.params);
-      request_context ctx{self, std::move(in), nullptr};
-      switch (row.who) {
+      [=](http_request& req) {
+        auto tgt = parse_target(req.target);
+        if (!tgt) {
+          self->state.sink->send(req.seq,
+                                 error_reply(400, "Malformed request target"));
+          return;
+        }
+        auto match = match_route(routes(), req.method, tgt->segments);
+        if (!match.row) {
+          auto r = match.status == 405 ? error_reply(405, "Method Not Allowed")
+                                       : error_reply(404, "Not Found");
+          if (match.status == 405)
+            r.headers.emplace_back("Allow", match.allow);
+          self->state.sink->send(req.seq, std::move(r));
+          return;
+        }
+        const auto& row = *match.row;
+        auto in = std::make_shared<routed_request>();
+        in->req = std::move(req);
+        in->tgt = std::move(*tgt);
+        in->params = std::move(match.params);
+        request_context ctx{self, std::move(in), nullptr};
+        switch (row.who) {
         case access_level::anyone:
           row.handler(ctx);
           break;
         case access_level::peer: {
-          auto refusal = sync_refusal(ctx.svc().info.sync_secret,
-                                      ctx.in->req.sync_secret,
-                                      ctx.in->req.peer);
+          auto refusal
+              = sync_refusal(ctx.svc().info.sync_secret,
+                             ctx.in->req.sync_secret, ctx.in->req.peer);
           if (refusal.empty())
             row.handler(ctx);
           else
@@ -150,8 +150,8 @@ session(session_actor::stateful_pointer<session_state> self,
         }
         default:
           authenticate_then_run(std::move(ctx), &row);
-      }
-    },
+        }
+      },
   };
 }
 

@@ -32,16 +32,16 @@ void reply_record(const request_context& ctx, const std::string& table,
                   const std::string& id, std::string message,
                   std::string written = {}) {
   ctx.self
-    ->request(ctx.reader(), read_timeout, get_atom::value, table, id,
-              ctx.who().organization_id)
-    .then(
-      [=](std::string& row) { ctx.reply(ok_reply(200, message, 1, row)); },
-      [=](caf::error& err) {
-        if (!written.empty() && is(err, ec::not_found))
-          ctx.reply(ok_reply(200, message, 1, written));
-        else
-          ctx.reply(error_reply(err, table));
-      });
+      ->request(ctx.reader(), read_timeout, get_atom::value, table, id,
+                ctx.who().organization_id)
+      .then(
+          [=](std::string& row) { ctx.reply(ok_reply(200, message, 1, row)); },
+          [=](caf::error& err) {
+            if (!written.empty() && is(err, ec::not_found))
+              ctx.reply(ok_reply(200, message, 1, written));
+            else
+              ctx.reply(error_reply(err, table));
+          });
 }
 
 // PATCH and DELETE: the writer applies the change only if the record is
@@ -111,8 +111,8 @@ void create_record(const request_context& ctx) {
   } else {
     id = make_ulid(wall_clock_ms());
   }
-  auto change = make_change(record_change::create, *t, id, *parsed->data,
-                            ctx.who());
+  auto change
+      = make_change(record_change::create, *t, id, *parsed->data, ctx.who());
   // A client's id must be new in every organization: a create must never
   // write into someone else's record. The writer checks it at commit.
   if (client_id)
@@ -137,14 +137,14 @@ void list_records(const request_context& ctx) {
   }
   auto table = t->name();
   ctx.self
-    ->request(ctx.reader(), read_timeout, list_atom::value, table, *q,
-              ctx.who().organization_id)
-    .then(
-      [=](list_result& r) {
-        ctx.reply(ok_reply(200, "Successfully fetched from " + table, r.count,
-                           r.rows));
-      },
-      [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+      ->request(ctx.reader(), read_timeout, list_atom::value, table, *q,
+                ctx.who().organization_id)
+      .then(
+          [=](list_result& r) {
+            ctx.reply(ok_reply(200, "Successfully fetched from " + table,
+                               r.count, r.rows));
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }
 
 void get_record(const request_context& ctx) {

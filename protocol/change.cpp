@@ -16,27 +16,27 @@ value text_or_null(const std::string& s) {
 
 const char* to_string(record_state s) {
   switch (s) {
-    case record_state::absent:
-      return "absent";
-    case record_state::live:
-      return "live";
-    case record_state::deleted:
-      return "deleted";
-    default:
-      return "foreign";
+  case record_state::absent:
+    return "absent";
+  case record_state::live:
+    return "live";
+  case record_state::deleted:
+    return "deleted";
+  default:
+    return "foreign";
   }
 }
 
 size_t message_count(const record_change& c) {
   switch (c.kind) {
-    case record_change::create:
-      // + tombstone, organization_id, created_by, updated_by, created_at,
-      //   updated_at
-      return c.fields.size() + 6;
-    case record_change::update:
-      return c.fields.size() + 2; // + updated_by, updated_at
-    default:
-      return 3; // tombstone, updated_by, updated_at
+  case record_change::create:
+    // + tombstone, organization_id, created_by, updated_by, created_at,
+    //   updated_at
+    return c.fields.size() + 6;
+  case record_change::update:
+    return c.fields.size() + 2; // + updated_by, updated_at
+  default:
+    return 3; // tombstone, updated_by, updated_at
   }
 }
 
@@ -74,22 +74,22 @@ std::vector<message> make_messages(const record_change& c,
   for (const auto& [name, v] : c.fields)
     add(name, v);
   switch (c.kind) {
-    case record_change::create:
-      add("tombstone", value{int64_t{0}});
-      add("organization_id", text_or_null(c.who.organization_id));
-      add("created_by", text_or_null(c.who.account_id));
-      add("updated_by", text_or_null(c.who.account_id));
-      add("created_at", value{iso});
-      add("updated_at", value{iso});
-      break;
-    case record_change::update:
-      add("updated_by", text_or_null(c.who.account_id));
-      add("updated_at", value{iso});
-      break;
-    default:
-      add("tombstone", value{int64_t{1}});
-      add("updated_by", text_or_null(c.who.account_id));
-      add("updated_at", value{iso});
+  case record_change::create:
+    add("tombstone", value{int64_t{0}});
+    add("organization_id", text_or_null(c.who.organization_id));
+    add("created_by", text_or_null(c.who.account_id));
+    add("updated_by", text_or_null(c.who.account_id));
+    add("created_at", value{iso});
+    add("updated_at", value{iso});
+    break;
+  case record_change::update:
+    add("updated_by", text_or_null(c.who.account_id));
+    add("updated_at", value{iso});
+    break;
+  default:
+    add("tombstone", value{int64_t{1}});
+    add("updated_by", text_or_null(c.who.account_id));
+    add("updated_at", value{iso});
   }
   return out;
 }

@@ -135,7 +135,7 @@ size_t merkle_trie::size() const {
 }
 
 void merkle_trie::write_json(
-  rapidjson::Writer<rapidjson::StringBuffer>& out) const {
+    rapidjson::Writer<rapidjson::StringBuffer>& out) const {
   write_node(*root_, out);
 }
 

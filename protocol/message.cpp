@@ -8,19 +8,19 @@ namespace crdt {
 void write_value(rapidjson::Writer<rapidjson::StringBuffer>& out,
                  const value& v) {
   switch (v.index()) {
-    case 0:
-      out.Null();
-      break;
-    case 1:
-      out.Int64(std::get<int64_t>(v));
-      break;
-    case 2:
-      out.Double(std::get<double>(v));
-      break;
-    default: {
-      const auto& s = std::get<std::string>(v);
-      out.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    }
+  case 0:
+    out.Null();
+    break;
+  case 1:
+    out.Int64(std::get<int64_t>(v));
+    break;
+  case 2:
+    out.Double(std::get<double>(v));
+    break;
+  default: {
+    const auto& s = std::get<std::string>(v);
+    out.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  }
   }
 }
 

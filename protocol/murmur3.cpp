@@ -34,18 +34,18 @@ uint32_t murmur3_32(std::string_view data, uint32_t seed) {
   const unsigned char* tail = bytes + blocks * 4;
   uint32_t k = 0;
   switch (len & 3) {
-    case 3:
-      k ^= uint32_t{tail[2]} << 16;
-      [[fallthrough]];
-    case 2:
-      k ^= uint32_t{tail[1]} << 8;
-      [[fallthrough]];
-    case 1:
-      k ^= tail[0];
-      k *= c1;
-      k = rotl(k, 15);
-      k *= c2;
-      h ^= k;
+  case 3:
+    k ^= uint32_t{tail[2]} << 16;
+    [[fallthrough]];
+  case 2:
+    k ^= uint32_t{tail[1]} << 8;
+    [[fallthrough]];
+  case 1:
+    k ^= tail[0];
+    k *= c1;
+    k = rotl(k, 15);
+    k *= c2;
+    h ^= k;
   }
   h ^= static_cast<uint32_t>(len);
   h ^= h >> 16;

@@ -16,29 +16,38 @@ namespace crdt {
 
 const char* to_string(field_type t) {
   switch (t) {
-    case field_type::text: return "string";
-    case field_type::integer: return "integer";
-    case field_type::real: return "number";
-    case field_type::boolean: return "boolean";
-    case field_type::object: return "object";
-    case field_type::array: return "array";
+  case field_type::text:
+    return "string";
+  case field_type::integer:
+    return "integer";
+  case field_type::real:
+    return "number";
+  case field_type::boolean:
+    return "boolean";
+  case field_type::object:
+    return "object";
+  case field_type::array:
+    return "array";
   }
   return "string";
 }
 
 const char* sql_type(field_type t) {
   switch (t) {
-    case field_type::integer:
-    case field_type::boolean: return "INTEGER";
-    case field_type::real: return "REAL";
-    default: return "TEXT";
+  case field_type::integer:
+  case field_type::boolean:
+    return "INTEGER";
+  case field_type::real:
+    return "REAL";
+  default:
+    return "TEXT";
   }
 }
 
 const std::vector<std::string>& system_fields() {
   static const std::vector<std::string> names{
-    "id",         "tombstone",  "organization_id", "created_by",
-    "updated_by", "created_at", "updated_at"};
+      "id",         "tombstone",  "organization_id", "created_by",
+      "updated_by", "created_at", "updated_at"};
   return names;
 }
 
@@ -87,7 +96,7 @@ std::optional<field_type> type_from_name(std::string_view s) {
 std::string keyword_message(std::string_view keyword, const field* f) {
   if (keyword == "type")
     return f ? std::string{"expected "} + to_string(f->type)
-                 + (f->nullable ? " or null" : "")
+                   + (f->nullable ? " or null" : "")
              : "wrong type";
   if (keyword == "required")
     return "required field missing";
@@ -191,8 +200,7 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
   update->CopyFrom(*doc, update->GetAllocator());
   update->RemoveMember("required");
   result->create_schema_ = std::make_unique<rapidjson::SchemaDocument>(*doc);
-  result->update_schema_
-    = std::make_unique<rapidjson::SchemaDocument>(*update);
+  result->update_schema_ = std::make_unique<rapidjson::SchemaDocument>(*update);
   result->create_doc_ = std::move(doc);
   result->update_doc_ = std::move(update);
   return table_ptr{std::move(result)};
@@ -228,10 +236,9 @@ std::vector<field_error> table_schema::validate(const rapidjson::Value& data,
     stripped.SetObject();
     for (auto it = data.MemberBegin(); it != data.MemberEnd(); ++it)
       if (std::string_view{it->name.GetString()} != "id")
-        stripped.AddMember(
-          rapidjson::Value{it->name, stripped.GetAllocator()},
-          rapidjson::Value{it->value, stripped.GetAllocator()},
-          stripped.GetAllocator());
+        stripped.AddMember(rapidjson::Value{it->name, stripped.GetAllocator()},
+                           rapidjson::Value{it->value, stripped.GetAllocator()},
+                           stripped.GetAllocator());
     target = &stripped;
   }
   rapidjson::SchemaValidator validator{create ? *create_schema_
@@ -256,8 +263,8 @@ std::vector<field_error> table_schema::validate(const rapidjson::Value& data,
     auto slash = name.find('/');
     if (slash != std::string::npos)
       name.resize(slash);
-    errors.push_back({name.empty() ? "data" : name,
-                      keyword_message(keyword, find(name))});
+    errors.push_back(
+        {name.empty() ? "data" : name, keyword_message(keyword, find(name))});
     return errors;
   }
   // JSON Schema's "integer" also admits integers beyond 64 bits.
@@ -274,50 +281,50 @@ value to_message_value(const field& f, const rapidjson::Value& v) {
   if (v.IsNull())
     return value{};
   switch (f.type) {
-    case field_type::boolean:
-      return value{int64_t{v.IsTrue() ? 1 : 0}};
-    case field_type::integer:
-      return value{v.GetInt64()};
-    case field_type::real:
-      return value{v.GetDouble()};
-    case field_type::object:
-    case field_type::array: {
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-      v.Accept(w);
-      return value{std::string{buf.GetString(), buf.GetSize()}};
-    }
-    default:
-      return value{std::string{v.GetString(), v.GetStringLength()}};
+  case field_type::boolean:
+    return value{int64_t{v.IsTrue() ? 1 : 0}};
+  case field_type::integer:
+    return value{v.GetInt64()};
+  case field_type::real:
+    return value{v.GetDouble()};
+  case field_type::object:
+  case field_type::array: {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+    v.Accept(w);
+    return value{std::string{buf.GetString(), buf.GetSize()}};
+  }
+  default:
+    return value{std::string{v.GetString(), v.GetStringLength()}};
   }
 }
 
 bool value_fits(const field& f, const value& v) {
   switch (v.index()) {
-    case 0:
-      return f.nullable;
-    case 1: {
-      if (f.type == field_type::boolean) {
-        auto i = std::get<int64_t>(v);
-        return i == 0 || i == 1;
-      }
-      return f.type == field_type::integer || f.type == field_type::real;
+  case 0:
+    return f.nullable;
+  case 1: {
+    if (f.type == field_type::boolean) {
+      auto i = std::get<int64_t>(v);
+      return i == 0 || i == 1;
     }
-    case 2:
-      return f.type == field_type::real;
-    default: {
-      if (f.type == field_type::text)
-        return true;
-      if (f.type != field_type::object && f.type != field_type::array)
-        return false;
-      rapidjson::Document d;
-      const auto& s = std::get<std::string>(v);
-      if (!within_json_depth(s))
-        return false;
-      d.Parse(s.data(), s.size());
-      return !d.HasParseError()
-             && (f.type == field_type::object ? d.IsObject() : d.IsArray());
-    }
+    return f.type == field_type::integer || f.type == field_type::real;
+  }
+  case 2:
+    return f.type == field_type::real;
+  default: {
+    if (f.type == field_type::text)
+      return true;
+    if (f.type != field_type::object && f.type != field_type::array)
+      return false;
+    rapidjson::Document d;
+    const auto& s = std::get<std::string>(v);
+    if (!within_json_depth(s))
+      return false;
+    d.Parse(s.data(), s.size());
+    return !d.HasParseError()
+           && (f.type == field_type::object ? d.IsObject() : d.IsArray());
+  }
   }
 }
 

@@ -34,7 +34,7 @@ caf::error parse_json(std::string_view body, rapidjson::Document& doc) {
   if (doc.HasParseError())
     return make_error(ec::bad_request,
                       std::string{"invalid JSON: "}
-                        + rapidjson::GetParseError_En(doc.GetParseError()));
+                          + rapidjson::GetParseError_En(doc.GetParseError()));
   if (!doc.IsObject())
     return make_error(ec::bad_request, "body must be a JSON object");
   return caf::none;
@@ -83,12 +83,12 @@ caf::expected<sync_response> parse_sync_response(std::string_view body) {
     return make_error(ec::sync_failure, "hub answer lacks a status");
   if (std::string_view{status->value.GetString()} != "ok") {
     auto reason = doc.FindMember("reason");
-    return make_error(ec::sync_failure,
-                      "hub refused: "
-                        + std::string{reason != doc.MemberEnd()
-                                          && reason->value.IsString()
-                                        ? reason->value.GetString()
-                                        : "no reason given"});
+    return make_error(
+        ec::sync_failure,
+        "hub refused: "
+            + std::string{reason != doc.MemberEnd() && reason->value.IsString()
+                              ? reason->value.GetString()
+                              : "no reason given"});
   }
   auto data = doc.FindMember("data");
   if (data == doc.MemberEnd() || !data->value.IsObject())
@@ -199,8 +199,8 @@ std::string check_batch(const std::vector<message>& messages, bool own_group,
       return "message " + m.timestamp + " sets the id column";
     if (const auto* f = t->second->find(m.column)) {
       if (!value_fits(*f, m.val))
-        return "message " + m.timestamp + ": value does not fit "
-               + m.dataset + "." + m.column + " (" + to_string(f->type) + ")";
+        return "message " + m.timestamp + ": value does not fit " + m.dataset
+               + "." + m.column + " (" + to_string(f->type) + ")";
     } else if (m.column == "tombstone") {
       const auto* i = std::get_if<int64_t>(&m.val);
       if (!i || (*i != 0 && *i != 1))

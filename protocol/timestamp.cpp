@@ -40,8 +40,8 @@ bool is_leap(int64_t y) {
 }
 
 unsigned days_in_month(int64_t y, unsigned m) {
-  static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30,
-                                      31, 31, 30, 31, 30, 31};
+  static constexpr unsigned days[]
+      = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
@@ -78,15 +78,13 @@ std::optional<timestamp> parse_timestamp(std::string_view s) {
   if (s.size() != timestamp_size)
     return std::nullopt;
   // Fixed punctuation of YYYY-MM-DDTHH:MM:SS.sssZ-CCCC-NNNNNNNNNNNNNNNN.
-  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':'
-      || s[16] != ':' || s[19] != '.' || s[23] != 'Z' || s[24] != '-'
-      || s[29] != '-')
+  if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':'
+      || s[19] != '.' || s[23] != 'Z' || s[24] != '-' || s[29] != '-')
     return std::nullopt;
   unsigned year, month, day, hour, minute, second, milli;
-  if (!digits(s, 0, 4, year) || !digits(s, 5, 2, month)
-      || !digits(s, 8, 2, day) || !digits(s, 11, 2, hour)
-      || !digits(s, 14, 2, minute) || !digits(s, 17, 2, second)
-      || !digits(s, 20, 3, milli))
+  if (!digits(s, 0, 4, year) || !digits(s, 5, 2, month) || !digits(s, 8, 2, day)
+      || !digits(s, 11, 2, hour) || !digits(s, 14, 2, minute)
+      || !digits(s, 17, 2, second) || !digits(s, 20, 3, milli))
     return std::nullopt;
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)
       || hour > 23 || minute > 59 || second > 59)
@@ -158,7 +156,7 @@ std::string random_node_id() {
 int64_t wall_clock_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
+      .count();
 }
 
 caf::expected<timestamp> send(hlc& clock, int64_t now) {
@@ -167,10 +165,9 @@ caf::expected<timestamp> send(hlc& clock, int64_t now) {
   const auto l_new = std::max(l_old, now);
   const uint32_t c_new = l_new == l_old ? c_old + 1 : 0;
   if (l_new - now > clock.max_drift)
-    return make_error(ec::clock_drift,
-                      "clock drift: local clock is "
-                        + std::to_string(l_new - now)
-                        + " ms ahead of physical time");
+    return make_error(ec::clock_drift, "clock drift: local clock is "
+                                           + std::to_string(l_new - now)
+                                           + " ms ahead of physical time");
   if (c_new > max_counter)
     return make_error(ec::counter_overflow, "HLC counter overflow");
   clock.last.millis = l_new;
@@ -180,10 +177,9 @@ caf::expected<timestamp> send(hlc& clock, int64_t now) {
 
 caf::error recv(hlc& clock, const timestamp& remote, int64_t now) {
   if (remote.millis - now > clock.max_drift)
-    return make_error(ec::clock_drift,
-                      "clock drift: remote timestamp is "
-                        + std::to_string(remote.millis - now)
-                        + " ms ahead of physical time");
+    return make_error(ec::clock_drift, "clock drift: remote timestamp is "
+                                           + std::to_string(remote.millis - now)
+                                           + " ms ahead of physical time");
   const auto l_old = clock.last.millis;
   const auto c_old = clock.last.counter;
   const auto l_msg = remote.millis;
@@ -199,8 +195,8 @@ caf::error recv(hlc& clock, const timestamp& remote, int64_t now) {
   else
     c_new = 0;
   if (l_new - now > clock.max_drift)
-    return make_error(ec::clock_drift, "clock drift after merging "
-                                         + to_string(remote));
+    return make_error(ec::clock_drift,
+                      "clock drift after merging " + to_string(remote));
   if (c_new > max_counter)
     return make_error(ec::counter_overflow, "HLC counter overflow");
   clock.last.millis = l_new;

@@ -10,8 +10,7 @@ const std::vector<std::string>& message_columns() {
   return cols;
 }
 
-caf::error step_done(sql::connection& db, sql::statement& s,
-                     const char* what) {
+caf::error step_done(sql::connection& db, sql::statement& s, const char* what) {
   auto rc = s.step();
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     return db.fail(what);

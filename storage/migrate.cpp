@@ -69,8 +69,8 @@ caf::expected<std::unique_ptr<write_store>>
 write_store::open(const store_options& opts, const schema_set& schemas) {
   if (auto err = make_parents(opts.path))
     return err;
-  auto db = sql::connection::open(opts.path, SQLITE_OPEN_READWRITE
-                                               | SQLITE_OPEN_CREATE);
+  auto db = sql::connection::open(opts.path,
+                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db)
     return db.error();
   auto result = std::unique_ptr<write_store>(new write_store);
@@ -107,7 +107,7 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
     zero.node = result->node_id_;
     result->clock_ = to_string(zero);
     auto ins = c.prepare_once(
-      "INSERT INTO crdt_clock(id, node, ts) VALUES(0, ?1, ?2)");
+        "INSERT INTO crdt_clock(id, node, ts) VALUES(0, ?1, ?2)");
     if (!ins)
       return ins.error();
     ins->bind(1, std::string_view{result->node_id_});
@@ -131,12 +131,13 @@ caf::error write_store::migrate(const schema_set& schemas,
   // previous start's schema had it (`active`): a field or table that comes
   // back after being left out must catch up on what arrived meanwhile.
   auto known = c.prepare_once(
-    "SELECT col, type, active FROM crdt_schema WHERE dataset = ?1");
-  auto remember = c.prepare_once(
-    "INSERT INTO crdt_schema(dataset, col, type, active) "
-    "VALUES(?1, ?2, ?3, 1) ON CONFLICT(dataset, col) DO UPDATE SET active = 1");
+      "SELECT col, type, active FROM crdt_schema WHERE dataset = ?1");
+  auto remember
+      = c.prepare_once("INSERT INTO crdt_schema(dataset, col, type, active) "
+                       "VALUES(?1, ?2, ?3, 1) ON CONFLICT(dataset, col) DO "
+                       "UPDATE SET active = 1");
   auto has_messages = c.prepare_once(
-    "SELECT 1 FROM crdt_messages WHERE dataset = ?1 LIMIT 1");
+      "SELECT 1 FROM crdt_messages WHERE dataset = ?1 LIMIT 1");
   for (auto* s : {&known, &remember, &has_messages})
     if (!*s)
       return s->error();
@@ -145,7 +146,7 @@ caf::error write_store::migrate(const schema_set& schemas,
     return err;
   // What the previous start had, before this start marks what it has.
   std::map<std::string, std::map<std::string, std::pair<std::string, bool>>>
-    before;
+      before;
   for (const auto& [name, table] : schemas) {
     known->bind(1, std::string_view{name});
     while (known->step() == SQLITE_ROW)
@@ -167,10 +168,10 @@ caf::error write_store::migrate(const schema_set& schemas,
       if (it != recorded.end() && it->second.first != to_string(f.type))
         return make_error(ec::schema_conflict,
                           "schema conflict: table '" + name + "' field '"
-                            + f.name + "' was " + it->second.first
-                            + " and is now " + to_string(f.type)
-                            + "; field types cannot change (give the group "
-                              "a new GROUP_ID for an incompatible schema)");
+                              + f.name + "' was " + it->second.first
+                              + " and is now " + to_string(f.type)
+                              + "; field types cannot change (give the group "
+                                "a new GROUP_ID for an incompatible schema)");
     }
     // Create the table or add the missing columns.
     std::vector<std::string> existing;
@@ -196,9 +197,8 @@ caf::error write_store::migrate(const schema_set& schemas,
         if (std::find(existing.begin(), existing.end(), f.name)
             != existing.end())
           continue;
-        if (auto err = c.exec("ALTER TABLE " + sql::quote(name)
-                              + " ADD COLUMN " + sql::quote(f.name) + " "
-                              + sql_type(f.type)))
+        if (auto err = c.exec("ALTER TABLE " + sql::quote(name) + " ADD COLUMN "
+                              + sql::quote(f.name) + " " + sql_type(f.type)))
           return err;
         changed = true;
       }
@@ -235,6 +235,5 @@ caf::error write_store::migrate(const schema_set& schemas,
   }
   return tx.commit();
 }
-
 
 } // namespace crdt

@@ -12,7 +12,6 @@
 
 namespace crdt {
 
-
 caf::expected<std::unique_ptr<read_store>>
 read_store::open(const std::string& path, const schema_set& schemas) {
   auto db = sql::connection::open(path, SQLITE_OPEN_READONLY);
@@ -21,8 +20,8 @@ read_store::open(const std::string& path, const schema_set& schemas) {
   auto result = std::unique_ptr<read_store>(new read_store);
   result->db_ = std::move(*db);
   result->schemas_ = schemas;
-  if (auto err = result->db_->exec(
-        "PRAGMA busy_timeout=10000; PRAGMA query_only=1;"))
+  if (auto err
+      = result->db_->exec("PRAGMA busy_timeout=10000; PRAGMA query_only=1;"))
     return err;
   return result;
 }
@@ -34,10 +33,10 @@ caf::expected<std::string> read_store::get(const std::string& table,
   if (t == schemas_.end())
     return make_error(ec::unknown_table, "unknown table " + table);
   auto sel = select_columns(*t->second, {});
-  auto s = db_->prepare("SELECT " + sel.columns_sql + " FROM "
-                        + sql::quote(table)
-                        + " WHERE id = ?1 AND tombstone IS NOT 1"
-                          " AND (?2 = '' OR organization_id = ?2)");
+  auto s
+      = db_->prepare("SELECT " + sel.columns_sql + " FROM " + sql::quote(table)
+                     + " WHERE id = ?1 AND tombstone IS NOT 1"
+                       " AND (?2 = '' OR organization_id = ?2)");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
@@ -90,8 +89,8 @@ read_store::list(const std::string& table, const list_query& q,
 }
 
 caf::expected<record_state> read_store::state(const std::string& table,
-                                             const std::string& id,
-                                             const std::string& org) {
+                                              const std::string& id,
+                                              const std::string& org) {
   if (schemas_.find(table) == schemas_.end())
     return make_error(ec::unknown_table, "unknown table " + table);
   return detail::state_of(*db_, table, id, org);
@@ -102,10 +101,10 @@ namespace {
 // Accounts matching `where` (which binds ?1 to `key`), oldest first.
 caf::expected<std::vector<read_store::account>>
 find_accounts(sql::connection& db, const char* where, const std::string& key) {
-  auto s = db.prepare(std::string{"SELECT id, organization_id, email, role, "
-                                  "password_hash FROM crdt_accounts WHERE "}
-                      + where
-                      + " AND tombstone IS NOT 1 ORDER BY created_at, id");
+  auto s
+      = db.prepare(std::string{"SELECT id, organization_id, email, role, "
+                               "password_hash FROM crdt_accounts WHERE "}
+                   + where + " AND tombstone IS NOT 1 ORDER BY created_at, id");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
@@ -145,8 +144,8 @@ read_store::account_by_id(const std::string& id) {
 
 caf::expected<std::vector<message>> read_store::outbox(size_t limit) {
   auto s = db_->prepare(
-    "SELECT m.ts, m.dataset, m.row_id, m.col, m.value FROM crdt_outbox o "
-    "JOIN crdt_messages m ON m.ts = o.ts ORDER BY o.ts LIMIT ?1");
+      "SELECT m.ts, m.dataset, m.row_id, m.col, m.value FROM crdt_outbox o "
+      "JOIN crdt_messages m ON m.ts = o.ts ORDER BY o.ts LIMIT ?1");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
@@ -163,9 +162,9 @@ read_store::messages_since(const std::string& group, const std::string& since,
                    int64_t count) -> caf::expected<std::vector<message>> {
     std::string where = group.empty() ? "" : "group_id = ?4 AND ";
     auto s = db_->prepare(
-      std::string{"SELECT ts, dataset, row_id, col, value FROM "}
-      + (group.empty() ? "crdt_messages" : "crdt_hub_messages") + " WHERE "
-      + where + "ts >= ?1 AND (?2 = '' OR ts < ?2) ORDER BY ts LIMIT ?3");
+        std::string{"SELECT ts, dataset, row_id, col, value FROM "}
+        + (group.empty() ? "crdt_messages" : "crdt_hub_messages") + " WHERE "
+        + where + "ts >= ?1 AND (?2 = '' OR ts < ?2) ORDER BY ts LIMIT ?3");
     if (!s)
       return s.error();
     sql::reset_guard guard{**s};
@@ -200,7 +199,7 @@ read_store::messages_since(const std::string& group, const std::string& since,
     if (m.timestamp.size() < exclude.size()
         || m.timestamp.compare(m.timestamp.size() - exclude.size(),
                                exclude.size(), exclude)
-             != 0)
+               != 0)
       out.push_back(std::move(m));
   return out;
 }
@@ -208,10 +207,10 @@ read_store::messages_since(const std::string& group, const std::string& since,
 caf::expected<std::pair<size_t, std::string>>
 read_store::config(const std::string& key) {
   auto s = key.empty()
-             ? db_->prepare("SELECT key, value, type FROM config_sync "
-                            "ORDER BY key")
-             : db_->prepare("SELECT key, value, type FROM config_sync "
-                            "WHERE key = ?1");
+               ? db_->prepare("SELECT key, value, type FROM config_sync "
+                              "ORDER BY key")
+               : db_->prepare("SELECT key, value, type FROM config_sync "
+                              "WHERE key = ?1");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
@@ -243,8 +242,8 @@ caf::expected<std::string> dump_tables(sql::connection& db,
                                        const schema_set& schemas) {
   std::string out;
   for (const auto& [name, t] : schemas) {
-    auto s = db.prepare_once("SELECT * FROM " + sql::quote(name)
-                             + " ORDER BY id");
+    auto s
+        = db.prepare_once("SELECT * FROM " + sql::quote(name) + " ORDER BY id");
     if (!s)
       return s.error();
     auto n = sqlite3_column_count(s->get());

@@ -38,8 +38,7 @@ public:
 
   /// The live record as a JSON object, or ec::not_found.
   caf::expected<std::string> get(const std::string& table,
-                                 const std::string& id,
-                                 const std::string& org);
+                                 const std::string& id, const std::string& org);
 
   /// Live records as comma-separated JSON objects, with their count.
   caf::expected<std::pair<size_t, std::string>>
@@ -61,7 +60,8 @@ public:
 
   /// Live accounts with this (normalized) email, oldest first. Normally
   /// one; replicas that created the same email concurrently may hold more.
-  caf::expected<std::vector<account>> accounts_by_email(const std::string& email);
+  caf::expected<std::vector<account>>
+  accounts_by_email(const std::string& email);
 
   /// The live account with this id, or ec::not_found.
   caf::expected<account> account_by_id(const std::string& id);
@@ -74,14 +74,14 @@ public:
   /// `exclude` (when not empty). With a `limit`, stops after about that
   /// many, but always at the end of a minute, so that a client that applies
   /// them sees its trie agree up to that minute and asks for the rest.
-  caf::expected<std::vector<message>>
-  messages_since(const std::string& group, const std::string& since,
-                 const std::string& exclude, size_t limit = 0);
+  caf::expected<std::vector<message>> messages_since(const std::string& group,
+                                                     const std::string& since,
+                                                     const std::string& exclude,
+                                                     size_t limit = 0);
 
   /// One config_sync row `{key, value, type}` (empty key: all of them) as
   /// comma-joined JSON objects, with their count.
-  caf::expected<std::pair<size_t, std::string>>
-  config(const std::string& key);
+  caf::expected<std::pair<size_t, std::string>> config(const std::string& key);
 
   sql::connection& db() {
     return *db_;

@@ -11,19 +11,19 @@ namespace crdt {
 
 void write_column(json_writer& w, const sql::statement& s, int i) {
   switch (s.column_type(i)) {
-    case SQLITE_NULL:
-      w.Null();
-      break;
-    case SQLITE_INTEGER:
-      w.Int64(s.column_int(i));
-      break;
-    case SQLITE_FLOAT:
-      w.Double(s.column_double(i));
-      break;
-    default: {
-      auto t = s.column_text(i);
-      w.String(t.data(), static_cast<rapidjson::SizeType>(t.size()));
-    }
+  case SQLITE_NULL:
+    w.Null();
+    break;
+  case SQLITE_INTEGER:
+    w.Int64(s.column_int(i));
+    break;
+  case SQLITE_FLOAT:
+    w.Double(s.column_double(i));
+    break;
+  default: {
+    auto t = s.column_text(i);
+    w.String(t.data(), static_cast<rapidjson::SizeType>(t.size()));
+  }
   }
 }
 
@@ -39,30 +39,30 @@ void write_field(json_writer& w, const sql::statement& s, int i,
     return;
   }
   switch (f->type) {
-    case field_type::boolean:
-      if (type == SQLITE_INTEGER) {
-        w.Bool(s.column_int(i) != 0);
+  case field_type::boolean:
+    if (type == SQLITE_INTEGER) {
+      w.Bool(s.column_int(i) != 0);
+      return;
+    }
+    break;
+  case field_type::object:
+  case field_type::array:
+    if (type == SQLITE_TEXT) {
+      auto t = s.column_text(i);
+      rapidjson::Document d;
+      if (within_json_depth(t))
+        d.Parse(t.data(), t.size());
+      else
+        d.SetNull(); // rendered as the stored text below
+      if (!d.HasParseError()
+          && (f->type == field_type::object ? d.IsObject() : d.IsArray())) {
+        d.Accept(w);
         return;
       }
-      break;
-    case field_type::object:
-    case field_type::array:
-      if (type == SQLITE_TEXT) {
-        auto t = s.column_text(i);
-        rapidjson::Document d;
-        if (within_json_depth(t))
-          d.Parse(t.data(), t.size());
-        else
-          d.SetNull(); // rendered as the stored text below
-        if (!d.HasParseError()
-            && (f->type == field_type::object ? d.IsObject() : d.IsArray())) {
-          d.Accept(w);
-          return;
-        }
-      }
-      break;
-    default:
-      break;
+    }
+    break;
+  default:
+    break;
   }
   write_column(w, s, i);
 }

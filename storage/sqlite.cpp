@@ -6,30 +6,30 @@ namespace crdt::sql {
 
 void statement::bind(int i, const value& v) {
   switch (v.index()) {
-    case 0:
-      bind_null(i);
-      break;
-    case 1:
-      bind(i, std::get<int64_t>(v));
-      break;
-    case 2:
-      sqlite3_bind_double(stmt_.get(), i, std::get<double>(v));
-      break;
-    default:
-      bind(i, std::string_view{std::get<std::string>(v)});
+  case 0:
+    bind_null(i);
+    break;
+  case 1:
+    bind(i, std::get<int64_t>(v));
+    break;
+  case 2:
+    sqlite3_bind_double(stmt_.get(), i, std::get<double>(v));
+    break;
+  default:
+    bind(i, std::string_view{std::get<std::string>(v)});
   }
 }
 
 value statement::column_value(int i) const {
   switch (column_type(i)) {
-    case SQLITE_INTEGER:
-      return value{column_int(i)};
-    case SQLITE_FLOAT:
-      return value{column_double(i)};
-    case SQLITE_NULL:
-      return value{};
-    default:
-      return value{std::string{column_text(i)}};
+  case SQLITE_INTEGER:
+    return value{column_int(i)};
+  case SQLITE_FLOAT:
+    return value{column_double(i)};
+  case SQLITE_NULL:
+    return value{};
+  default:
+    return value{std::string{column_text(i)}};
   }
 }
 
@@ -43,7 +43,7 @@ connection::open(const std::string& path, int flags) {
   if (rc != SQLITE_OK)
     return make_error(ec::storage_failure,
                       "cannot open " + path + ": "
-                        + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+                          + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   sqlite3_extended_result_codes(raw, 1);
   return result;
 }
@@ -61,15 +61,13 @@ caf::error connection::exec(const std::string& sql) {
 
 caf::expected<statement> connection::prepare_once(const std::string& sql) {
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db_.get(), sql.c_str(),
-                         static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                         &s, nullptr)
-        != SQLITE_OK
+  if (sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                         SQLITE_PREPARE_PERSISTENT, &s, nullptr)
+          != SQLITE_OK
       || s == nullptr) {
     if (s)
       sqlite3_finalize(s);
-    return make_error(ec::storage_failure,
-                      last_error() + " preparing: " + sql);
+    return make_error(ec::storage_failure, last_error() + " preparing: " + sql);
   }
   return statement{s};
 }

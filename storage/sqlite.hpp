@@ -79,7 +79,8 @@ public:
   }
   std::string_view column_text(int i) const {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), i));
-    return {p ? p : "", static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i))};
+    return {p ? p : "",
+            static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i))};
   }
   /// Reads a column back as a message value.
   value column_value(int i) const;

@@ -16,8 +16,8 @@ namespace crdt {
 namespace {
 
 constexpr const char* insert_message_sql
-  = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value) "
-    "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+    = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value) "
+      "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 
 // The LWW decision: a cell takes a message with a greater timestamp, or,
 // for the creation facts, a smaller one (see creation_fields()).
@@ -38,22 +38,23 @@ const std::string& upsert_cell_sql() {
 }
 
 constexpr const char* insert_outbox_sql
-  = "INSERT OR IGNORE INTO crdt_outbox(ts) VALUES(?1)";
+    = "INSERT OR IGNORE INTO crdt_outbox(ts) VALUES(?1)";
 
 constexpr const char* insert_hub_message_sql
-  = "INSERT INTO crdt_hub_messages(group_id, ts, dataset, row_id, col, value) "
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+    = "INSERT INTO crdt_hub_messages(group_id, ts, dataset, row_id, col, "
+      "value) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
 
 constexpr const char* upsert_hub_merkle_sql
-  = "INSERT INTO crdt_hub_merkle(group_id, key, hash) VALUES(?1, ?2, ?3) "
-    "ON CONFLICT(group_id, key) DO UPDATE SET "
-    "hash = (hash | excluded.hash) - (hash & excluded.hash)";
+    = "INSERT INTO crdt_hub_merkle(group_id, key, hash) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(group_id, key) DO UPDATE SET "
+      "hash = (hash | excluded.hash) - (hash & excluded.hash)";
 
 // SQLite has no XOR operator: a ^ b == (a | b) - (a & b).
 constexpr const char* upsert_merkle_sql
-  = "INSERT INTO crdt_merkle(key, hash) VALUES(?1, ?2) "
-    "ON CONFLICT(key) DO UPDATE SET "
-    "hash = (hash | excluded.hash) - (hash & excluded.hash)";
+    = "INSERT INTO crdt_merkle(key, hash) VALUES(?1, ?2) "
+      "ON CONFLICT(key) DO UPDATE SET "
+      "hash = (hash | excluded.hash) - (hash & excluded.hash)";
 
 } // namespace
 
@@ -75,7 +76,7 @@ write_store::load_hub_merkles() {
   std::map<std::string, merkle_trie> out;
   while (s->step() == SQLITE_ROW)
     out[std::string{s->column_text(0)}].set_node(
-      s->column_text(1), static_cast<uint32_t>(s->column_int(2)));
+        s->column_text(1), static_cast<uint32_t>(s->column_int(2)));
   return out;
 }
 
@@ -102,9 +103,9 @@ write_store::ack_outbox(const std::vector<std::string>& stamps) {
 
 caf::expected<std::string>
 write_store::local_secret(const std::string& key, const std::string& fallback) {
-  auto put = db_->prepare_once(
-    "INSERT INTO crdt_local(key, value) VALUES(?1, ?2) "
-    "ON CONFLICT(key) DO NOTHING");
+  auto put
+      = db_->prepare_once("INSERT INTO crdt_local(key, value) VALUES(?1, ?2) "
+                          "ON CONFLICT(key) DO NOTHING");
   if (!put)
     return put.error();
   put->bind(1, std::string_view{key});
@@ -181,8 +182,8 @@ caf::error write_store::apply_lww(const message& m) {
   if (it == pending_index_.end()) {
     it = pending_index_.emplace(std::move(key), pending_.size()).first;
     pending_.push_back(
-      {&t->second, m.row,
-       std::vector<std::optional<value>>(t->second.columns.size())});
+        {&t->second, m.row,
+         std::vector<std::optional<value>>(t->second.columns.size())});
   }
   pending_[it->second].cells[col->second] = m.val;
   return caf::none;
@@ -204,8 +205,7 @@ caf::error write_store::flush_rows() {
       values += ", ?" + std::to_string(++n);
       updates += (updates.empty() ? "" : ", ") + q + " = excluded." + q;
     }
-    sql += ") VALUES(" + values + ") ON CONFLICT(id) DO UPDATE SET "
-           + updates;
+    sql += ") VALUES(" + values + ") ON CONFLICT(id) DO UPDATE SET " + updates;
     auto stmt = db_->prepare_shaped(sql);
     if (!stmt)
       return stmt.error();
@@ -331,8 +331,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
     for (const auto& [key, hash] : group_leaves)
       for (size_t len = 0; len <= key.size(); ++len)
         nodes[key.substr(0, len)] ^= hash;
-    auto& deltas = group.empty() ? summary.deltas
-                                 : summary.group_deltas[group];
+    auto& deltas = group.empty() ? summary.deltas : summary.group_deltas[group];
     auto& s = group.empty() ? **mrk : **hub_mrk;
     for (const auto& [key, hash] : nodes) {
       sql::reset_guard guard{s};

@@ -74,7 +74,8 @@ public:
 
   /// Commits all batches in one transaction; a batch whose checks fail
   /// stores nothing (see write_batch::checks and commit_summary::refused).
-  caf::expected<commit_summary> commit(const std::vector<const write_batch*>& batches);
+  caf::expected<commit_summary>
+  commit(const std::vector<const write_batch*>& batches);
 
   /// Rebuilds the user tables and winning-cell bookkeeping from the message
   /// log, for one table or (when empty) all.

@@ -39,8 +39,8 @@ std::string why(const caf::expected<T>& x) {
 /// everything in it when the test ends.
 struct temp_dir {
   explicit temp_dir(const std::string& prefix)
-    : path(std::filesystem::temp_directory_path()
-           / (prefix + "-" + random_node_id())) {
+      : path(std::filesystem::temp_directory_path()
+             / (prefix + "-" + random_node_id())) {
     std::filesystem::create_directories(path);
   }
   ~temp_dir() {
@@ -147,15 +147,15 @@ struct test_system {
     bool answered = false;
     sys->spawn([=, &out, &answered](caf::event_based_actor* self) {
       self->request(whom, caf::infinite, xs...)
-        .then(
-          [&](R& r) {
-            out = std::move(r);
-            answered = true;
-          },
-          [&](caf::error& err) {
-            out = std::move(err);
-            answered = true;
-          });
+          .then(
+              [&](R& r) {
+                out = std::move(r);
+                answered = true;
+              },
+              [&](caf::error& err) {
+                out = std::move(err);
+                answered = true;
+              });
     });
     sched->run();
     BOOST_REQUIRE(answered);

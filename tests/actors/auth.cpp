@@ -46,7 +46,8 @@ struct fixture : test::test_system {
   fixture() : dir("auth") {
     add_builtin_tables(schemas);
     schemas.merge(test::make_schemas(
-      {{"notes", R"({"type":"object","properties":{"title":{"type":"string"}}})"}}));
+        {{"notes",
+          R"({"type":"object","properties":{"title":{"type":"string"}}})"}}));
     opts = test::test_store(dir.file("db.sqlite"));
     store = test::open_writer(opts, schemas);
     node = store->node_id();
@@ -164,10 +165,10 @@ BOOST_AUTO_TEST_CASE(a_good_login_issues_a_token) {
   BOOST_CHECK_EQUAL(back->account_id, ada_id);
   BOOST_CHECK_EQUAL(back->organization_id, org_a);
   BOOST_CHECK_EQUAL(back->role, "member");
-  BOOST_CHECK(!verify_token(r.token, token_key, "other-group",
-                            r.claims.issued_at));
-  BOOST_CHECK(!verify_token(r.token, token_key, group,
-                            r.claims.issued_at + 3600));
+  BOOST_CHECK(
+      !verify_token(r.token, token_key, "other-group", r.claims.issued_at));
+  BOOST_CHECK(
+      !verify_token(r.token, token_key, group, r.claims.issued_at + 3600));
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_email_is_refused) {
@@ -214,10 +215,10 @@ BOOST_AUTO_TEST_CASE(a_crowd_of_logins_is_refused_at_once) {
     for (int i = 0; i < 10; ++i)
       self->request(a, caf::infinite, login_atom::value, ada_email,
                     ada_password, std::string{"10.0.0.1"})
-        .then([=](const login_grant&) { outcomes->push_back("ok"); },
-              [=](caf::error& err) {
-                outcomes->push_back(to_string(static_cast<ec>(err.code())));
-              });
+          .then([=](const login_grant&) { outcomes->push_back("ok"); },
+                [=](caf::error& err) {
+                  outcomes->push_back(to_string(static_cast<ec>(err.code())));
+                });
   });
   sched->run();
   std::vector<std::string> want(6, "overloaded");
@@ -231,15 +232,15 @@ BOOST_AUTO_TEST_CASE(a_taken_email_is_a_conflict) {
   auto a = start();
   principal by{org_a, ada_id, admin_role};
   for (const char* email : {"ada@example.org", " ADA@EXAMPLE.ORG "}) {
-    auto c = prepare(a, account_request{email, "another password", member_role,
-                                        by, ""});
+    auto c = prepare(
+        a, account_request{email, "another password", member_role, by, ""});
     BOOST_REQUIRE_MESSAGE(!c, email);
     BOOST_CHECK_MESSAGE(is(c.error(), ec::conflict), describe(c.error()));
   }
   // Taken in another organization counts as well.
   by.organization_id = org_b;
-  auto c = prepare(a, account_request{ada_email, "another password",
-                                      member_role, by, ""});
+  auto c = prepare(
+      a, account_request{ada_email, "another password", member_role, by, ""});
   BOOST_REQUIRE(!c);
   BOOST_CHECK(is(c.error(), ec::conflict));
 }
@@ -248,18 +249,17 @@ BOOST_AUTO_TEST_CASE(bad_account_requests_are_refused) {
   auto a = start();
   principal by{org_a, ada_id, admin_role};
   std::vector<account_request> bad = {
-    {"not-an-email", "long enough pw", member_role, by, ""},
-    {"", "long enough pw", member_role, by, ""},
-    {"bob@example.org", "short", member_role, by, ""},
-    {"bob@example.org", std::string(1025, 'p'), member_role, by, ""},
-    {"bob@example.org", "long enough pw", "owner", by, ""},
-    {"bob@example.org", "long enough pw", "", by, ""},
+      {"not-an-email", "long enough pw", member_role, by, ""},
+      {"", "long enough pw", member_role, by, ""},
+      {"bob@example.org", "short", member_role, by, ""},
+      {"bob@example.org", std::string(1025, 'p'), member_role, by, ""},
+      {"bob@example.org", "long enough pw", "owner", by, ""},
+      {"bob@example.org", "long enough pw", "", by, ""},
   };
   for (const auto& req : bad) {
     auto c = prepare(a, req);
     BOOST_REQUIRE_MESSAGE(!c, req.email << " / " << req.role);
-    BOOST_CHECK_MESSAGE(is(c.error(), ec::invalid_schema),
-                        describe(c.error()));
+    BOOST_CHECK_MESSAGE(is(c.error(), ec::invalid_schema), describe(c.error()));
   }
 }
 
@@ -290,9 +290,9 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password) {
   BOOST_REQUIRE(!c);
   BOOST_CHECK_MESSAGE(is(c.error(), ec::invalid_schema), describe(c.error()));
   // An account that does not exist (any more).
-  c = change_password(a, principal{org_a, "01JAR2HPE7JJS1HYQZ7FYKAA99",
-                                   member_role},
-                      ada_password, "a new long password");
+  c = change_password(
+      a, principal{org_a, "01JAR2HPE7JJS1HYQZ7FYKAA99", member_role},
+      ada_password, "a new long password");
   BOOST_REQUIRE(!c);
   BOOST_CHECK_MESSAGE(is(c.error(), ec::unauthorized), describe(c.error()));
   // A wrong current password.
@@ -314,7 +314,8 @@ BOOST_AUTO_TEST_CASE(a_password_change_needs_the_current_password) {
   BOOST_CHECK_EQUAL(c->who.organization_id, org_a);
 }
 
-// -- bootstrap ------------------------------------------------------------------
+// -- bootstrap
+// ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(bootstrap_creates_the_organization_and_admin_once) {
   const std::string org = "01JAR2HPE7JJS1HYQZ7FYK0D00";
@@ -329,8 +330,10 @@ BOOST_AUTO_TEST_CASE(bootstrap_creates_the_organization_and_admin_once) {
   BOOST_CHECK_EQUAL(r->generated_password.size(), 20u);
   // Stored: the organization and the account, both in the organization.
   auto check = reader();
-  BOOST_CHECK(*check->state(organizations_table, org, org) == record_state::live);
-  BOOST_CHECK(*check->state(accounts_table, r->account_id, org) == record_state::live);
+  BOOST_CHECK(*check->state(organizations_table, org, org)
+              == record_state::live);
+  BOOST_CHECK(*check->state(accounts_table, r->account_id, org)
+              == record_state::live);
   auto found = check->accounts_by_email("admin@example.org");
   BOOST_REQUIRE(found);
   BOOST_REQUIRE_EQUAL(found->size(), 1u);
@@ -356,15 +359,17 @@ BOOST_AUTO_TEST_CASE(bootstrap_leaves_a_taken_email_alone) {
   const std::string org = "01JAR2HPE7JJS1HYQZ7FYK0D00";
   auto a = start();
   // Ada's email already has an account (in organization A).
-  auto r = bootstrap(a, bootstrap_request{org, "Default", ada_email,
-                                          "some admin password"});
+  auto r = bootstrap(
+      a, bootstrap_request{org, "Default", ada_email, "some admin password"});
   BOOST_REQUIRE_MESSAGE(r, why(r));
   BOOST_CHECK(r->created_organization);
   BOOST_CHECK(!r->created_account);
   BOOST_CHECK(r->generated_password.empty());
   auto check = reader();
-  BOOST_CHECK(*check->state(organizations_table, org, "") == record_state::live);
-  BOOST_CHECK(*check->state(accounts_table, r->account_id, "") == record_state::absent);
+  BOOST_CHECK(*check->state(organizations_table, org, "")
+              == record_state::live);
+  BOOST_CHECK(*check->state(accounts_table, r->account_id, "")
+              == record_state::absent);
   BOOST_CHECK_EQUAL(check->accounts_by_email(ada_email)->size(), 1u);
 }
 
@@ -380,7 +385,8 @@ BOOST_AUTO_TEST_CASE(bootstrap_defers_to_the_group_without_a_password) {
   BOOST_CHECK(!r->created_account);
   BOOST_CHECK(r->deferred);
   BOOST_CHECK(r->generated_password.empty());
-  BOOST_CHECK(*reader()->state(accounts_table, r->account_id, "") == record_state::absent);
+  BOOST_CHECK(*reader()->state(accounts_table, r->account_id, "")
+              == record_state::absent);
   // With a configured password the node creates it even so.
   req.admin_password = "configured password";
   r = bootstrap(a, req);
@@ -396,7 +402,7 @@ BOOST_AUTO_TEST_CASE(founding_messages_carry_the_organizations_time) {
                                           "configured password"});
   BOOST_REQUIRE_MESSAGE(r, why(r));
   auto s = reader()->db().prepare_once(
-    "SELECT ts FROM crdt_messages WHERE row_id IN (?1, ?2) ORDER BY ts");
+      "SELECT ts FROM crdt_messages WHERE row_id IN (?1, ?2) ORDER BY ts");
   BOOST_REQUIRE(s);
   s->bind(1, std::string_view{org});
   s->bind(2, std::string_view{r->account_id});

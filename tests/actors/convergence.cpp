@@ -28,7 +28,7 @@ class fake_transport : public hub_transport {
 public:
   fake_transport(caf::actor_system& sys, hub_actor hub, std::mt19937& rng,
                  double dup, double drop)
-    : hub(std::move(hub)), dup(dup), drop(drop), sys_(sys), rng_(rng) {
+      : hub(std::move(hub)), dup(dup), drop(drop), sys_(sys), rng_(rng) {
     // nop
   }
 
@@ -42,16 +42,16 @@ public:
     sys_.spawn([=](caf::event_based_actor* self) {
       if (twice)
         self->request(target, caf::infinite, sync_atom::value, body)
-          .then([](const std::string&) {}, [](caf::error&) {});
+            .then([](const std::string&) {}, [](caf::error&) {});
       self->request(target, caf::infinite, sync_atom::value, body)
-        .then(
-          [=](const std::string& answer) {
-            if (lose)
-              done(make_error(ec::sync_failure, "answer lost"));
-            else
-              done(answer);
-          },
-          [=](caf::error& err) { done(err); });
+          .then(
+              [=](const std::string& answer) {
+                if (lose)
+                  done(make_error(ec::sync_failure, "answer lost"));
+                else
+                  done(answer);
+              },
+              [=](caf::error& err) { done(err); });
     });
   }
 
@@ -67,11 +67,11 @@ private:
 
 struct fixture : test::test_system {
   fixture() : dir("convergence") {
-    schemas = test::make_schemas(
-      {{"contacts", R"({"type":"object","properties":{
+    schemas
+        = test::make_schemas({{"contacts", R"({"type":"object","properties":{
           "first_name":{"type":"string"},"age":{"type":"integer"},
           "vip":{"type":"boolean"}}})"},
-       {"notes", R"({"type":"object","properties":{
+                              {"notes", R"({"type":"object","properties":{
           "body":{"type":["string","null"]}}})"}});
   }
 
@@ -123,8 +123,8 @@ struct fixture : test::test_system {
     sys->spawn([&, c](caf::event_based_actor* self) {
       self->request(n.svc().applier, caf::infinite, write_atom::value,
                     std::vector<record_change>{c})
-        .then([](const std::string&) {},
-              [](caf::error& err) { BOOST_FAIL(describe(err)); });
+          .then([](const std::string&) {},
+                [](caf::error& err) { BOOST_FAIL(describe(err)); });
     });
     sched->run();
   }
@@ -151,10 +151,12 @@ struct fixture : test::test_system {
   /// clock holds.
   uint32_t root(const node& n) {
     auto r = test::open_reader(path_of(n), schemas);
-    auto s = r->db().prepare_once("SELECT hash FROM crdt_merkle WHERE key = ''");
+    auto s
+        = r->db().prepare_once("SELECT hash FROM crdt_merkle WHERE key = ''");
     BOOST_REQUIRE(s);
-    auto stored = s->step() == SQLITE_ROW ? static_cast<uint32_t>(s->column_int(0))
-                                          : 0u;
+    auto stored = s->step() == SQLITE_ROW
+                      ? static_cast<uint32_t>(s->column_int(0))
+                      : 0u;
     auto st = ask<clock_status>(n.svc().clock, status_atom::value);
     BOOST_REQUIRE(st);
     BOOST_CHECK_EQUAL(static_cast<uint32_t>(st->merkle_hash), stored);
@@ -191,10 +193,12 @@ record_change random_change(std::mt19937& rng, std::vector<std::string>& ids) {
   c.table = note ? "notes" : "contacts";
   if (c.kind != record_change::remove) {
     if (note) {
-      c.fields.emplace_back("body", pick(rng) < 2 ? value{}
-                                                  : value{"b" + std::to_string(pick(rng))});
+      c.fields.emplace_back(
+          "body",
+          pick(rng) < 2 ? value{} : value{"b" + std::to_string(pick(rng))});
     } else {
-      c.fields.emplace_back("first_name", value{"n" + std::to_string(pick(rng))});
+      c.fields.emplace_back("first_name",
+                            value{"n" + std::to_string(pick(rng))});
       if (pick(rng) < 5)
         c.fields.emplace_back("age", value{int64_t{pick(rng)}});
       if (pick(rng) < 5)
@@ -240,7 +244,8 @@ BOOST_AUTO_TEST_CASE(nodes_converge_whatever_the_order_duplicates_and_losses) {
       auto want = dump(hub);
       auto want_root = root(hub);
       BOOST_CHECK(!want.empty());
-      total_rows += static_cast<size_t>(std::count(want.begin(), want.end(), '\n'));
+      total_rows
+          += static_cast<size_t>(std::count(want.begin(), want.end(), '\n'));
       for (auto* n : peers) {
         BOOST_CHECK_EQUAL(dump(*n), want);
         BOOST_CHECK_EQUAL(root(*n), want_root);

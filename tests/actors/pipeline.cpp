@@ -38,24 +38,24 @@ struct fixture : test::test_system {
       auto h = std::make_shared<hlc>();
       h->last.node = node;
       return {
-        [=](stamp_atom, uint32_t n) {
-          std::vector<std::string> out;
-          for (uint32_t i = 0; i < n; ++i)
-            out.push_back(to_string(*send(*h, wall_clock_ms())));
-          return out;
-        },
-        [=](recv_atom, const std::vector<std::string>&) {
-          return to_string(h->last);
-        },
-        [=](merkle_atom, const std::string&, const merkle_deltas&) {
-          ++*commits;
-        },
-        [=](merkle_atom) { return std::string{"{}"}; },
-        [=](diff_atom, const std::string&,
-            const trie_ptr&) -> caf::result<int64_t, std::string> {
-          return {int64_t{-1}, std::string{"{}"}};
-        },
-        [=](status_atom) { return clock_status{}; },
+          [=](stamp_atom, uint32_t n) {
+            std::vector<std::string> out;
+            for (uint32_t i = 0; i < n; ++i)
+              out.push_back(to_string(*send(*h, wall_clock_ms())));
+            return out;
+          },
+          [=](recv_atom, const std::vector<std::string>&) {
+            return to_string(h->last);
+          },
+          [=](merkle_atom, const std::string&, const merkle_deltas&) {
+            ++*commits;
+          },
+          [=](merkle_atom) { return std::string{"{}"}; },
+          [=](diff_atom, const std::string&,
+              const trie_ptr&) -> caf::result<int64_t, std::string> {
+            return {int64_t{-1}, std::string{"{}"}};
+          },
+          [=](status_atom) { return clock_status{}; },
       };
     });
   }
@@ -63,26 +63,28 @@ struct fixture : test::test_system {
   // A writer stand-in that never answers: batches stay in flight.
   writer_actor stuck_writer(std::shared_ptr<int> received) {
     using promise = caf::typed_response_promise<commit_ack>;
-    return sys->spawn([=](writer_actor::pointer self)
-                        -> writer_actor::behavior_type {
-      auto held = std::make_shared<std::vector<promise>>();
-      return {
-        [=](write_atom, write_batch&) -> caf::result<commit_ack> {
-          ++*received;
-          held->push_back(self->make_response_promise<commit_ack>());
-          return held->back();
-        },
-        [=](flush_atom) {
-          // The test releases the held batches.
-          for (auto& rp : *held)
-            rp.deliver(commit_ack{});
-          held->clear();
-        },
-        [=](ack_atom, const std::vector<std::string>&) { return uint64_t{0}; },
-        [=](config_atom, const std::string&, const std::string&,
-            const std::string&) { return true; },
-      };
-    });
+    return sys->spawn(
+        [=](writer_actor::pointer self) -> writer_actor::behavior_type {
+          auto held = std::make_shared<std::vector<promise>>();
+          return {
+              [=](write_atom, write_batch&) -> caf::result<commit_ack> {
+                ++*received;
+                held->push_back(self->make_response_promise<commit_ack>());
+                return held->back();
+              },
+              [=](flush_atom) {
+                // The test releases the held batches.
+                for (auto& rp : *held)
+                  rp.deliver(commit_ack{});
+                held->clear();
+              },
+              [=](ack_atom, const std::vector<std::string>&) {
+                return uint64_t{0};
+              },
+              [=](config_atom, const std::string&, const std::string&,
+                  const std::string&) { return true; },
+          };
+        });
   }
 
   write_batch batch_of(int n, const std::string& row) {
@@ -92,8 +94,8 @@ struct fixture : test::test_system {
     h.last.node = node;
     for (int i = 0; i < n; ++i) {
       auto ts = to_string(*send(h, wall_clock_ms() + next_ms++));
-      b.messages.push_back({ts, "contacts", row, "first_name",
-                            value{"v" + std::to_string(i)}});
+      b.messages.push_back(
+          {ts, "contacts", row, "first_name", value{"v" + std::to_string(i)}});
       b.clock = ts;
     }
     return b;
@@ -129,10 +131,10 @@ BOOST_AUTO_TEST_CASE(batches_waiting_in_the_mailbox_commit_together) {
     for (int i = 0; i < 5; ++i)
       self->request(wrt, caf::infinite, write_atom::value,
                     batch_of(3, "row" + std::to_string(i)))
-        .then([=](const commit_ack& a) {
-          BOOST_CHECK_EQUAL(a.enqueued, a.stored);
-          acks->push_back(a.stored);
-        });
+          .then([=](const commit_ack& a) {
+            BOOST_CHECK_EQUAL(a.enqueued, a.stored);
+            acks->push_back(a.stored);
+          });
   });
   sched->run();
   BOOST_CHECK_EQUAL(acks->size(), 5u);
@@ -150,11 +152,13 @@ BOOST_AUTO_TEST_CASE(a_duplicate_batch_stores_nothing) {
   auto acks = std::make_shared<std::vector<size_t>>();
   sys->spawn([=](caf::event_based_actor* self) {
     self->request(wrt, caf::infinite, write_atom::value, b)
-      .then([=](const commit_ack& a) {
-        acks->push_back(a.stored);
-        self->request(wrt, caf::infinite, write_atom::value, b)
-          .then([=](const commit_ack& again) { acks->push_back(again.stored); });
-      });
+        .then([=](const commit_ack& a) {
+          acks->push_back(a.stored);
+          self->request(wrt, caf::infinite, write_atom::value, b)
+              .then([=](const commit_ack& again) {
+                acks->push_back(again.stored);
+              });
+        });
   });
   sched->run();
   BOOST_REQUIRE_EQUAL(acks->size(), 2u);
@@ -175,7 +179,7 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   for (int i = 0; i < 2; ++i)
     sys->spawn([=](caf::event_based_actor* self) {
       self->request(app, caf::infinite, write_atom::value, one)
-        .then([](const std::string&) {});
+          .then([](const std::string&) {});
     });
   sched->run();
   BOOST_CHECK_EQUAL(*received, 2);
@@ -188,7 +192,7 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   sys->spawn([=](caf::event_based_actor* self) {
     self->request(app, caf::infinite, apply_atom::value, std::string{"other"},
                   std::vector<message>{})
-      .then([](size_t) {});
+        .then([](size_t) {});
   });
   sched->run();
   BOOST_CHECK_EQUAL(*received, 3);
@@ -197,7 +201,7 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   sched->run();
   sys->spawn([=](caf::event_based_actor* self) {
     self->request(app, caf::infinite, write_atom::value, one)
-      .then([](const std::string&) {});
+        .then([](const std::string&) {});
   });
   sched->run();
   BOOST_CHECK_EQUAL(*received, 4);
@@ -231,22 +235,19 @@ BOOST_AUTO_TEST_CASE(the_writer_checks_preconditions_inside_the_commit) {
   // All in one group commit, in this order: each check sees the rows the
   // batches before it wrote in the same transaction.
   std::vector<std::pair<write_batch, std::string>> plan{
-    {batch(create), "ok"},
-    {batch(again), "conflict"},
-    {batch(other_org), "conflict"},
-    {batch(foreign_patch), "not_found"},
-    {batch(patch), "ok"},
-    {batch(remove), "ok"},
-    {batch(patch), "not_found"},
+      {batch(create), "ok"},          {batch(again), "conflict"},
+      {batch(other_org), "conflict"}, {batch(foreign_patch), "not_found"},
+      {batch(patch), "ok"},           {batch(remove), "ok"},
+      {batch(patch), "not_found"},
   };
   auto outcomes = std::make_shared<std::vector<std::string>>(plan.size());
   sys->spawn([=](caf::event_based_actor* self) {
     for (size_t i = 0; i < plan.size(); ++i)
       self->request(wrt, caf::infinite, write_atom::value, plan[i].first)
-        .then([=](const commit_ack&) { (*outcomes)[i] = "ok"; },
-              [=](caf::error& err) {
-                (*outcomes)[i] = to_string(static_cast<ec>(err.code()));
-              });
+          .then([=](const commit_ack&) { (*outcomes)[i] = "ok"; },
+                [=](caf::error& err) {
+                  (*outcomes)[i] = to_string(static_cast<ec>(err.code()));
+                });
   });
   sched->run();
   for (size_t i = 0; i < plan.size(); ++i)
@@ -281,7 +282,7 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
   sys->spawn([=, &first](caf::event_based_actor* self) {
     self->request(app, caf::infinite, write_atom::value,
                   std::vector<record_change>{c})
-      .then([&](const std::string& ts) { first = ts; });
+        .then([&](const std::string& ts) { first = ts; });
   });
   sched->run();
   auto ts = parse_timestamp(first);
@@ -291,7 +292,7 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
   clock_status st;
   sys->spawn([=, &st](caf::event_based_actor* self) {
     self->request(clk, caf::infinite, status_atom::value)
-      .then([&](const clock_status& s) { st = s; });
+        .then([&](const clock_status& s) { st = s; });
   });
   sched->run();
   auto persisted = raw->load_merkle();
@@ -306,8 +307,9 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
   // The applier told the queue about the 8 queued messages.
   uint64_t pending = 0;
   sys->spawn([=, &pending](caf::event_based_actor* self) {
-    self->request(que, caf::infinite, status_atom::value)
-      .then([&](uint64_t n) { pending = n; });
+    self->request(que, caf::infinite, status_atom::value).then([&](uint64_t n) {
+      pending = n;
+    });
   });
   sched->run();
   BOOST_CHECK_EQUAL(pending, 8u);
@@ -329,19 +331,21 @@ BOOST_AUTO_TEST_CASE(a_big_received_batch_does_not_overflow_the_clock) {
   caf::error failed;
   sys->spawn([=, &after, &failed](caf::event_based_actor* self) {
     self->request(clk, caf::infinite, recv_atom::value, stamps)
-      .then([&](const std::string& s) { after = s; },
-            [&](caf::error& err) { failed = err; });
+        .then([&](const std::string& s) { after = s; },
+              [&](caf::error& err) { failed = err; });
   });
   sched->run();
   BOOST_CHECK_MESSAGE(!failed, describe(failed));
   BOOST_REQUIRE(!after.empty());
   BOOST_CHECK_GT(after, stamps.back());
   // A message too far ahead is refused, whatever comes with it.
-  auto future = to_string(timestamp{wall_clock_ms() + 120000, 0, "cccccccccccccccc"});
+  auto future
+      = to_string(timestamp{wall_clock_ms() + 120000, 0, "cccccccccccccccc"});
   sys->spawn([=, &failed](caf::event_based_actor* self) {
     self->request(clk, caf::infinite, recv_atom::value,
                   std::vector<std::string>{stamps.front(), future})
-      .then([](const std::string&) {}, [&](caf::error& err) { failed = err; });
+        .then([](const std::string&) {},
+              [&](caf::error& err) { failed = err; });
   });
   sched->run();
   BOOST_CHECK(is(failed, ec::clock_drift));

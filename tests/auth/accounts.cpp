@@ -36,8 +36,8 @@ std::vector<field_error> check(const table_ptr& t, const std::string& data,
 std::vector<std::string> stamps(size_t n) {
   std::vector<std::string> out;
   for (size_t i = 0; i < n; ++i)
-    out.push_back(to_string(
-      timestamp{1764000000000, static_cast<uint32_t>(i), "aaaaaaaaaaaaaaaa"}));
+    out.push_back(to_string(timestamp{1764000000000, static_cast<uint32_t>(i),
+                                      "aaaaaaaaaaaaaaaa"}));
   return out;
 }
 
@@ -95,36 +95,44 @@ BOOST_AUTO_TEST_CASE(the_account_validator_accepts_good_and_refuses_bad) {
   auto accounts = s[accounts_table];
   for (const char* role : {"admin", "member"})
     BOOST_CHECK_MESSAGE(
-      check(accounts, std::string{R"({"email":"ada@example.org",)"}
-                        + R"("password_hash":"$argon2id$x","role":")" + role
-                        + "\"}")
-        .empty(),
-      role);
+        check(accounts, std::string{R"({"email":"ada@example.org",)"}
+                            + R"("password_hash":"$argon2id$x","role":")" + role
+                            + "\"}")
+            .empty(),
+        role);
   // A role outside the enum.
   BOOST_CHECK(!check(accounts, R"({"email":"ada@example.org",
-    "password_hash":"h","role":"owner"})").empty());
+    "password_hash":"h","role":"owner"})")
+                   .empty());
   BOOST_CHECK(!check(accounts, R"({"email":"ada@example.org",
-    "password_hash":"h","role":"Admin"})").empty());
+    "password_hash":"h","role":"Admin"})")
+                   .empty());
   BOOST_CHECK(!check(accounts, R"({"email":"ada@example.org",
-    "password_hash":"h","role":""})").empty());
+    "password_hash":"h","role":""})")
+                   .empty());
   // Missing fields on create; fine on update.
-  BOOST_CHECK(!check(accounts, R"({"password_hash":"h","role":"admin"})")
-                 .empty());
+  BOOST_CHECK(
+      !check(accounts, R"({"password_hash":"h","role":"admin"})").empty());
   BOOST_CHECK(!check(accounts, R"({"email":"ada@example.org","role":"admin"})")
-                 .empty());
+                   .empty());
   BOOST_CHECK(!check(accounts, R"({"email":"ada@example.org",
-    "password_hash":"h"})").empty());
+    "password_hash":"h"})")
+                   .empty());
   BOOST_CHECK(check(accounts, R"({"role":"member"})", false).empty());
   BOOST_CHECK(!check(accounts, R"({"role":"owner"})", false).empty());
   // Wrong types, lengths and unknown or system fields.
   BOOST_CHECK(!check(accounts, R"({"email":42,"password_hash":"h",
-    "role":"admin"})").empty());
+    "role":"admin"})")
+                   .empty());
   BOOST_CHECK(!check(accounts, R"({"email":"a@","password_hash":"h",
-    "role":"admin"})").empty()); // shorter than 3
+    "role":"admin"})")
+                   .empty()); // shorter than 3
   BOOST_CHECK(!check(accounts, R"({"email":"ada@example.org",
-    "password_hash":"h","role":"admin","extra":1})").empty());
+    "password_hash":"h","role":"admin","extra":1})")
+                   .empty());
   BOOST_CHECK(!check(accounts, R"({"email":"ada@example.org",
-    "password_hash":"h","role":"admin","organization_id":"x"})").empty());
+    "password_hash":"h","role":"admin","organization_id":"x"})")
+                   .empty());
 }
 
 BOOST_AUTO_TEST_CASE(the_organization_validator_accepts_good_and_refuses_bad) {
@@ -135,10 +143,10 @@ BOOST_AUTO_TEST_CASE(the_organization_validator_accepts_good_and_refuses_bad) {
   BOOST_CHECK(!check(orgs, R"({})").empty());
   BOOST_CHECK(!check(orgs, R"({"name":""})").empty());
   BOOST_CHECK(!check(orgs, R"({"name":7})").empty());
-  BOOST_CHECK(!check(orgs, "{\"name\":\"" + std::string(201, 'x') + "\"}")
-                 .empty());
-  BOOST_CHECK(check(orgs, "{\"name\":\"" + std::string(200, 'x') + "\"}")
-                .empty());
+  BOOST_CHECK(
+      !check(orgs, "{\"name\":\"" + std::string(201, 'x') + "\"}").empty());
+  BOOST_CHECK(
+      check(orgs, "{\"name\":\"" + std::string(200, 'x') + "\"}").empty());
 }
 
 BOOST_AUTO_TEST_CASE(reserved_names_need_builtin) {
@@ -169,7 +177,8 @@ BOOST_AUTO_TEST_CASE(internal_tables_are_the_crdt_ones) {
   BOOST_CHECK(!is_internal_table(""));
 }
 
-// -- emails and passwords -------------------------------------------------------
+// -- emails and passwords
+// -------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(emails_are_trimmed_and_lower_cased) {
   BOOST_CHECK_EQUAL(normalize_email("Ada@Example.ORG"), "ada@example.org");
@@ -189,16 +198,16 @@ BOOST_AUTO_TEST_CASE(emails_are_trimmed_and_lower_cased) {
 }
 
 BOOST_AUTO_TEST_CASE(email_problems_are_found) {
-  for (const char* good : {"ada@example.org", "a@b", "first.last+tag@sub.x.io",
-                           "x@localhost"})
+  for (const char* good :
+       {"ada@example.org", "a@b", "first.last+tag@sub.x.io", "x@localhost"})
     BOOST_CHECK_MESSAGE(email_problem(good).empty(),
                         good << ": " << email_problem(good));
   for (const char* bad :
-       {"", "a", "ab", "@b", "adaexample.org", "ada@exam@ple.org",
-        "a@b@c", "@example.org", "ada@", "ada @example.org",
-        "ada@example .org", " ada@example.org", "ada@example.org ",
-        "ada\t@example.org", "ada\n@example.org", "ada\x7f@example.org",
-        "ada\x01@example.org", "@@", "a@@b"})
+       {"", "a", "ab", "@b", "adaexample.org", "ada@exam@ple.org", "a@b@c",
+        "@example.org", "ada@", "ada @example.org", "ada@example .org",
+        " ada@example.org", "ada@example.org ", "ada\t@example.org",
+        "ada\n@example.org", "ada\x7f@example.org", "ada\x01@example.org", "@@",
+        "a@@b"})
     BOOST_CHECK_MESSAGE(!email_problem(bad).empty(), "accepted: " << bad);
   // 254 characters are fine, 255 are not.
   auto domain = "@" + std::string(250, 'd');
@@ -220,7 +229,8 @@ BOOST_AUTO_TEST_CASE(password_problems_are_found) {
   BOOST_CHECK(password_problem("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9").empty());
 }
 
-// -- the first admin's id -------------------------------------------------------
+// -- the first admin's id
+// -------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(the_admin_id_is_deterministic_and_a_ulid) {
   auto id = admin_account_id(org_id, "admin@example.org");
@@ -346,11 +356,11 @@ BOOST_AUTO_TEST_CASE(a_self_created_admin_is_its_own_creator) {
   // organization.
   auto admin = admin_account_id(org_id, "admin@example.org");
   principal who{org_id, admin, admin_role};
-  auto org = make_messages(make_organization(org_id, "Default", who),
-                           stamps(7));
-  auto acc = make_messages(make_account(admin, "admin@example.org", "h",
-                                        admin_role, who),
-                           stamps(9));
+  auto org
+      = make_messages(make_organization(org_id, "Default", who), stamps(7));
+  auto acc = make_messages(
+      make_account(admin, "admin@example.org", "h", admin_role, who),
+      stamps(9));
   auto o = by_column(org);
   auto a = by_column(acc);
   BOOST_CHECK(o["organization_id"] == text(org_id));
@@ -360,7 +370,7 @@ BOOST_AUTO_TEST_CASE(a_self_created_admin_is_its_own_creator) {
   BOOST_CHECK(a["role"] == text("admin"));
   // Without an account the creator is null.
   auto anon = by_column(make_messages(
-    make_organization(org_id, "Default", principal{}), stamps(7)));
+      make_organization(org_id, "Default", principal{}), stamps(7)));
   BOOST_CHECK(anon["organization_id"] == text(org_id));
   BOOST_CHECK(anon["created_by"] == value{});
 }
@@ -383,9 +393,9 @@ BOOST_AUTO_TEST_CASE(founding_stamps_lie_at_the_organizations_time) {
 
 BOOST_AUTO_TEST_CASE(the_default_admin_id_is_pinned) {
   // Nodes of one group must agree on it across versions.
-  BOOST_CHECK_EQUAL(admin_account_id("01JBHKXHYSKPP247HZZWHA3JCT",
-                                     "admin@example.com"),
-                    "01JBHKXHYS9G724DEKHM2M8B8F");
+  BOOST_CHECK_EQUAL(
+      admin_account_id("01JBHKXHYSKPP247HZZWHA3JCT", "admin@example.com"),
+      "01JBHKXHYS9G724DEKHM2M8B8F");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -83,7 +83,7 @@ void check_refused(const std::string& token, const std::string& what,
 
 std::string b64url(const std::string& raw) {
   std::string out(sodium_base64_encoded_len(
-                    raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                      raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
                   '\0');
   sodium_bin2base64(out.data(), out.size(),
                     reinterpret_cast<const unsigned char*>(raw.data()),
@@ -122,9 +122,9 @@ std::string forge(jwt_alg_t alg, const std::string& k,
   if (!json.empty())
     BOOST_REQUIRE_EQUAL(jwt_add_grants_json(raw, json.c_str()), 0);
   BOOST_REQUIRE_EQUAL(
-    jwt_set_alg(raw, alg, reinterpret_cast<const unsigned char*>(k.data()),
-                static_cast<int>(k.size())),
-    0);
+      jwt_set_alg(raw, alg, reinterpret_cast<const unsigned char*>(k.data()),
+                  static_cast<int>(k.size())),
+      0);
   char* out = jwt_encode_str(raw);
   BOOST_REQUIRE(out != nullptr);
   std::string result{out};
@@ -185,18 +185,18 @@ BOOST_AUTO_TEST_CASE(hashes_are_salted) {
 BOOST_AUTO_TEST_CASE(malformed_hashes_never_verify) {
   const auto& h = stored_hash();
   std::vector<std::string> bad = {
-    "",
-    "garbage",
-    "$argon2id$",
-    "$argon2id$v=19$m=65536,t=2,p=1$",
-    h.substr(0, h.size() / 2),
-    h.substr(0, h.size() - 1) + "*",
-    h + std::string(200, 'A'),       // overlong
-    std::string(4096, '$'),          // overlong
-    std::string(127, 'x'),           // just below the buffer size
-    std::string{"$argon2id\0$v=19", 15},
-    "$2b$10$abcdefghijklmnopqrstuuJ6G3tK9h0pKJQ2uEv8x5S1rXcI9yJq", // bcrypt
-    password,
+      "",
+      "garbage",
+      "$argon2id$",
+      "$argon2id$v=19$m=65536,t=2,p=1$",
+      h.substr(0, h.size() / 2),
+      h.substr(0, h.size() - 1) + "*",
+      h + std::string(200, 'A'), // overlong
+      std::string(4096, '$'),    // overlong
+      std::string(127, 'x'),     // just below the buffer size
+      std::string{"$argon2id\0$v=19", 15},
+      "$2b$10$abcdefghijklmnopqrstuuJ6G3tK9h0pKJQ2uEv8x5S1rXcI9yJq", // bcrypt
+      password,
   };
   for (const auto& b : bad)
     BOOST_CHECK_MESSAGE(!verify_password(password, b), "accepted: " << b);
@@ -293,13 +293,14 @@ BOOST_AUTO_TEST_CASE(a_tampered_token_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(alg_none_is_refused) {
-  std::string payload = R"({"iss":"crdt-store","sub":"01JAR2HPE7JJS1HYQZ7FYK0S4A",)"
-                        R"("org":"01JAR2HPE7JJS1HYQZ7FYK0S4B","role":"admin",)"
-                        R"("grp":"my-group","iat":1764000000,"exp":1764003600})";
-  for (const char* header : {R"({"alg":"none","typ":"JWT"})",
-                             R"({"alg":"none"})", R"({"alg":"None","typ":"JWT"})",
-                             R"({"alg":"NONE","typ":"JWT"})",
-                             R"({"typ":"JWT"})"}) {
+  std::string payload
+      = R"({"iss":"crdt-store","sub":"01JAR2HPE7JJS1HYQZ7FYK0S4A",)"
+        R"("org":"01JAR2HPE7JJS1HYQZ7FYK0S4B","role":"admin",)"
+        R"("grp":"my-group","iat":1764000000,"exp":1764003600})";
+  for (const char* header :
+       {R"({"alg":"none","typ":"JWT"})", R"({"alg":"none"})",
+        R"({"alg":"None","typ":"JWT"})", R"({"alg":"NONE","typ":"JWT"})",
+        R"({"typ":"JWT"})"}) {
     auto head = b64url(header);
     auto body = b64url(payload);
     check_refused(head + "." + body + ".", std::string{"empty sig, "} + header);
@@ -324,32 +325,33 @@ BOOST_AUTO_TEST_CASE(other_algorithms_under_the_same_key_are_refused) {
 
 BOOST_AUTO_TEST_CASE(garbage_is_refused) {
   std::vector<std::string> bad = {
-    "",
-    ".",
-    "..",
-    "...",
-    "a.b.c",
-    "not a token",
-    "Bearer " + signed_token(),
-    std::string(10000, 'a'),
-    std::string(10000, '.'),
-    signed_token() + std::string(10000, 'A'),
-    std::string(5000, 'a') + "." + std::string(5000, 'b') + ".c",
-    "eyJhbGciOiJIUzI1NiJ9.\xff\xfe.abc",
-    "eyJhbGciOiJIUzI1NiJ9.e30.@@@",
-    "eyJhbGciOiJIUzI1NiJ9.e30.abc+/=",
-    std::string{"eyJhbGciOiJIUzI1NiJ9\0.e30.abc", 29},
-    signed_token() + "\n",
-    " " + signed_token(),
-    b64url("[]") + "." + b64url("[]") + ".",
-    b64url(R"({"alg":"HS256"})") + "." + b64url("not json") + ".x",
+      "",
+      ".",
+      "..",
+      "...",
+      "a.b.c",
+      "not a token",
+      "Bearer " + signed_token(),
+      std::string(10000, 'a'),
+      std::string(10000, '.'),
+      signed_token() + std::string(10000, 'A'),
+      std::string(5000, 'a') + "." + std::string(5000, 'b') + ".c",
+      "eyJhbGciOiJIUzI1NiJ9.\xff\xfe.abc",
+      "eyJhbGciOiJIUzI1NiJ9.e30.@@@",
+      "eyJhbGciOiJIUzI1NiJ9.e30.abc+/=",
+      std::string{"eyJhbGciOiJIUzI1NiJ9\0.e30.abc", 29},
+      signed_token() + "\n",
+      " " + signed_token(),
+      b64url("[]") + "." + b64url("[]") + ".",
+      b64url(R"({"alg":"HS256"})") + "." + b64url("not json") + ".x",
   };
   for (const auto& b : bad)
     check_refused(b, "garbage of size " + std::to_string(b.size()));
 }
 
 BOOST_AUTO_TEST_CASE(missing_or_malformed_claims_are_refused) {
-  BOOST_REQUIRE(accepted(forge(JWT_ALG_HS256, key, good_text(), good_numbers())));
+  BOOST_REQUIRE(
+      accepted(forge(JWT_ALG_HS256, key, good_text(), good_numbers())));
   for (const char* name : {"iss", "sub", "org", "role", "grp"}) {
     auto text = good_text();
     text.erase(name);
@@ -384,22 +386,23 @@ BOOST_AUTO_TEST_CASE(missing_or_malformed_claims_are_refused) {
   check_refused(forge(JWT_ALG_HS256, key, good_text(), numbers,
                       R"({"exp":1764003600.5})"),
                 "real exp");
-  check_refused(forge(JWT_ALG_HS256, key, good_text(), numbers,
-                      R"({"exp":true})"),
-                "bool exp");
+  check_refused(
+      forge(JWT_ALG_HS256, key, good_text(), numbers, R"({"exp":true})"),
+      "bool exp");
   numbers = good_numbers();
   numbers.erase("iat");
-  check_refused(forge(JWT_ALG_HS256, key, good_text(), numbers,
-                      R"({"iat":null})"),
-                "null iat");
+  check_refused(
+      forge(JWT_ALG_HS256, key, good_text(), numbers, R"({"iat":null})"),
+      "null iat");
   text = good_text();
   text.erase("sub");
-  check_refused(forge(JWT_ALG_HS256, key, text, good_numbers(),
-                      R"({"sub":12345})"),
-                "number sub");
+  check_refused(
+      forge(JWT_ALG_HS256, key, text, good_numbers(), R"({"sub":12345})"),
+      "number sub");
 }
 
-// -- Authorization header -------------------------------------------------------
+// -- Authorization header
+// -------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(bearer_tokens_are_read_from_the_header) {
   BOOST_CHECK_EQUAL(bearer_token("Bearer x"), "x");
@@ -420,7 +423,8 @@ BOOST_AUTO_TEST_CASE(bearer_tokens_are_read_from_the_header) {
   BOOST_CHECK(accepted(std::string{bearer_token("Bearer " + token)}));
 }
 
-// -- secrets and random values --------------------------------------------------
+// -- secrets and random values
+// --------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(same_secret_compares_exactly) {
   BOOST_CHECK(same_secret("s3cret", "s3cret"));
@@ -439,9 +443,8 @@ BOOST_AUTO_TEST_CASE(random_hex_is_hex_of_the_right_length_and_unique) {
   for (int i = 0; i < 200; ++i) {
     auto h = random_hex(16);
     BOOST_CHECK_EQUAL(h.size(), 32u);
-    BOOST_CHECK_MESSAGE(h.find_first_not_of("0123456789abcdef")
-                          == std::string::npos,
-                        h);
+    BOOST_CHECK_MESSAGE(
+        h.find_first_not_of("0123456789abcdef") == std::string::npos, h);
     BOOST_CHECK(seen.insert(h).second);
   }
   BOOST_CHECK_EQUAL(random_hex(32).size(), 64u);
@@ -455,7 +458,7 @@ BOOST_AUTO_TEST_CASE(random_hex_is_hex_of_the_right_length_and_unique) {
 
 BOOST_AUTO_TEST_CASE(random_passwords_use_the_alphabet_without_lookalikes) {
   const std::string alphabet
-    = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+      = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
   BOOST_CHECK_EQUAL(random_password().size(), 20u);
   BOOST_CHECK_EQUAL(random_password(8).size(), 8u);
   BOOST_CHECK_EQUAL(random_password(0), "");

@@ -253,7 +253,8 @@ BOOST_AUTO_TEST_CASE(addresses_are_keyed_by_host_or_ipv6_prefix) {
                     "2001:db8:1:2::/64");
   BOOST_CHECK_EQUAL(address_key("2001:db8:1:2::1"),
                     address_key("2001:db8:1:2:ffff::9"));
-  BOOST_CHECK_NE(address_key("2001:db8:1:2::1"), address_key("2001:db8:1:3::1"));
+  BOOST_CHECK_NE(address_key("2001:db8:1:2::1"),
+                 address_key("2001:db8:1:3::1"));
   BOOST_CHECK_EQUAL(address_key("::ffff:192.0.2.7"), "192.0.2.7");
   BOOST_CHECK_EQUAL(address_key("::1"), "::/64");
   BOOST_CHECK_EQUAL(address_key(""), "");

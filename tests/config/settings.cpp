@@ -96,7 +96,8 @@ BOOST_AUTO_TEST_CASE(dotenv_comments_blank_lines_and_plain_values) {
   BOOST_CHECK_EQUAL(kv.size(), 4u);
   BOOST_CHECK_EQUAL(kv["PORT"], "3061");
   BOOST_CHECK_EQUAL(kv["GROUP_ID"], "shop");
-  BOOST_CHECK_EQUAL(kv["SYNC_ENDPOINT"], "http://h:1/x?a=b"); // first '=' splits
+  BOOST_CHECK_EQUAL(kv["SYNC_ENDPOINT"],
+                    "http://h:1/x?a=b"); // first '=' splits
   BOOST_CHECK_EQUAL(kv.count("EMPTY"), 1u);
   BOOST_CHECK_EQUAL(kv["EMPTY"], "");
   BOOST_CHECK_EQUAL(kv.count("noequals"), 0u);
@@ -241,9 +242,15 @@ BOOST_AUTO_TEST_CASE(flag_spellings) {
   s = must_load({"--port=1", "--port=2"});
   BOOST_CHECK_EQUAL(s.integer("PORT"), 2);
   // Booleans in their usual spellings.
-  for (auto [text, want] : std::vector<std::pair<const char*, bool>>{
-         {"true", true}, {"TRUE", true}, {"1", true}, {"on", true},
-         {"false", false}, {"0", false}, {"no", false}, {"Off", false}}) {
+  for (auto [text, want] :
+       std::vector<std::pair<const char*, bool>>{{"true", true},
+                                                 {"TRUE", true},
+                                                 {"1", true},
+                                                 {"on", true},
+                                                 {"false", false},
+                                                 {"0", false},
+                                                 {"no", false},
+                                                 {"Off", false}}) {
     s = must_load({std::string{"--sync-enabled="} + text});
     BOOST_CHECK_MESSAGE(s.boolean("SYNC_ENABLED") == want, text);
   }
@@ -256,28 +263,43 @@ BOOST_AUTO_TEST_CASE(bad_values_fail_naming_the_setting) {
     const char* key;
     const char* value;
   } cases[] = {
-    {"PORT", "abc"},          {"PORT", "70000"},
-    {"PORT", "-1"},           {"PORT", "30 60"},
-    {"PORT", ""},             {"SYNC_TIMER_MS", "0"},
-    {"SYNC_TIMER_MS", "-5"},  {"SYNC_TIMER_MS", "1s"},
-    {"SYNC_ENDPOINT", "ftp://x"}, {"SYNC_ENDPOINT", "127.0.0.1:3061"},
-    {"SYNC_ENABLED", "maybe"}, {"SQLITE_SYNCHRONOUS", "OFF"},
-    {"BODY_LIMIT", "0"},      {"READERS", "many"},
-    {"HLC_MAX_DRIFT_MS", "0"},
-    {"SYNC_ENDPOINT", "http://"}, {"SYNC_ENDPOINT", "http://:3061"},
-    {"SYNC_ENDPOINT", "http://hub:0"}, {"SYNC_ENDPOINT", "http://hub:99999"},
-    {"SYNC_ENDPOINT", "http://hub:port"}, {"SYNC_ENDPOINT", "http://hub:"},
-    {"SYNC_ENDPOINT", "http://h ub"}, {"SYNC_ENDPOINT", "http://hub/x?y"},
-    {"SYNC_ENDPOINT", "http://user@hub"}, {"SYNC_ENDPOINT", "http://[::1"},
-    {"TOKEN_TTL_SECONDS", "0"}, {"TOKEN_TTL_SECONDS", "1h"},
-    {"TOKEN_TTL_SECONDS", "2592001"},
-    {"TOKEN_TTL_SECONDS", "9223372036854775807"},
-    {"JWT_SECRET", "too-short"},
-    {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "admin"},
-    {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", ""},
-    {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "short"},
-    {"DEFAULT_ORGANIZATION_ID", ""}, {"DEFAULT_ORGANIZATION_ID", "a b"},
-    {"GROUP_ID", ""}, {"GROUP_ID", "x/y"},
+      {"PORT", "abc"},
+      {"PORT", "70000"},
+      {"PORT", "-1"},
+      {"PORT", "30 60"},
+      {"PORT", ""},
+      {"SYNC_TIMER_MS", "0"},
+      {"SYNC_TIMER_MS", "-5"},
+      {"SYNC_TIMER_MS", "1s"},
+      {"SYNC_ENDPOINT", "ftp://x"},
+      {"SYNC_ENDPOINT", "127.0.0.1:3061"},
+      {"SYNC_ENABLED", "maybe"},
+      {"SQLITE_SYNCHRONOUS", "OFF"},
+      {"BODY_LIMIT", "0"},
+      {"READERS", "many"},
+      {"HLC_MAX_DRIFT_MS", "0"},
+      {"SYNC_ENDPOINT", "http://"},
+      {"SYNC_ENDPOINT", "http://:3061"},
+      {"SYNC_ENDPOINT", "http://hub:0"},
+      {"SYNC_ENDPOINT", "http://hub:99999"},
+      {"SYNC_ENDPOINT", "http://hub:port"},
+      {"SYNC_ENDPOINT", "http://hub:"},
+      {"SYNC_ENDPOINT", "http://h ub"},
+      {"SYNC_ENDPOINT", "http://hub/x?y"},
+      {"SYNC_ENDPOINT", "http://user@hub"},
+      {"SYNC_ENDPOINT", "http://[::1"},
+      {"TOKEN_TTL_SECONDS", "0"},
+      {"TOKEN_TTL_SECONDS", "1h"},
+      {"TOKEN_TTL_SECONDS", "2592001"},
+      {"TOKEN_TTL_SECONDS", "9223372036854775807"},
+      {"JWT_SECRET", "too-short"},
+      {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "admin"},
+      {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", ""},
+      {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "short"},
+      {"DEFAULT_ORGANIZATION_ID", ""},
+      {"DEFAULT_ORGANIZATION_ID", "a b"},
+      {"GROUP_ID", ""},
+      {"GROUP_ID", "x/y"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.key << "='" << c.value << "'") {
@@ -311,19 +333,24 @@ BOOST_AUTO_TEST_CASE(bad_values_fail_naming_the_setting) {
   unsetenv("PORT");
   // Good values at the edges.
   for (auto [key, value] : std::vector<std::pair<const char*, const char*>>{
-         {"PORT", "0"}, {"PORT", "65535"}, {"SYNC_TIMER_MS", "1"},
-         {"SYNC_ENDPOINT", ""}, {"SYNC_ENDPOINT", "http://127.0.0.1:3061"},
-         {"SQLITE_SYNCHRONOUS", "NORMAL"},
-         {"SYNC_ENDPOINT", "http://hub"}, {"SYNC_ENDPOINT", "http://hub:3060/base/"},
-         {"SYNC_ENDPOINT", "http://[::1]:3061"},
-         {"SYNC_ENDPOINT", "http://my-hub.example.org:65535"},
-         {"TOKEN_TTL_SECONDS", "1"}, {"TOKEN_TTL_SECONDS", "2592000"},
-         {"JWT_SECRET", ""},
-         {"JWT_SECRET", "0123456789abcdef0123456789abcdef"},
-         {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", ""},
-         {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "12345678"},
-         {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "Ops@Example.org"},
-         {"GROUP_ID", "app-schema-v2"}}) {
+           {"PORT", "0"},
+           {"PORT", "65535"},
+           {"SYNC_TIMER_MS", "1"},
+           {"SYNC_ENDPOINT", ""},
+           {"SYNC_ENDPOINT", "http://127.0.0.1:3061"},
+           {"SQLITE_SYNCHRONOUS", "NORMAL"},
+           {"SYNC_ENDPOINT", "http://hub"},
+           {"SYNC_ENDPOINT", "http://hub:3060/base/"},
+           {"SYNC_ENDPOINT", "http://[::1]:3061"},
+           {"SYNC_ENDPOINT", "http://my-hub.example.org:65535"},
+           {"TOKEN_TTL_SECONDS", "1"},
+           {"TOKEN_TTL_SECONDS", "2592000"},
+           {"JWT_SECRET", ""},
+           {"JWT_SECRET", "0123456789abcdef0123456789abcdef"},
+           {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", ""},
+           {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD", "12345678"},
+           {"DEFAULT_ORGANIZATION_ADMIN_EMAIL", "Ops@Example.org"},
+           {"GROUP_ID", "app-schema-v2"}}) {
     BOOST_CHECK_MESSAGE(validate_setting(key, value).empty(), key);
     BOOST_CHECK_MESSAGE(load({std::string{"--"} + key + "=" + value}), key);
   }
@@ -335,12 +362,12 @@ BOOST_AUTO_TEST_CASE(unknown_flags_and_arguments_fail) {
     std::vector<std::string> args;
     const char* says;
   } cases[] = {
-    {{"--no-such-setting=1"}, "no-such-setting"},
-    {{"--no-such-setting", "1"}, "no-such-setting"},
-    {{"stray"}, "stray"},
-    {{"-p", "3000"}, "-p"},
-    {{"--port"}, "port"},
-    {{"--=x"}, "--"},
+      {{"--no-such-setting=1"}, "no-such-setting"},
+      {{"--no-such-setting", "1"}, "no-such-setting"},
+      {{"stray"}, "stray"},
+      {{"-p", "3000"}, "-p"},
+      {{"--port"}, "port"},
+      {{"--=x"}, "--"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.args[0]) {
@@ -392,21 +419,28 @@ BOOST_AUTO_TEST_CASE(sync_settings_apply_by_the_rule_that_validates_them) {
     const char* key;
     const char* value;
   } cases[] = {
-    {"SYNC_ENABLED", "true"},   {"SYNC_ENABLED", "yes"},
-    {"SYNC_ENABLED", "On"},     {"SYNC_ENABLED", "0"},
-    {"SYNC_ENABLED", "maybe"},  {"SYNC_ENDPOINT", "http://127.0.0.1:3061"},
-    {"SYNC_ENDPOINT", "http://[::1]:3061/base"},
-    {"SYNC_ENDPOINT", "https://hub"}, {"SYNC_ENDPOINT", "http://"},
-    {"SYNC_ENDPOINT", ""},      {"SYNC_TIMER_MS", "250"},
-    {"SYNC_TIMER_MS", "0"},     {"SYNC_TIMER_MS", "1e3"},
-    {"SYNC_BACKOFF_MAX_MS", "9000"}, {"SYNC_BACKOFF_MAX_MS", "-1"},
-    {"GROUP_ID", "other"},
+      {"SYNC_ENABLED", "true"},
+      {"SYNC_ENABLED", "yes"},
+      {"SYNC_ENABLED", "On"},
+      {"SYNC_ENABLED", "0"},
+      {"SYNC_ENABLED", "maybe"},
+      {"SYNC_ENDPOINT", "http://127.0.0.1:3061"},
+      {"SYNC_ENDPOINT", "http://[::1]:3061/base"},
+      {"SYNC_ENDPOINT", "https://hub"},
+      {"SYNC_ENDPOINT", "http://"},
+      {"SYNC_ENDPOINT", ""},
+      {"SYNC_TIMER_MS", "250"},
+      {"SYNC_TIMER_MS", "0"},
+      {"SYNC_TIMER_MS", "1e3"},
+      {"SYNC_BACKOFF_MAX_MS", "9000"},
+      {"SYNC_BACKOFF_MAX_MS", "-1"},
+      {"GROUP_ID", "other"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.key << "=" << c.value) {
       sync_config cfg;
-      bool valid = is_sync_setting(c.key)
-                   && validate_setting(c.key, c.value).empty();
+      bool valid
+          = is_sync_setting(c.key) && validate_setting(c.key, c.value).empty();
       BOOST_CHECK_EQUAL(apply_sync_setting(cfg, c.key, c.value), valid);
     }
   }

@@ -50,9 +50,8 @@ int main(int argc, char** argv) {
     for (rapidjson::SizeType k = 0; k < stamps.Size(); ++k) {
       std::string text = stamps[k].GetString();
       auto ts = parse_timestamp(text);
-      check(ts && to_string(*ts) == text, "set " + std::to_string(i)
-                                            + ": timestamp round trip "
-                                            + text);
+      check(ts && to_string(*ts) == text,
+            "set " + std::to_string(i) + ": timestamp round trip " + text);
       if (!ts)
         continue;
       check(murmur3_32(text) == hashes[k].GetUint(),
@@ -62,8 +61,8 @@ int main(int argc, char** argv) {
     std::string theirs = set["trie"].GetString();
     auto ours = trie.to_json();
     check(ours == theirs, "set " + std::to_string(i) + ": trie JSON\n  ours   "
-                            + ours.substr(0, 200) + "\n  theirs "
-                            + theirs.substr(0, 200));
+                              + ours.substr(0, 200) + "\n  theirs "
+                              + theirs.substr(0, 200));
     // Reading their JSON back must give the same trie.
     rapidjson::Document t;
     t.Parse(theirs.c_str());
@@ -76,13 +75,11 @@ int main(int argc, char** argv) {
     auto a = d["a"].GetUint();
     auto b = d["b"].GetUint();
     auto ours = diff(tries[a], tries[b]);
-    bool same = d["d"].IsNull() ? !ours
-                                : ours && *ours == d["d"].GetInt64();
-    check(same, "diff(" + std::to_string(a) + ", " + std::to_string(b)
-                  + "): ours " + (ours ? std::to_string(*ours) : "null")
-                  + ", theirs "
-                  + (d["d"].IsNull() ? "null"
-                                     : std::to_string(d["d"].GetInt64())));
+    bool same = d["d"].IsNull() ? !ours : ours && *ours == d["d"].GetInt64();
+    check(same,
+          "diff(" + std::to_string(a) + ", " + std::to_string(b) + "): ours "
+              + (ours ? std::to_string(*ours) : "null") + ", theirs "
+              + (d["d"].IsNull() ? "null" : std::to_string(d["d"].GetInt64())));
   }
   std::cout << "crosscheck against @actual-app/crdt: " << sets.Size()
             << " sets, " << doc["diffs"].Size() << " diffs\n"

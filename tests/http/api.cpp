@@ -57,8 +57,8 @@ BOOST_AUTO_TEST_SUITE(api_tests)
 // -- envelopes ----------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(the_success_envelope) {
-  auto ok = ok_reply(201, "Successfully created in t", 2,
-                     R"({"a":1},{"b":"x"})");
+  auto ok
+      = ok_reply(201, "Successfully created in t", 2, R"({"a":1},{"b":"x"})");
   BOOST_CHECK_EQUAL(ok.status, 201u);
   BOOST_CHECK(ok.headers.empty());
   auto d = json(ok.body);
@@ -82,9 +82,9 @@ BOOST_AUTO_TEST_CASE(the_success_envelope) {
 }
 
 BOOST_AUTO_TEST_CASE(the_error_envelope) {
-  auto err = error_reply(400, "Invalid Schema", "contacts",
-                         {{"first_name", "expected string"},
-                          {"shoe", "unknown field"}});
+  auto err = error_reply(
+      400, "Invalid Schema", "contacts",
+      {{"first_name", "expected string"}, {"shoe", "unknown field"}});
   BOOST_CHECK_EQUAL(err.status, 400u);
   BOOST_CHECK(!header(err, "Retry-After"));
   auto d = json(err.body);
@@ -127,20 +127,20 @@ BOOST_AUTO_TEST_CASE(errors_map_to_statuses) {
     caf::error err;
     unsigned status;
   } cases[] = {
-    {make_error(ec::not_found, "x"), 404},
-    {make_error(ec::unknown_table, "x"), 404},
-    {make_error(ec::bad_request, "x"), 400},
-    {make_error(ec::bad_timestamp, "x"), 400},
-    {make_error(ec::invalid_schema, "x"), 400},
-    {make_error(ec::conflict, "x"), 409},
-    {make_error(ec::overloaded, "x"), 503},
-    {make_error(ec::counter_overflow, "x"), 503},
-    {make_error(ec::timeout, "x"), 503},
-    {caf::make_error(caf::sec::request_timeout), 503},
-    {make_error(ec::storage_failure, "disk I/O error"), 500},
-    {make_error(ec::schema_conflict, "x"), 500},
-    {make_error(ec::sync_failure, "x"), 500},
-    {caf::make_error(caf::sec::unexpected_message), 500},
+      {make_error(ec::not_found, "x"), 404},
+      {make_error(ec::unknown_table, "x"), 404},
+      {make_error(ec::bad_request, "x"), 400},
+      {make_error(ec::bad_timestamp, "x"), 400},
+      {make_error(ec::invalid_schema, "x"), 400},
+      {make_error(ec::conflict, "x"), 409},
+      {make_error(ec::overloaded, "x"), 503},
+      {make_error(ec::counter_overflow, "x"), 503},
+      {make_error(ec::timeout, "x"), 503},
+      {caf::make_error(caf::sec::request_timeout), 503},
+      {make_error(ec::storage_failure, "disk I/O error"), 500},
+      {make_error(ec::schema_conflict, "x"), 500},
+      {make_error(ec::sync_failure, "x"), 500},
+      {caf::make_error(caf::sec::unexpected_message), 500},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(caf::to_string(c.err)) {
@@ -156,10 +156,10 @@ BOOST_AUTO_TEST_CASE(errors_map_to_statuses) {
   // Client errors carry the explanation.
   auto bad = json(error_reply(make_error(ec::bad_request, "Body needs a "
                                                           "'data' object"))
-                    .body);
+                      .body);
   BOOST_CHECK_EQUAL(str(bad["message"]), "Body needs a 'data' object");
   auto internal = json(
-    error_reply(make_error(ec::storage_failure, "disk I/O error")).body);
+      error_reply(make_error(ec::storage_failure, "disk I/O error")).body);
   BOOST_CHECK(str(internal["message"]).find("disk I/O error")
               != std::string::npos);
 }
@@ -177,16 +177,16 @@ BOOST_AUTO_TEST_CASE(record_bodies) {
     const char* body;
     const char* says;
   } bad[] = {
-    {"", "Invalid JSON"},
-    {"{not json", "Invalid JSON"},
-    {R"({"data":{}} trailing)", "Invalid JSON"},
-    {"[]", "JSON object"},
-    {"\"data\"", "JSON object"},
-    {"null", "JSON object"},
-    {R"({"a":1})", "'data'"},
-    {R"({"data":[1]})", "'data'"},
-    {R"({"data":"x"})", "'data'"},
-    {R"({"data":null})", "'data'"},
+      {"", "Invalid JSON"},
+      {"{not json", "Invalid JSON"},
+      {R"({"data":{}} trailing)", "Invalid JSON"},
+      {"[]", "JSON object"},
+      {"\"data\"", "JSON object"},
+      {"null", "JSON object"},
+      {R"({"a":1})", "'data'"},
+      {R"({"data":[1]})", "'data'"},
+      {R"({"data":"x"})", "'data'"},
+      {R"({"data":null})", "'data'"},
   };
   for (const auto& b : bad) {
     BOOST_TEST_CONTEXT(b.body) {
@@ -211,15 +211,16 @@ BOOST_AUTO_TEST_CASE(record_bodies) {
 BOOST_AUTO_TEST_CASE(list_queries) {
   auto t = items();
   std::vector<field_error> errors;
-  auto q = parse_list_query(*t, {{"pluck", "name,qty,name,created_at"},
-                                 {"limit", "5"},
-                                 {"offset", "2"},
-                                 {"order", "-price"}},
+  auto q = parse_list_query(*t,
+                            {{"pluck", "name,qty,name,created_at"},
+                             {"limit", "5"},
+                             {"offset", "2"},
+                             {"order", "-price"}},
                             errors);
   BOOST_REQUIRE(q);
   BOOST_CHECK(errors.empty());
-  BOOST_CHECK((q->pluck == std::vector<std::string>{"name", "qty",
-                                                    "created_at"}));
+  BOOST_CHECK(
+      (q->pluck == std::vector<std::string>{"name", "qty", "created_at"}));
   BOOST_REQUIRE(q->limit);
   BOOST_CHECK_EQUAL(*q->limit, 5);
   BOOST_CHECK_EQUAL(q->offset, 2);
@@ -248,23 +249,23 @@ BOOST_AUTO_TEST_CASE(bad_list_queries_name_the_parameter) {
     std::pair<std::string, std::string> param;
     const char* field;
   } cases[] = {
-    {{"pluck", "nope"}, "pluck"},
-    {{"pluck", "name,nope"}, "pluck"},
-    {{"pluck", "tombstone"}, "pluck"},
-    {{"pluck", ""}, "pluck"},
-    {{"limit", "-5"}, "limit"},
-    {{"limit", "x"}, "limit"},
-    {{"limit", ""}, "limit"},
-    {{"limit", "99999999999999999999"}, "limit"},
-    {{"offset", "1.5"}, "offset"},
-    {{"offset", "-1"}, "offset"},
-    {{"order", "nope"}, "order"},
-    {{"order", "-nope"}, "order"},
-    {{"order", "tombstone"}, "order"},
-    {{"order", "-"}, "order"},
-    {{"order", ""}, "order"},
-    {{"shoe", "1"}, "shoe"},
-    {{"Limit", "1"}, "Limit"},
+      {{"pluck", "nope"}, "pluck"},
+      {{"pluck", "name,nope"}, "pluck"},
+      {{"pluck", "tombstone"}, "pluck"},
+      {{"pluck", ""}, "pluck"},
+      {{"limit", "-5"}, "limit"},
+      {{"limit", "x"}, "limit"},
+      {{"limit", ""}, "limit"},
+      {{"limit", "99999999999999999999"}, "limit"},
+      {{"offset", "1.5"}, "offset"},
+      {{"offset", "-1"}, "offset"},
+      {{"order", "nope"}, "order"},
+      {{"order", "-nope"}, "order"},
+      {{"order", "tombstone"}, "order"},
+      {{"order", "-"}, "order"},
+      {{"order", ""}, "order"},
+      {{"shoe", "1"}, "shoe"},
+      {{"Limit", "1"}, "Limit"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.param.first << "=" << c.param.second) {
@@ -300,12 +301,13 @@ BOOST_AUTO_TEST_CASE(created_records_render_in_schema_types) {
   BOOST_CHECK_EQUAL(c.fields.size(), 6u);
   auto text = render_created(*t, c, "2026-01-01T00:00:00.000Z");
   BOOST_CHECK_EQUAL(
-    text, "{\"id\":\"01JAR2HPE7JJS1HYQZ7FYK0S4D\",\"organization_id\":\"org\","
-          "\"created_by\":\"acct\",\"updated_by\":\"acct\","
-          "\"created_at\":\"2026-01-01T00:00:00.000Z\","
-          "\"updated_at\":\"2026-01-01T00:00:00.000Z\",\"name\":\"w\","
-          "\"qty\":3,\"price\":2.0,\"active\":true,\"tags\":[\"a\",{\"b\":[]}],"
-          "\"meta\":{\"k\":1},\"note\":null}");
+      text,
+      "{\"id\":\"01JAR2HPE7JJS1HYQZ7FYK0S4D\",\"organization_id\":\"org\","
+      "\"created_by\":\"acct\",\"updated_by\":\"acct\","
+      "\"created_at\":\"2026-01-01T00:00:00.000Z\","
+      "\"updated_at\":\"2026-01-01T00:00:00.000Z\",\"name\":\"w\","
+      "\"qty\":3,\"price\":2.0,\"active\":true,\"tags\":[\"a\",{\"b\":[]}],"
+      "\"meta\":{\"k\":1},\"note\":null}");
   auto d = json(text);
   BOOST_CHECK(d["price"].IsDouble());
   BOOST_CHECK(!d.HasMember("tombstone"));
@@ -348,9 +350,8 @@ BOOST_AUTO_TEST_CASE(a_created_record_renders_like_a_read) {
                        data, {"org", "acct", "member"});
   std::vector<std::string> stamps;
   for (size_t i = 0; i < message_count(c); ++i)
-    stamps.push_back(
-      to_string(timestamp{1764000000000, static_cast<uint32_t>(i),
-                          (*w)->node_id()}));
+    stamps.push_back(to_string(
+        timestamp{1764000000000, static_cast<uint32_t>(i), (*w)->node_id()}));
   write_batch b;
   b.messages = make_messages(c, stamps);
   BOOST_REQUIRE((*w)->commit({&b}));

@@ -21,16 +21,16 @@ route_match match(std::string_view method, const strings& path) {
 
 const char* level_name(access_level a) {
   switch (a) {
-    case access_level::anyone:
-      return "anyone";
-    case access_level::peer:
-      return "peer";
-    case access_level::member:
-      return "member";
-    case access_level::admin:
-      return "admin";
-    default:
-      return "node_admin";
+  case access_level::anyone:
+    return "anyone";
+  case access_level::peer:
+    return "peer";
+  case access_level::member:
+    return "member";
+  case access_level::admin:
+    return "admin";
+  default:
+    return "node_admin";
   }
 }
 
@@ -87,15 +87,16 @@ BOOST_AUTO_TEST_CASE(segments_and_query_are_percent_decoded) {
 
 BOOST_AUTO_TEST_CASE(query_parameters_keep_order_and_decode_plus) {
   auto t = parse_target(
-    "/store/contacts?pluck=a,b&order=-x&q=a+b%21&flag&%6Bey=v%2Bw&&e=");
+      "/store/contacts?pluck=a,b&order=-x&q=a+b%21&flag&%6Bey=v%2Bw&&e=");
   BOOST_REQUIRE(t);
   BOOST_CHECK((t->segments == strings{"store", "contacts"}));
-  BOOST_CHECK((t->query == query{{"pluck", "a,b"},
-                                 {"order", "-x"},
-                                 {"q", "a b!"},
-                                 {"flag", ""},
-                                 {"key", "v+w"},
-                                 {"e", ""}}));
+  BOOST_CHECK((t->query
+               == query{{"pluck", "a,b"},
+                        {"order", "-x"},
+                        {"q", "a b!"},
+                        {"flag", ""},
+                        {"key", "v+w"},
+                        {"e", ""}}));
   // Only the first '=' splits key and value.
   auto eq = parse_target("/x?a=b=c");
   BOOST_REQUIRE(eq);
@@ -108,9 +109,9 @@ BOOST_AUTO_TEST_CASE(query_parameters_keep_order_and_decode_plus) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_targets_are_rejected) {
-  for (const char* bad : {"", "store", "*", "http://x/store", "/a%", "/a%4",
-                          "/a%zz", "/a%g1/b", "/%%41", "/a?b=%g1", "/a?%=1",
-                          "/a?k=%4"})
+  for (const char* bad :
+       {"", "store", "*", "http://x/store", "/a%", "/a%4", "/a%zz", "/a%g1/b",
+        "/%%41", "/a?b=%g1", "/a?%=1", "/a?k=%4"})
     BOOST_CHECK_MESSAGE(!parse_target(bad), "accepted " << bad);
 }
 
@@ -122,31 +123,62 @@ BOOST_AUTO_TEST_CASE(every_route_matches_its_pattern) {
     const char* who;
     std::map<std::string, std::string> params;
   } cases[] = {
-    {"POST", {"store", "contacts"}, "/store/:table", "member",
-     {{"table", "contacts"}}},
-    {"GET", {"store", "contacts"}, "/store/:table", "member",
-     {{"table", "contacts"}}},
-    {"GET", {"store", "contacts", "X1"}, "/store/:table/:id", "member",
-     {{"table", "contacts"}, {"id", "X1"}}},
-    {"PATCH", {"store", "contacts", "X1"}, "/store/:table/:id", "member",
-     {{"table", "contacts"}, {"id", "X1"}}},
-    {"DELETE", {"store", "contacts", "X1"}, "/store/:table/:id", "member",
-     {{"table", "contacts"}, {"id", "X1"}}},
-    {"GET", {"config", "config_sync"}, "/config/config_sync", "node_admin", {}},
-    {"GET", {"config", "config_sync", "SYNC_TIMER_MS"},
-     "/config/config_sync/:key", "node_admin", {{"key", "SYNC_TIMER_MS"}}},
-    {"POST", {"store", "config", "config_sync", "GROUP_ID"},
-     "/store/config/config_sync/:key", "node_admin", {{"key", "GROUP_ID"}}},
-    {"POST", {"sync"}, "/sync", "peer", {}},
-    {"POST", {"auth", "login"}, "/auth/login", "anyone", {}},
-    {"GET", {"auth", "accounts"}, "/auth/accounts", "admin", {}},
-    {"POST", {"auth", "accounts"}, "/auth/accounts", "admin", {}},
-    {"DELETE", {"auth", "accounts", "A1"}, "/auth/accounts/:id", "admin",
-     {{"id", "A1"}}},
-    {"POST", {"auth", "password"}, "/auth/password", "member", {}},
-    {"POST", {"auth", "organizations"}, "/auth/organizations", "node_admin",
-     {}},
-    {"GET", {"health"}, "/health", "anyone", {}},
+      {"POST",
+       {"store", "contacts"},
+       "/store/:table",
+       "member",
+       {{"table", "contacts"}}},
+      {"GET",
+       {"store", "contacts"},
+       "/store/:table",
+       "member",
+       {{"table", "contacts"}}},
+      {"GET",
+       {"store", "contacts", "X1"},
+       "/store/:table/:id",
+       "member",
+       {{"table", "contacts"}, {"id", "X1"}}},
+      {"PATCH",
+       {"store", "contacts", "X1"},
+       "/store/:table/:id",
+       "member",
+       {{"table", "contacts"}, {"id", "X1"}}},
+      {"DELETE",
+       {"store", "contacts", "X1"},
+       "/store/:table/:id",
+       "member",
+       {{"table", "contacts"}, {"id", "X1"}}},
+      {"GET",
+       {"config", "config_sync"},
+       "/config/config_sync",
+       "node_admin",
+       {}},
+      {"GET",
+       {"config", "config_sync", "SYNC_TIMER_MS"},
+       "/config/config_sync/:key",
+       "node_admin",
+       {{"key", "SYNC_TIMER_MS"}}},
+      {"POST",
+       {"store", "config", "config_sync", "GROUP_ID"},
+       "/store/config/config_sync/:key",
+       "node_admin",
+       {{"key", "GROUP_ID"}}},
+      {"POST", {"sync"}, "/sync", "peer", {}},
+      {"POST", {"auth", "login"}, "/auth/login", "anyone", {}},
+      {"GET", {"auth", "accounts"}, "/auth/accounts", "admin", {}},
+      {"POST", {"auth", "accounts"}, "/auth/accounts", "admin", {}},
+      {"DELETE",
+       {"auth", "accounts", "A1"},
+       "/auth/accounts/:id",
+       "admin",
+       {{"id", "A1"}}},
+      {"POST", {"auth", "password"}, "/auth/password", "member", {}},
+      {"POST",
+       {"auth", "organizations"},
+       "/auth/organizations",
+       "node_admin",
+       {}},
+      {"GET", {"health"}, "/health", "anyone", {}},
   };
   for (const auto& c : cases) {
     auto m = match(c.method, c.path);
@@ -187,9 +219,9 @@ BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {
   for (const strings& path :
        {strings{}, strings{"nope"}, strings{"store"},
         strings{"store", "t", "i", "x"}, strings{"store", ""},
-        strings{"store", "t", ""}, strings{"health", "x"},
-        strings{"config"}, strings{"config", "other"}, strings{"auth"},
-        strings{"Store", "t"}, strings{"sync", "x"}}) {
+        strings{"store", "t", ""}, strings{"health", "x"}, strings{"config"},
+        strings{"config", "other"}, strings{"auth"}, strings{"Store", "t"},
+        strings{"sync", "x"}}) {
     auto m = match("GET", path);
     BOOST_CHECK(!m.row);
     BOOST_CHECK_EQUAL(m.status, 404u);
@@ -204,16 +236,16 @@ BOOST_AUTO_TEST_CASE(a_wrong_method_is_405_with_the_allowed_ones) {
     strings path;
     const char* allow;
   } cases[] = {
-    {"PUT", {"store", "t", "i"}, "GET, PATCH, DELETE"},
-    {"POST", {"store", "t", "i"}, "GET, PATCH, DELETE"},
-    {"DELETE", {"store", "t"}, "POST, GET"},
-    {"PATCH", {"store", "t"}, "POST, GET"},
-    {"GET", {"sync"}, "POST"},
-    {"GET", {"auth", "login"}, "POST"},
-    {"POST", {"health"}, "GET"},
-    {"DELETE", {"config", "config_sync"}, "GET"},
-    {"POST", {"config", "config_sync", "K"}, "GET"},
-    {"GET", {"store", "config", "config_sync", "K"}, "POST"},
+      {"PUT", {"store", "t", "i"}, "GET, PATCH, DELETE"},
+      {"POST", {"store", "t", "i"}, "GET, PATCH, DELETE"},
+      {"DELETE", {"store", "t"}, "POST, GET"},
+      {"PATCH", {"store", "t"}, "POST, GET"},
+      {"GET", {"sync"}, "POST"},
+      {"GET", {"auth", "login"}, "POST"},
+      {"POST", {"health"}, "GET"},
+      {"DELETE", {"config", "config_sync"}, "GET"},
+      {"POST", {"config", "config_sync", "K"}, "GET"},
+      {"GET", {"store", "config", "config_sync", "K"}, "POST"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.method << " /" << c.path[0] << " (" << c.path.size()

@@ -61,17 +61,17 @@ struct fixture : test::test_system {
     auto by = [](const std::string& org, const std::string& id) {
       return principal{org, id, admin_role};
     };
-    commit({make_organization(default_org, "Default", by("", operator_id)),
-            make_organization(org_a, "A", by("", admin_a)),
-            make_organization(org_b, "B", by("", admin_b)),
-            make_account(operator_id, "op@x.org", "h", admin_role,
-                         by(default_org, operator_id)),
-            make_account(admin_a, "a@x.org", "h", admin_role,
-                         by(org_a, admin_a)),
-            make_account(member_a, "m@x.org", "h", member_role,
-                         by(org_a, admin_a)),
-            make_account(admin_b, "b@x.org", "h", admin_role,
-                         by(org_b, admin_b))});
+    commit(
+        {make_organization(default_org, "Default", by("", operator_id)),
+         make_organization(org_a, "A", by("", admin_a)),
+         make_organization(org_b, "B", by("", admin_b)),
+         make_account(operator_id, "op@x.org", "h", admin_role,
+                      by(default_org, operator_id)),
+         make_account(admin_a, "a@x.org", "h", admin_role, by(org_a, admin_a)),
+         make_account(member_a, "m@x.org", "h", member_role,
+                      by(org_a, admin_a)),
+         make_account(admin_b, "b@x.org", "h", admin_role,
+                      by(org_b, admin_b))});
   }
 
   ~fixture() {
@@ -126,7 +126,8 @@ struct fixture : test::test_system {
   /// Sends a request, runs the node and answers the reply.
   http_reply call(connection& c, const std::string& method,
                   const std::string& target, const std::string& body = {},
-                  bool with_token = true, const std::string& peer = "10.1.2.3") {
+                  bool with_token = true,
+                  const std::string& peer = "10.1.2.3") {
     auto seq = send(c, method, target, body, with_token, peer);
     sched->run();
     return reply(c, seq);
@@ -147,8 +148,8 @@ struct fixture : test::test_system {
     std::map<std::string, std::string> out;
     for (const auto& row : d["data"].GetArray())
       out[row["id"].GetString()] = row.HasMember(field) && row[field].IsString()
-                                     ? row[field].GetString()
-                                     : "";
+                                       ? row[field].GetString()
+                                       : "";
     return out;
   }
 
@@ -157,8 +158,8 @@ struct fixture : test::test_system {
                                      const std::string& column) {
     auto r = test::open_reader(dir.file("db.sqlite"), n.svc().schemas);
     auto s = r->db().prepare_once(
-      "SELECT ts FROM crdt_messages WHERE row_id = ?1 AND col = ?2 "
-      "ORDER BY ts");
+        "SELECT ts FROM crdt_messages WHERE row_id = ?1 AND col = ?2 "
+        "ORDER BY ts");
     BOOST_REQUIRE(s);
     s->bind(1, std::string_view{id});
     s->bind(2, std::string_view{column});
@@ -197,10 +198,11 @@ BOOST_AUTO_TEST_CASE(each_route_checks_who_calls_it) {
   BOOST_CHECK_EQUAL(call(a, "GET", "/config/config_sync").status, 403u);
   BOOST_CHECK_EQUAL(call(op, "GET", "/config/config_sync").status, 200u);
   BOOST_CHECK_EQUAL(
-    call(a, "POST", "/auth/organizations",
-         R"({"data":{"name":"C","admin_email":"c@x.org","admin_password":"long enough"}})")
-      .status,
-    403u);
+      call(
+          a, "POST", "/auth/organizations",
+          R"({"data":{"name":"C","admin_email":"c@x.org","admin_password":"long enough"}})")
+          .status,
+      403u);
   // /sync without a secret: this machine only.
   BOOST_CHECK_EQUAL(call(a, "POST", "/sync", "{}", false).status, 401u);
   BOOST_CHECK_EQUAL(call(a, "POST", "/sync", "{}", false, "127.0.0.1").status,
@@ -221,22 +223,17 @@ BOOST_AUTO_TEST_CASE(each_route_checks_who_calls_it) {
 BOOST_AUTO_TEST_CASE(reads_and_writes_stay_in_the_callers_organization) {
   auto a = connect(org_a, admin_a, admin_role);
   auto b = connect(org_b, admin_b, admin_role);
-  BOOST_REQUIRE_EQUAL(call(a, "POST", "/store/notes", note("a's", note_id))
-                        .status,
-                      201u);
+  BOOST_REQUIRE_EQUAL(
+      call(a, "POST", "/store/notes", note("a's", note_id)).status, 201u);
   BOOST_CHECK_EQUAL(call(a, "GET", "/store/notes/" + note_id).status, 200u);
   BOOST_CHECK_EQUAL(call(b, "GET", "/store/notes/" + note_id).status, 404u);
   BOOST_CHECK(rows(call(b, "GET", "/store/notes"), "title").empty());
   BOOST_CHECK_EQUAL(rows(call(a, "GET", "/store/notes"), "title").size(), 1u);
-  BOOST_CHECK_EQUAL(call(b, "PATCH", "/store/notes/" + note_id,
-                         note("b's"))
-                      .status,
-                    404u);
-  BOOST_CHECK_EQUAL(call(b, "DELETE", "/store/notes/" + note_id).status,
-                    404u);
-  BOOST_CHECK_EQUAL(call(b, "POST", "/store/notes", note("b's", note_id))
-                      .status,
-                    409u);
+  BOOST_CHECK_EQUAL(
+      call(b, "PATCH", "/store/notes/" + note_id, note("b's")).status, 404u);
+  BOOST_CHECK_EQUAL(call(b, "DELETE", "/store/notes/" + note_id).status, 404u);
+  BOOST_CHECK_EQUAL(
+      call(b, "POST", "/store/notes", note("b's", note_id)).status, 409u);
   auto mine = rows(call(a, "GET", "/store/notes"), "title");
   BOOST_CHECK_EQUAL(mine[note_id], "a's");
 }

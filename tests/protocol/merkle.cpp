@@ -76,9 +76,9 @@ BOOST_AUTO_TEST_CASE(json_round_trips_and_rejects_garbage) {
   auto empty = json("{}");
   BOOST_REQUIRE(merkle_trie::from_json(empty));
   BOOST_CHECK_EQUAL(merkle_trie::from_json(empty)->hash(), 0u);
-  for (const char* bad : {R"([])", R"({"3":{}})", R"({"hash":"x"})",
-                          R"({"hash":1.5})", R"({"0":5})",
-                          R"({"hash":4294967296})"})
+  for (const char* bad :
+       {R"([])", R"({"3":{}})", R"({"hash":"x"})", R"({"hash":1.5})",
+        R"({"0":5})", R"({"hash":4294967296})"})
     BOOST_CHECK_MESSAGE(!merkle_trie::from_json(json(bad)), bad);
   std::string deep = "{\"hash\":0}";
   for (int i = 0; i < 40; ++i)
@@ -132,11 +132,11 @@ BOOST_AUTO_TEST_CASE(first_difference_descends_into_a_missing_subtree) {
   // An hour of history both sides hold, and one new message on one side.
   std::vector<std::string> shared;
   for (int i = 0; i < 60; ++i)
-    shared.push_back(to_string(timestamp{1764000000000 + i * minute, 0,
-                                         "aaaaaaaaaaaaaaaa"}));
+    shared.push_back(to_string(
+        timestamp{1764000000000 + i * minute, 0, "aaaaaaaaaaaaaaaa"}));
   auto a = trie_of(shared);
-  auto fresh = to_string(timestamp{1764000000000 + 3 * 86400000, 0,
-                                   "bbbbbbbbbbbbbbbb"});
+  auto fresh = to_string(
+      timestamp{1764000000000 + 3 * 86400000, 0, "bbbbbbbbbbbbbbbb"});
   shared.push_back(fresh);
   auto b = trie_of(shared);
   auto coarse = diff(a, b);
@@ -154,8 +154,8 @@ BOOST_AUTO_TEST_CASE(first_difference_is_never_before_diff) {
   for (int round = 0; round < 500; ++round) {
     merkle_trie a, b;
     for (int i = 0; i < 20; ++i) {
-      auto ts = to_string(timestamp{1764000000000 + int64_t(rng() % 5000000),
-                                    0, "aaaaaaaaaaaaaaaa"});
+      auto ts = to_string(timestamp{1764000000000 + int64_t(rng() % 5000000), 0,
+                                    "aaaaaaaaaaaaaaaa"});
       auto millis = parse_timestamp(ts)->millis;
       if (rng() % 4)
         a.insert(ts, millis);
@@ -175,14 +175,15 @@ BOOST_AUTO_TEST_CASE(set_and_xor_node_rebuild_a_persisted_trie) {
                     "2026-11-25T10:01:00.000Z-0000-aaaaaaaaaaaaaaaa"});
   merkle_trie copy;
   std::vector<std::pair<std::string, const merkle_trie::node*>> todo{
-    {"", &t.root()}};
+      {"", &t.root()}};
   while (!todo.empty()) {
     auto [key, n] = todo.back();
     todo.pop_back();
     copy.set_node(key, n->hash);
     for (int i = 0; i < 3; ++i)
       if (n->children[static_cast<size_t>(i)])
-        todo.emplace_back(key + char('0' + i), n->children[static_cast<size_t>(i)].get());
+        todo.emplace_back(key + char('0' + i),
+                          n->children[static_cast<size_t>(i)].get());
   }
   BOOST_CHECK_EQUAL(copy.to_json(), t.to_json());
   BOOST_CHECK_EQUAL(copy.size(), t.size());

@@ -36,9 +36,10 @@ BOOST_AUTO_TEST_CASE(messages_round_trip_with_every_value_kind) {
     BOOST_REQUIRE(back);
     BOOST_CHECK(*back == m);
   }
-  BOOST_CHECK_EQUAL(write({ts, "t", "r", "c", value{}}),
-                    R"({"timestamp":")" + ts
-                      + R"(","dataset":"t","row":"r","column":"c","value":null})");
+  BOOST_CHECK_EQUAL(
+      write({ts, "t", "r", "c", value{}}),
+      R"({"timestamp":")" + ts
+          + R"(","dataset":"t","row":"r","column":"c","value":null})");
 }
 
 BOOST_AUTO_TEST_CASE(bad_messages_are_rejected) {
@@ -49,11 +50,19 @@ BOOST_AUTO_TEST_CASE(bad_messages_are_rejected) {
   };
   for (const char* v : {"true", "{\"a\":1}", "[1]"})
     BOOST_CHECK_MESSAGE(!read(with(v)), v);
-  BOOST_CHECK(!read(R"({"timestamp":"nope","dataset":"t","row":"r","column":"c","value":1})"));
-  BOOST_CHECK(is(read(R"({"timestamp":"nope","dataset":"t","row":"r","column":"c","value":1})").error(), ec::bad_timestamp));
-  BOOST_CHECK(!read(R"({"timestamp":")" + ts + R"(","row":"r","column":"c","value":1})"));
-  BOOST_CHECK(!read(R"({"timestamp":")" + ts + R"(","dataset":"t","row":"r","column":"c"})"));
-  BOOST_CHECK(!read(R"({"timestamp":")" + ts + R"(","dataset":5,"row":"r","column":"c","value":1})"));
+  BOOST_CHECK(!read(
+      R"({"timestamp":"nope","dataset":"t","row":"r","column":"c","value":1})"));
+  BOOST_CHECK(is(
+      read(
+          R"({"timestamp":"nope","dataset":"t","row":"r","column":"c","value":1})")
+          .error(),
+      ec::bad_timestamp));
+  BOOST_CHECK(!read(R"({"timestamp":")" + ts
+                    + R"(","row":"r","column":"c","value":1})"));
+  BOOST_CHECK(!read(R"({"timestamp":")" + ts
+                    + R"(","dataset":"t","row":"r","column":"c"})"));
+  BOOST_CHECK(!read(R"({"timestamp":")" + ts
+                    + R"(","dataset":5,"row":"r","column":"c","value":1})"));
   BOOST_CHECK(!read("[]"));
 }
 

@@ -67,18 +67,19 @@ BOOST_AUTO_TEST_CASE(bad_schemas_are_refused_with_the_reason) {
   struct {
     std::string name, text;
   } cases[] = {
-    {"Contacts", props(R"("a":{"type":"string"})")},
-    {"crdt_x", props(R"("a":{"type":"string"})")},
-    {"sqlite_x", props(R"("a":{"type":"string"})")},
-    {"config_sync", props(R"("a":{"type":"string"})")},
-    {"t", "not json"},
-    {"t", R"({"type":"object"})"},
-    {"t", props(R"("tombstone":{"type":"integer"})")},
-    {"t", props(R"("Bad":{"type":"string"})")},
-    {"t", props(R"("a":{"type":"date"})")},
-    {"t", props(R"("a":{"type":["string","integer"]})")},
-    {"t", props(R"("a":{})")},
-    {"t", R"({"type":"object","properties":{"a":{"type":"string"}},"required":["b"]})"},
+      {"Contacts", props(R"("a":{"type":"string"})")},
+      {"crdt_x", props(R"("a":{"type":"string"})")},
+      {"sqlite_x", props(R"("a":{"type":"string"})")},
+      {"config_sync", props(R"("a":{"type":"string"})")},
+      {"t", "not json"},
+      {"t", R"({"type":"object"})"},
+      {"t", props(R"("tombstone":{"type":"integer"})")},
+      {"t", props(R"("Bad":{"type":"string"})")},
+      {"t", props(R"("a":{"type":"date"})")},
+      {"t", props(R"("a":{"type":["string","integer"]})")},
+      {"t", props(R"("a":{})")},
+      {"t",
+       R"({"type":"object","properties":{"a":{"type":"string"}},"required":["b"]})"},
   };
   for (const auto& c : cases) {
     auto t = table_schema::parse(c.name, c.text);
@@ -98,8 +99,9 @@ BOOST_AUTO_TEST_CASE(validation_names_unknown_and_system_fields) {
 
 BOOST_AUTO_TEST_CASE(validation_checks_types_and_keywords) {
   BOOST_CHECK(check(R"({"first_name":"Ada","age":3,"score":1,"vip":true,
-                        "tags":[],"meta":{},"middle_name":null})", true)
-                .empty());
+                        "tags":[],"meta":{},"middle_name":null})",
+                    true)
+                  .empty());
   auto e = check(R"({"first_name":5})", true);
   BOOST_REQUIRE_EQUAL(e.size(), 1u);
   BOOST_CHECK_EQUAL(e[0].field, "first_name");
@@ -111,7 +113,8 @@ BOOST_AUTO_TEST_CASE(validation_checks_types_and_keywords) {
   e = check(R"({"first_name":"a","age":18446744073709551615})", true);
   BOOST_REQUIRE_EQUAL(e.size(), 1u);
   BOOST_CHECK_EQUAL(e[0].message, "integer out of range");
-  BOOST_CHECK(check(R"({"first_name":"a","age":9223372036854775807})", true).empty());
+  BOOST_CHECK(
+      check(R"({"first_name":"a","age":9223372036854775807})", true).empty());
   BOOST_CHECK(!check(R"({"first_name":"a","age":-1})", true).empty());
   BOOST_CHECK(!check(R"({"first_name":null})", true).empty());
   BOOST_CHECK(!check(R"({"first_name":"a","tags":{}})", true).empty());
@@ -126,9 +129,9 @@ BOOST_AUTO_TEST_CASE(required_applies_to_creates_only) {
 }
 
 BOOST_AUTO_TEST_CASE(a_client_id_is_allowed_on_create_only) {
-  BOOST_CHECK(check(R"({"id":"01JAR2HPE7JJS1HYQZ7FYK0S4D","first_name":"a"})",
-                    true)
-                .empty());
+  BOOST_CHECK(
+      check(R"({"id":"01JAR2HPE7JJS1HYQZ7FYK0S4D","first_name":"a"})", true)
+          .empty());
   BOOST_CHECK(!check(R"({"id":"01JAR2HPE7JJS1HYQZ7FYK0S4D"})", false).empty());
 }
 

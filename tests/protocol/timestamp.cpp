@@ -44,29 +44,28 @@ BOOST_AUTO_TEST_CASE(wire_form_round_trips) {
 
 BOOST_AUTO_TEST_CASE(malformed_timestamps_are_rejected) {
   for (const char* bad : {
-         "",
-         "yesterday",
-         "2024-10-21T08:01:02.345Z-00FF-0123456789abcde",   // short node
-         "2024-10-21T08:01:02.345Z-00FF-0123456789abcdef0", // long
-         "2024-10-21 08:01:02.345Z-00FF-0123456789abcdef",  // no T
-         "2024-10-21T08:01:02.345X-00FF-0123456789abcdef",  // no Z
-         "2024-13-21T08:01:02.345Z-00FF-0123456789abcdef",  // month 13
-         "2023-02-29T08:01:02.345Z-00FF-0123456789abcdef",  // not a leap year
-         "2024-02-30T08:01:02.345Z-00FF-0123456789abcdef",  // Feb 30
-         "2024-10-21T24:01:02.345Z-00FF-0123456789abcdef",  // hour 24
-         "2024-10-21T08:60:02.345Z-00FF-0123456789abcdef",  // minute 60
-         "2024-10-21T08:01:02.345Z-00ff-0123456789abcdef",  // lower-case hex
-         "2024-10-21T08:01:02.345Z-00FG-0123456789abcdef",  // not hex
-         "2024-10-21T08:01:02.345Z-00FF-0123456789abcde!",  // bad node char
-         "2024-1x-21T08:01:02.345Z-00FF-0123456789abcdef",  // letter in date
+           "", "yesterday",
+           "2024-10-21T08:01:02.345Z-00FF-0123456789abcde",   // short node
+           "2024-10-21T08:01:02.345Z-00FF-0123456789abcdef0", // long
+           "2024-10-21 08:01:02.345Z-00FF-0123456789abcdef",  // no T
+           "2024-10-21T08:01:02.345X-00FF-0123456789abcdef",  // no Z
+           "2024-13-21T08:01:02.345Z-00FF-0123456789abcdef",  // month 13
+           "2023-02-29T08:01:02.345Z-00FF-0123456789abcdef",  // not a leap year
+           "2024-02-30T08:01:02.345Z-00FF-0123456789abcdef",  // Feb 30
+           "2024-10-21T24:01:02.345Z-00FF-0123456789abcdef",  // hour 24
+           "2024-10-21T08:60:02.345Z-00FF-0123456789abcdef",  // minute 60
+           "2024-10-21T08:01:02.345Z-00ff-0123456789abcdef",  // lower-case hex
+           "2024-10-21T08:01:02.345Z-00FG-0123456789abcdef",  // not hex
+           "2024-10-21T08:01:02.345Z-00FF-0123456789abcde!",  // bad node char
+           "2024-1x-21T08:01:02.345Z-00FF-0123456789abcdef",  // letter in date
        })
     BOOST_CHECK_MESSAGE(!parse_timestamp(bad), bad);
 }
 
 BOOST_AUTO_TEST_CASE(string_order_is_timestamp_order) {
-  std::vector<timestamp> xs{{1000, 0, node_a},  {1000, 1, node_a},
-                            {1000, 1, node_b},  {1001, 0, node_a},
-                            {60000, 15, node_a}, {1764000000000, 0xFFFF, node_a}};
+  std::vector<timestamp> xs{
+      {1000, 0, node_a}, {1000, 1, node_a},   {1000, 1, node_b},
+      {1001, 0, node_a}, {60000, 15, node_a}, {1764000000000, 0xFFFF, node_a}};
   for (size_t i = 0; i + 1 < xs.size(); ++i)
     BOOST_CHECK_LT(to_string(xs[i]), to_string(xs[i + 1]));
 }

@@ -73,8 +73,8 @@ struct fixture {
     return c;
   }
 
-  static record_change removal(const std::string& table,
-                               const std::string& id, const std::string& org) {
+  static record_change removal(const std::string& table, const std::string& id,
+                               const std::string& org) {
     record_change c;
     c.kind = record_change::remove;
     c.table = table;
@@ -86,9 +86,9 @@ struct fixture {
   static record_change account(const std::string& id, const std::string& email,
                                const std::string& org,
                                const std::string& role = "member") {
-    return make_account(id, email, "hash-of-" + id, role,
-                        principal{org, org == org_a ? admin_a : admin_b,
-                                  "admin"});
+    return make_account(
+        id, email, "hash-of-" + id, role,
+        principal{org, org == org_a ? admin_a : admin_b, "admin"});
   }
 
   // The standard content: two organizations with notes and accounts.
@@ -154,7 +154,7 @@ BOOST_FIXTURE_TEST_SUITE(auth_store_tests, fixture)
 BOOST_AUTO_TEST_CASE(the_builtin_tables_are_created_with_an_email_index) {
   std::set<std::string> names;
   auto s = writer->db().prepare_once(
-    "SELECT name FROM sqlite_master WHERE type IN ('table', 'index')");
+      "SELECT name FROM sqlite_master WHERE type IN ('table', 'index')");
   BOOST_REQUIRE(s);
   while (s->step() == SQLITE_ROW)
     names.emplace(s->column_text(0));
@@ -203,8 +203,8 @@ BOOST_AUTO_TEST_CASE(list_sees_only_the_callers_organization) {
   auto r = reader();
   BOOST_CHECK((listed(*r, "notes", org_a) == std::set<std::string>{note_a}));
   BOOST_CHECK((listed(*r, "notes", org_b) == std::set<std::string>{note_b}));
-  BOOST_CHECK((listed(*r, "notes", "") == std::set<std::string>{note_a, note_b,
-                                                                note_none}));
+  BOOST_CHECK((listed(*r, "notes", "")
+               == std::set<std::string>{note_a, note_b, note_none}));
   BOOST_CHECK(listed(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYK0C00").empty());
   BOOST_CHECK((listed(*r, accounts_table, org_a)
                == std::set<std::string>{ada, twin_a}));
@@ -238,8 +238,10 @@ BOOST_AUTO_TEST_CASE(state_tells_another_organizations_records_apart) {
   // A record without an organization belongs to no caller.
   BOOST_CHECK_EQUAL(state(*r, "notes", note_none, org_a), "foreign");
   BOOST_CHECK_EQUAL(state(*r, "notes", note_none, ""), "live");
-  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", org_a), "absent");
-  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", ""), "absent");
+  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", org_a),
+                    "absent");
+  BOOST_CHECK_EQUAL(state(*r, "notes", "01JAR2HPE7JJS1HYQZ7FYKNX99", ""),
+                    "absent");
   // No filter: live or deleted.
   BOOST_CHECK_EQUAL(state(*r, "notes", note_a, ""), "live");
   BOOST_CHECK_EQUAL(state(*r, "notes", note_b_gone, ""), "deleted");
@@ -371,9 +373,9 @@ BOOST_AUTO_TEST_CASE(a_local_secret_is_stored_once) {
   BOOST_CHECK_EQUAL(*other_again, "other-value");
   // Never replicated: kept in crdt_local, nothing in the log or the
   // outbox.
-  auto s = writer->db().prepare_once(
-    "SELECT (SELECT count(*) FROM crdt_local),"
-    " (SELECT count(*) FROM crdt_messages) + (SELECT count(*) FROM crdt_outbox)");
+  auto s = writer->db().prepare_once("SELECT (SELECT count(*) FROM crdt_local),"
+                                     " (SELECT count(*) FROM crdt_messages) + "
+                                     "(SELECT count(*) FROM crdt_outbox)");
   BOOST_REQUIRE(s);
   BOOST_REQUIRE_EQUAL(s->step(), SQLITE_ROW);
   BOOST_CHECK_EQUAL(s->column_int(0), 2);
@@ -406,9 +408,8 @@ BOOST_FIXTURE_TEST_CASE(a_later_create_of_the_same_id_cannot_take_the_record,
   write_batch b;
   std::vector<std::string> early;
   for (size_t i = 0; i < message_count(older); ++i)
-    early.push_back(to_string(timestamp{stamps.millis - 100000,
-                                        static_cast<uint32_t>(i),
-                                        "ffffffffffffffff"}));
+    early.push_back(to_string(timestamp{
+        stamps.millis - 100000, static_cast<uint32_t>(i), "ffffffffffffffff"}));
   b.messages = make_messages(older, early);
   b.clock = stamps.next(1).front();
   auto res = writer->commit({&b});

@@ -32,9 +32,9 @@ constexpr int stores_per_seed = 4;
 
 const std::vector<std::string>& row_ids() {
   static const std::vector<std::string> ids{
-    "01JAR2HPE7JJS1HYQZ7FYK0S4A", "01JAR2HPE7JJS1HYQZ7FYK0S4B",
-    "01JAR2HPE7JJS1HYQZ7FYK0S4C", "01JAR2HPE7JJS1HYQZ7FYK0S4D",
-    "01JAR2HPE7JJS1HYQZ7FYK0S4E"};
+      "01JAR2HPE7JJS1HYQZ7FYK0S4A", "01JAR2HPE7JJS1HYQZ7FYK0S4B",
+      "01JAR2HPE7JJS1HYQZ7FYK0S4C", "01JAR2HPE7JJS1HYQZ7FYK0S4D",
+      "01JAR2HPE7JJS1HYQZ7FYK0S4E"};
   return ids;
 }
 
@@ -43,17 +43,17 @@ using cell_key = std::tuple<std::string, std::string, std::string>;
 
 struct fixture {
   fixture() : dir("lww-random") {
-    schemas = test::make_schemas(
-      {{"contacts", R"({"type":"object","properties":{
+    schemas
+        = test::make_schemas({{"contacts", R"({"type":"object","properties":{
           "first_name":{"type":"string"},"age":{"type":"integer"},
           "vip":{"type":"boolean"}}})"},
-       {"notes", R"({"type":"object","properties":{
+                              {"notes", R"({"type":"object","properties":{
           "body":{"type":["string","null"]},"stars":{"type":"number"}}})"}});
   }
 
   std::unique_ptr<write_store> fresh() {
-    auto opts = test::test_store(dir.file("s" + std::to_string(n++)
-                                          + ".sqlite"));
+    auto opts
+        = test::test_store(dir.file("s" + std::to_string(n++) + ".sqlite"));
     opts.cache_kib = 512;
     auto s = test::open_writer(opts, schemas);
     // Durability is not under test here: skip the fsyncs of the WAL
@@ -84,7 +84,9 @@ struct workload {
 };
 
 workload generate(std::mt19937& rng) {
-  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  auto pick = [&](int n) {
+    return static_cast<int>(rng() % static_cast<unsigned>(n));
+  };
   std::vector<writer> writers(2 + static_cast<size_t>(pick(3)));
   for (auto& w : writers) {
     // Distinct node ids, built as wire timestamps would carry them.
@@ -118,10 +120,11 @@ workload generate(std::mt19937& rng) {
     return value{pick(50) / 4.0};
   };
   const std::map<std::string, std::vector<std::string>> fields{
-    {"contacts", {"first_name", "age", "vip"}}, {"notes", {"body", "stars"}}};
+      {"contacts", {"first_name", "age", "vip"}}, {"notes", {"body", "stars"}}};
   int ops = 15 + pick(40);
   for (int i = 0; i < ops; ++i) {
-    auto& w = writers[static_cast<size_t>(pick(static_cast<int>(writers.size())))];
+    auto& w
+        = writers[static_cast<size_t>(pick(static_cast<int>(writers.size())))];
     // Time moves in small steps; many writes share a millisecond or a
     // minute; now and then a jump into a later minute.
     now += pick(10) == 0 ? 30000 + pick(60000) : pick(4);
@@ -143,7 +146,8 @@ workload generate(std::mt19937& rng) {
     } else if (what < 75) { // patch: one or two fields
       auto n = 1 + pick(2);
       for (int k = 0; k < n; ++k) {
-        const auto& c = cols[static_cast<size_t>(pick(static_cast<int>(cols.size())))];
+        const auto& c
+            = cols[static_cast<size_t>(pick(static_cast<int>(cols.size())))];
         add(w, table, id, c, random_value(table, c));
       }
       add(w, table, id, "updated_at", value{iso8601(now)});
@@ -214,7 +218,7 @@ void commit_randomly(write_store& s, std::vector<message> msgs,
 std::map<std::pair<std::string, std::string>, std::map<std::string, value>>
 read_tables(write_store& s, const schema_set& schemas) {
   std::map<std::pair<std::string, std::string>, std::map<std::string, value>>
-    out;
+      out;
   for (const auto& [name, t] : schemas) {
     auto st = s.db().prepare_once("SELECT * FROM \"" + name + "\"");
     if (!st)
@@ -233,10 +237,14 @@ read_tables(write_store& s, const schema_set& schemas) {
 
 std::string show(const value& v) {
   switch (v.index()) {
-    case 0: return "null";
-    case 1: return std::to_string(std::get<int64_t>(v));
-    case 2: return std::to_string(std::get<double>(v));
-    default: return '"' + std::get<std::string>(v) + '"';
+  case 0:
+    return "null";
+  case 1:
+    return std::to_string(std::get<int64_t>(v));
+  case 2:
+    return std::to_string(std::get<double>(v));
+  default:
+    return '"' + std::get<std::string>(v) + '"';
   }
 }
 
@@ -247,7 +255,7 @@ size_t check_model(write_store& s, const schema_set& schemas,
                    const std::map<cell_key, value>& want) {
   auto got = read_tables(s, schemas);
   std::map<std::pair<std::string, std::string>, std::map<std::string, value>>
-    expected;
+      expected;
   for (const auto& [key, v] : want) {
     const auto& [table, id, col] = key;
     auto t = schemas.find(table);
@@ -322,13 +330,13 @@ BOOST_AUTO_TEST_CASE(any_order_and_batching_gives_the_same_state) {
             BOOST_CHECK_EQUAL(count(*s, "SELECT count(*) FROM crdt_messages"),
                               static_cast<int64_t>(work.distinct));
             BOOST_CHECK_EQUAL(
-              count(*s, "SELECT count(*) FROM crdt_messages "
-                        "WHERE col = 'shoe_size' OR dataset = 'gadgets'"),
-              static_cast<int64_t>(work.unknown_field + work.unknown_table));
+                count(*s, "SELECT count(*) FROM crdt_messages "
+                          "WHERE col = 'shoe_size' OR dataset = 'gadgets'"),
+                static_cast<int64_t>(work.unknown_field + work.unknown_table));
             unknown_seen += work.unknown_field + work.unknown_table;
             deleted_seen += static_cast<size_t>(count(
-              *s, "SELECT (SELECT count(*) FROM contacts WHERE tombstone = 1)"
-                  " + (SELECT count(*) FROM notes WHERE tombstone = 1)"));
+                *s, "SELECT (SELECT count(*) FROM contacts WHERE tombstone = 1)"
+                    " + (SELECT count(*) FROM notes WHERE tombstone = 1)"));
           } else {
             BOOST_CHECK_EQUAL(*dump, first_dump);
             BOOST_CHECK_EQUAL(trie->hash(), first_root);

@@ -19,7 +19,7 @@ BOOST_AUTO_TEST_CASE(a_new_field_adds_its_column) {
   BOOST_CHECK_EQUAL(cols.back(), "age");
   BOOST_CHECK_EQUAL(cols.size(), 9u);
   auto s = w->db().prepare_once(
-    "SELECT type FROM pragma_table_info('people') WHERE name = 'age'");
+      "SELECT type FROM pragma_table_info('people') WHERE name = 'age'");
   BOOST_REQUIRE(s);
   BOOST_REQUIRE_EQUAL(s->step(), SQLITE_ROW);
   BOOST_CHECK_EQUAL(s->column_text(0), "INTEGER");
@@ -67,12 +67,12 @@ BOOST_AUTO_TEST_CASE(a_database_from_before_the_active_column_still_opens) {
                 msg(t0 + 1, "people", row, "age", integer(36))});
     // Back to the earlier layout of crdt_schema, rows kept.
     BOOST_REQUIRE(!w->db().exec(
-      "CREATE TABLE old_schema AS SELECT dataset, col, type FROM crdt_schema;"
-      "DROP TABLE crdt_schema;"
-      "CREATE TABLE crdt_schema(dataset TEXT NOT NULL, col TEXT NOT NULL, "
-      "type TEXT NOT NULL, PRIMARY KEY(dataset, col)) WITHOUT ROWID;"
-      "INSERT INTO crdt_schema SELECT * FROM old_schema;"
-      "DROP TABLE old_schema;"));
+        "CREATE TABLE old_schema AS SELECT dataset, col, type FROM crdt_schema;"
+        "DROP TABLE crdt_schema;"
+        "CREATE TABLE crdt_schema(dataset TEXT NOT NULL, col TEXT NOT NULL, "
+        "type TEXT NOT NULL, PRIMARY KEY(dataset, col)) WITHOUT ROWID;"
+        "INSERT INTO crdt_schema SELECT * FROM old_schema;"
+        "DROP TABLE old_schema;"));
   }
   auto w = write_store::open(opts, schemas({{"people", people_v2}}));
   if (!w) // (the message must not touch w.error() when w holds a value)
@@ -106,24 +106,24 @@ BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_live_tables) {
       bool people = pick(2) == 0;
       std::string table = people ? "people" : "pets";
       switch (pick(5)) {
-        case 0: // create: tombstone 0 plus every field
-          batch.push_back(msg(millis, table, id, "tombstone", integer(0), node, 0));
+      case 0: // create: tombstone 0 plus every field
+        batch.push_back(
+            msg(millis, table, id, "tombstone", integer(0), node, 0));
+        batch.push_back(msg(millis, table, id, people ? "name" : "kind",
+                            value{"v" + std::to_string(pick(100))}, node, 1));
+        batch.push_back(msg(millis, table, id, people ? "age" : "legs",
+                            integer(static_cast<int64_t>(pick(100))), node, 2));
+        break;
+      case 1: // delete
+        batch.push_back(msg(millis, table, id, "tombstone", integer(1), node));
+        break;
+      default: // patch one field
+        if (pick(2))
           batch.push_back(msg(millis, table, id, people ? "name" : "kind",
-                              value{"v" + std::to_string(pick(100))}, node, 1));
+                              value{"p" + std::to_string(pick(100))}, node));
+        else
           batch.push_back(msg(millis, table, id, people ? "age" : "legs",
-                              integer(static_cast<int64_t>(pick(100))), node, 2));
-          break;
-        case 1: // delete
-          batch.push_back(msg(millis, table, id, "tombstone", integer(1), node));
-          break;
-        default: // patch one field
-          if (pick(2))
-            batch.push_back(msg(millis, table, id, people ? "name" : "kind",
-                                value{"p" + std::to_string(pick(100))}, node));
-          else
-            batch.push_back(msg(millis, table, id, people ? "age" : "legs",
-                                integer(static_cast<int64_t>(pick(100))),
-                                node));
+                              integer(static_cast<int64_t>(pick(100))), node));
       }
     }
     if (!all.empty() && pick(4) == 0)

@@ -28,13 +28,14 @@ BOOST_AUTO_TEST_CASE(get_renders_schema_types) {
   auto r = reader(s);
   auto a = r->get("items", row_a, "");
   BOOST_REQUIRE(a);
-  BOOST_CHECK_EQUAL(*a, std::string{"{\"id\":\""} + row_a
-                          + "\",\"organization_id\":null,\"created_by\":null,"
-                            "\"updated_by\":null,\"created_at\":"
-                            "\"2025-11-24T16:00:00.000Z\",\"updated_at\":null,"
-                            "\"name\":\"zeta\",\"qty\":3,\"price\":2.5,"
-                            "\"active\":true,\"tags\":[\"x\",1],"
-                            "\"meta\":{\"k\":{\"n\":1}},\"note\":null}");
+  BOOST_CHECK_EQUAL(*a,
+                    std::string{"{\"id\":\""} + row_a
+                        + "\",\"organization_id\":null,\"created_by\":null,"
+                          "\"updated_by\":null,\"created_at\":"
+                          "\"2025-11-24T16:00:00.000Z\",\"updated_at\":null,"
+                          "\"name\":\"zeta\",\"qty\":3,\"price\":2.5,"
+                          "\"active\":true,\"tags\":[\"x\",1],"
+                          "\"meta\":{\"k\":{\"n\":1}},\"note\":null}");
   auto b = r->get("items", row_b, "");
   BOOST_REQUIRE(b);
   BOOST_CHECK_MESSAGE(contains(*b, "\"active\":false"), *b);
@@ -74,7 +75,8 @@ BOOST_AUTO_TEST_CASE(deleted_records_are_gone_and_state_tells_them_apart) {
   // A delete that arrives before the record's creation still wins.
   commit(*w, {msg(t0 + 10, "people", row_c, "tombstone", integer(1))});
   commit(*w, {msg(t0 + 5, "people", row_c, "name", text("c")),
-              msg(t0 + 5, "people", row_c, "tombstone", integer(0), "bbbbbbbbbbbbbbbb")});
+              msg(t0 + 5, "people", row_c, "tombstone", integer(0),
+                  "bbbbbbbbbbbbbbbb")});
   BOOST_CHECK_EQUAL(to_string(*r->state("people", row_c, "")), "deleted");
   BOOST_CHECK(!r->get("people", row_c, ""));
   // A newer tombstone 0 brings a record back (LWW on the tombstone cell).
@@ -140,9 +142,9 @@ BOOST_AUTO_TEST_CASE(list_honours_pluck_limit_offset_and_order) {
   BOOST_CHECK_EQUAL(plucked->first, 3u);
   BOOST_CHECK_EQUAL(plucked->second,
                     std::string{"{\"id\":\""} + row_b
-                      + "\",\"qty\":2,\"name\":\"alpha\"},{\"id\":\"" + row_c
-                      + "\",\"qty\":2,\"name\":\"mid\"},{\"id\":\"" + row_a
-                      + "\",\"qty\":1,\"name\":\"zeta\"}");
+                        + "\",\"qty\":2,\"name\":\"alpha\"},{\"id\":\"" + row_c
+                        + "\",\"qty\":2,\"name\":\"mid\"},{\"id\":\"" + row_a
+                        + "\",\"qty\":1,\"name\":\"zeta\"}");
   q.pluck = {"id"};
   q.limit = 1;
   plucked = r->list("items", q, "");
@@ -168,9 +170,8 @@ BOOST_AUTO_TEST_CASE(config_sync_rows_are_local_settings) {
   auto one = r->config("SYNC_TIMER_MS");
   BOOST_REQUIRE(one);
   BOOST_CHECK_EQUAL(one->first, 1u);
-  BOOST_CHECK_EQUAL(one->second,
-                    "{\"key\":\"SYNC_TIMER_MS\",\"value\":\"500\","
-                    "\"type\":\"number\"}");
+  BOOST_CHECK_EQUAL(one->second, "{\"key\":\"SYNC_TIMER_MS\",\"value\":\"500\","
+                                 "\"type\":\"number\"}");
   BOOST_CHECK_EQUAL(r->config("")->first, 2u);
   auto none = r->config("NOPE");
   BOOST_REQUIRE(!none);
@@ -206,7 +207,8 @@ BOOST_AUTO_TEST_CASE(relayed_groups_are_logged_apart_and_never_applied) {
   BOOST_CHECK_EQUAL(w->load_merkle()->hash(), 0u);
   BOOST_CHECK_EQUAL(*w->outbox_size(), 0u);
   auto r = reader(s);
-  BOOST_CHECK_EQUAL(to_string(*r->state("people", row, "")), "absent"); // no record here
+  BOOST_CHECK_EQUAL(to_string(*r->state("people", row, "")),
+                    "absent"); // no record here
   auto relayed = r->messages_since("elsewhere", "", "", 0);
   BOOST_REQUIRE(relayed);
   BOOST_CHECK_EQUAL(relayed->size(), 2u);
@@ -260,8 +262,8 @@ BOOST_AUTO_TEST_CASE(request_shaped_sql_is_cached_in_a_bounded_lru) {
   auto r = reader(s);
   // Every subset of the fields as a pluck, each ordered by every field:
   // far more distinct statements than the cache keeps.
-  std::vector<std::string> names{"name", "qty", "price", "active", "tags",
-                                 "meta", "note"};
+  std::vector<std::string> names{"name", "qty",  "price", "active",
+                                 "tags", "meta", "note"};
   size_t queries = 0;
   for (unsigned mask = 1; mask < (1u << names.size()); ++mask)
     for (const auto& order : names) {
@@ -290,8 +292,8 @@ BOOST_AUTO_TEST_CASE(request_shaped_sql_is_cached_in_a_bounded_lru) {
     std::vector<message> msgs;
     for (size_t i = 0; i < names.size(); ++i)
       if (mask & (1u << i))
-        msgs.push_back(msg(t0 + 10 + mask * 10 + i, "items", row, names[i],
-                           value{}));
+        msgs.push_back(
+            msg(t0 + 10 + mask * 10 + i, "items", row, names[i], value{}));
     commit(*w, msgs);
   }
   BOOST_CHECK_LE(w->db().cached(), sql::connection::shaped_capacity + 16);

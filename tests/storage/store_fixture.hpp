@@ -22,7 +22,6 @@
 
 namespace crdt::test {
 
-
 constexpr const char* people_v1 = R"({"type":"object","properties":{
   "name":{"type":"string"}}})";
 constexpr const char* people_v2 = R"({"type":"object","properties":{
@@ -45,8 +44,7 @@ constexpr int64_t t0 = 1764000000000; // 2025-11-24T16:00:00.000Z
 
 struct fixture {
   // Below a folder that does not exist yet: open() creates parents.
-  fixture() : dir("store-tests"), opts(test_store(dir.file("sub/db.sqlite"))) {
-  }
+  fixture() : dir("store-tests"), opts(test_store(dir.file("sub/db.sqlite"))) {}
 
   schema_set
   schemas(std::initializer_list<std::pair<const char*, const char*>> xs) {

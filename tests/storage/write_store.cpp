@@ -15,26 +15,24 @@ BOOST_AUTO_TEST_CASE(open_creates_the_internal_tables_and_a_node_id) {
   BOOST_CHECK(std::filesystem::exists(opts.path));
   std::set<std::string> tables;
   auto s = w->db().prepare_once(
-    "SELECT name FROM sqlite_master WHERE type = 'table'");
+      "SELECT name FROM sqlite_master WHERE type = 'table'");
   BOOST_REQUIRE(s);
   while (s->step() == SQLITE_ROW)
     tables.emplace(s->column_text(0));
-  for (const char* t : {"crdt_messages", "crdt_cells", "crdt_merkle",
-                        "crdt_clock", "crdt_outbox", "crdt_schema",
-                        "crdt_hub_messages", "crdt_hub_merkle", "config_sync",
-                        "people"})
+  for (const char* t :
+       {"crdt_messages", "crdt_cells", "crdt_merkle", "crdt_clock",
+        "crdt_outbox", "crdt_schema", "crdt_hub_messages", "crdt_hub_merkle",
+        "config_sync", "people"})
     BOOST_CHECK_MESSAGE(tables.count(t) == 1, "missing table " << t);
   BOOST_CHECK((columns(*w, "people")
-               == std::vector<std::string>{"id", "tombstone", "organization_id",
-                                           "created_by", "updated_by",
-                                           "created_at", "updated_at",
-                                           "name"}));
+               == std::vector<std::string>{
+                   "id", "tombstone", "organization_id", "created_by",
+                   "updated_by", "created_at", "updated_at", "name"}));
   // 16 lower-case hex digits, stored in crdt_clock.
   const auto& node = w->node_id();
   BOOST_CHECK_EQUAL(node.size(), 16u);
-  BOOST_CHECK_MESSAGE(node.find_first_not_of("0123456789abcdef")
-                        == std::string::npos,
-                      node);
+  BOOST_CHECK_MESSAGE(
+      node.find_first_not_of("0123456789abcdef") == std::string::npos, node);
   BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_clock"), 1);
   // A fresh clock reads as the epoch with this node's id.
   auto clock = parse_timestamp(w->clock());
@@ -61,7 +59,7 @@ BOOST_AUTO_TEST_CASE(node_id_and_clock_persist_across_reopen) {
     // An older clock in a later batch does not move the persisted one back.
     write_batch older;
     older.messages.push_back(
-      msg(t0 - 5000, "people", row, "name", text("b"), node));
+        msg(t0 - 5000, "people", row, "name", text("b"), node));
     older.clock = older.messages[0].timestamp;
     BOOST_REQUIRE(w->commit({&older}));
     BOOST_CHECK_EQUAL(w->clock(), clock);
@@ -106,8 +104,8 @@ BOOST_AUTO_TEST_CASE(a_batch_is_logged_and_applied) {
   BOOST_CHECK(cell(*w, "people", row_b, "age") == value{});
   // The log row keeps every part of the message.
   auto s = w->db().prepare_once(
-    "SELECT ts, dataset, row_id, col, value FROM crdt_messages "
-    "WHERE row_id = ?1 ORDER BY ts");
+      "SELECT ts, dataset, row_id, col, value FROM crdt_messages "
+      "WHERE row_id = ?1 ORDER BY ts");
   BOOST_REQUIRE(s);
   s->bind(1, std::string_view{row_a});
   BOOST_REQUIRE_EQUAL(s->step(), SQLITE_ROW);
@@ -162,18 +160,22 @@ BOOST_AUTO_TEST_CASE(the_newest_message_of_a_cell_wins) {
   // Newer first, then older: the older one is logged but changes nothing.
   commit(*w, {msg(t0 + 2000, "people", row, "name", text("new"))});
   auto late = commit(*w, {msg(t0 + 1000, "people", row, "name", text("old"))});
-  BOOST_CHECK_EQUAL(late.stored, 1u);   // kept in the log for sync ...
-  BOOST_CHECK(!late.deltas.empty());    // ... and in the trie ...
-  BOOST_CHECK(cell(*w, "people", row, "name") == text("new")); // ... not applied
+  BOOST_CHECK_EQUAL(late.stored, 1u); // kept in the log for sync ...
+  BOOST_CHECK(!late.deltas.empty());  // ... and in the trie ...
+  BOOST_CHECK(cell(*w, "people", row, "name")
+              == text("new")); // ... not applied
   // Older first, then newer: the newer one replaces the value.
   commit(*w, {msg(t0 + 1000, "people", row, "age", integer(1))});
   commit(*w, {msg(t0 + 3000, "people", row, "age", integer(2))});
   BOOST_CHECK(cell(*w, "people", row, "age") == integer(2));
   // Same millisecond: the counter decides, then the node id.
-  commit(*w, {msg(t0 + 5000, "people", row, "name", text("c1"), "bbbbbbbbbbbbbbbb", 1),
-              msg(t0 + 5000, "people", row, "name", text("c2"), "aaaaaaaaaaaaaaaa", 2)});
+  commit(*w, {msg(t0 + 5000, "people", row, "name", text("c1"),
+                  "bbbbbbbbbbbbbbbb", 1),
+              msg(t0 + 5000, "people", row, "name", text("c2"),
+                  "aaaaaaaaaaaaaaaa", 2)});
   BOOST_CHECK(cell(*w, "people", row, "name") == text("c2"));
-  commit(*w, {msg(t0 + 5000, "people", row, "name", text("node"), "cccccccccccccccc", 2)});
+  commit(*w, {msg(t0 + 5000, "people", row, "name", text("node"),
+                  "cccccccccccccccc", 2)});
   BOOST_CHECK(cell(*w, "people", row, "name") == text("node"));
   // Within one batch, order does not matter either.
   commit(*w, {msg(t0 + 9000, "people", row_a, "name", text("late")),
@@ -183,8 +185,8 @@ BOOST_AUTO_TEST_CASE(the_newest_message_of_a_cell_wins) {
   BOOST_CHECK(cell(*w, "people", row, "age") == integer(2));
   // The winning timestamp is recorded per cell.
   auto s = w->db().prepare_once(
-    "SELECT ts FROM crdt_cells WHERE dataset = 'people' AND row_id = ?1 "
-    "AND col = 'name'");
+      "SELECT ts FROM crdt_cells WHERE dataset = 'people' AND row_id = ?1 "
+      "AND col = 'name'");
   BOOST_REQUIRE(s);
   s->bind(1, std::string_view{row_a});
   BOOST_REQUIRE_EQUAL(s->step(), SQLITE_ROW);
@@ -203,10 +205,9 @@ BOOST_AUTO_TEST_CASE(unknown_tables_and_fields_are_logged_then_replayed) {
     BOOST_CHECK_EQUAL(res.stored, 5u);
     BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_messages"), 5);
     BOOST_CHECK((columns(*w, "people")
-                 == std::vector<std::string>{"id", "tombstone",
-                                             "organization_id", "created_by",
-                                             "updated_by", "created_at",
-                                             "updated_at", "name"}));
+                 == std::vector<std::string>{
+                     "id", "tombstone", "organization_id", "created_by",
+                     "updated_by", "created_at", "updated_at", "name"}));
     BOOST_CHECK(columns(*w, "pets").empty()); // no such table
     BOOST_CHECK(cell(*w, "people", row, "name") == text("Ada"));
   }
@@ -308,7 +309,7 @@ BOOST_AUTO_TEST_CASE(only_enqueued_batches_reach_the_outbox) {
   local.enqueue = true;
   for (int i = 0; i < 7; ++i)
     local.messages.push_back(
-      msg(t0 + i, "people", row, "name", value{std::to_string(i)}));
+        msg(t0 + i, "people", row, "name", value{std::to_string(i)}));
   for (int i = 0; i < 5; ++i)
     received.messages.push_back(msg(t0 + i, "people", row, "name",
                                     value{std::to_string(i)},
@@ -329,9 +330,9 @@ BOOST_AUTO_TEST_CASE(only_enqueued_batches_reach_the_outbox) {
   // A duplicate of a local message is not queued again.
   BOOST_CHECK_EQUAL(w->commit({&local})->enqueued, 0u);
   BOOST_CHECK_EQUAL(*w->outbox_size(), 7u);
-  auto acked = w->ack_outbox({local.messages[0].timestamp,
-                              local.messages[1].timestamp,
-                              received.messages[0].timestamp, "nope"});
+  auto acked
+      = w->ack_outbox({local.messages[0].timestamp, local.messages[1].timestamp,
+                       received.messages[0].timestamp, "nope"});
   BOOST_REQUIRE(acked);
   BOOST_CHECK_EQUAL(*acked, 2u);
   BOOST_CHECK_EQUAL(*w->outbox_size(), 5u);
