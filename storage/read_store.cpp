@@ -12,6 +12,29 @@
 
 namespace crdt {
 
+namespace {
+
+// Steps through every row of `s`, writing each as one JSON value with
+// `one(w)`; answers the number of rows and the values joined by commas.
+template <class F>
+caf::expected<std::pair<size_t, std::string>>
+comma_joined(sql::connection& db, sql::statement& s, const char* what, F one) {
+  rapidjson::StringBuffer buf;
+  size_t count = 0;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (count++ > 0)
+      buf.Put(',');
+    json_writer w{buf};
+    one(w);
+  }
+  if (rc != SQLITE_DONE)
+    return db.fail(what);
+  return std::make_pair(count, std::string{buf.GetString(), buf.GetSize()});
+}
+
+} // namespace
+
 caf::expected<std::unique_ptr<read_store>>
 read_store::open(const std::string& path, const schema_set& schemas) {
   auto db = sql::connection::open(path, SQLITE_OPEN_READONLY);
@@ -74,18 +97,8 @@ read_store::list(const std::string& table, const list_query& q,
   (*s)->bind(1, q.limit ? *q.limit : int64_t{-1});
   (*s)->bind(2, q.offset);
   (*s)->bind(3, std::string_view{org});
-  rapidjson::StringBuffer buf;
-  size_t count = 0;
-  int rc;
-  while ((rc = (*s)->step()) == SQLITE_ROW) {
-    if (count++ > 0)
-      buf.Put(',');
-    json_writer w{buf};
-    write_row(w, **s, sel);
-  }
-  if (rc != SQLITE_DONE)
-    return db_->fail("cannot list records");
-  return std::make_pair(count, std::string{buf.GetString(), buf.GetSize()});
+  return comma_joined(*db_, **s, "cannot list records",
+                      [&](json_writer& w) { write_row(w, **s, sel); });
 }
 
 caf::expected<record_state> read_store::state(const std::string& table,
@@ -216,26 +229,21 @@ read_store::config(const std::string& key) {
   sql::reset_guard guard{**s};
   if (!key.empty())
     (*s)->bind(1, std::string_view{key});
-  rapidjson::StringBuffer buf;
-  size_t count = 0;
-  int rc;
-  while ((rc = (*s)->step()) == SQLITE_ROW) {
-    if (count++ > 0)
-      buf.Put(',');
-    json_writer w{buf};
-    w.StartObject();
-    const char* names[] = {"key", "value", "type"};
-    for (int i = 0; i < 3; ++i) {
-      w.Key(names[i]);
-      write_column(w, **s, i);
-    }
-    w.EndObject();
-  }
-  if (rc != SQLITE_DONE)
-    return db_->fail("cannot read config_sync");
-  if (!key.empty() && count == 0)
+  auto rows
+      = comma_joined(*db_, **s, "cannot read config_sync", [&](json_writer& w) {
+          w.StartObject();
+          const char* names[] = {"key", "value", "type"};
+          for (int i = 0; i < 3; ++i) {
+            w.Key(names[i]);
+            write_column(w, **s, i);
+          }
+          w.EndObject();
+        });
+  if (!rows)
+    return rows;
+  if (!key.empty() && rows->first == 0)
     return make_error(ec::not_found, "no such setting");
-  return std::make_pair(count, std::string{buf.GetString(), buf.GetSize()});
+  return rows;
 }
 
 caf::expected<std::string> dump_tables(sql::connection& db,
