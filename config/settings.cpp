@@ -58,8 +58,19 @@ const std::vector<setting_spec>& setting_specs() {
       {"CAF_CONFIG", "",
        "CAF tuning file (default: config/caf.ini beside the sources or in "
        "the working directory)"},
+      {"SYNC_SECRET_FILE", "",
+       "a file holding SYNC_SECRET (Docker and compose secrets)"},
+      {"JWT_SECRET_FILE", "", "a file holding JWT_SECRET"},
+      {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD_FILE", "",
+       "a file holding DEFAULT_ORGANIZATION_ADMIN_PASSWORD"},
   };
   return specs;
+}
+
+const std::vector<std::string>& secret_setting_keys() {
+  static const std::vector<std::string> keys{
+    "SYNC_SECRET", "JWT_SECRET", "DEFAULT_ORGANIZATION_ADMIN_PASSWORD"};
+  return keys;
 }
 
 namespace {
@@ -183,6 +194,22 @@ std::string check(const std::string& key, const std::string& value) {
     break;
   }
   return {};
+}
+
+// The content of a secret file, without the line end an editor or `echo`
+// leaves at its end.
+caf::expected<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return make_error(ec::bad_request, "cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto text = ss.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  if (text.empty())
+    return make_error(ec::bad_request, "the file is empty");
+  return text;
 }
 
 bool known(const std::string& key) {
@@ -361,11 +388,34 @@ caf::expected<settings> load_settings(int argc, char** argv) {
   }
   if (out.help)
     return out; // --help works whatever else is set
+  for (const auto& key : secret_setting_keys()) {
+    auto file_key = key + "_FILE";
+    const auto& path = out.values[file_key];
+    if (path.empty())
+      continue;
+    if (out.origin[key] != "default")
+      return make_error(ec::bad_request,
+                        "set " + key + " or " + file_key + ", not both");
+    auto text = read_secret_file(path);
+    if (!text)
+      return make_error(ec::bad_request,
+                        "setting " + file_key + "='" + path + "' ("
+                          + out.origin[file_key]
+                          + "): " + describe(text.error()));
+    out.values[key] = std::move(*text);
+    out.origin[key] = out.origin[file_key] + " " + file_key;
+  }
   for (const auto& [k, v] : out.values) {
     auto problem = check(k, v);
-    if (!problem.empty())
-      return make_error(ec::bad_request, "setting " + k + "='" + v + "' ("
-                                             + out.origin[k] + "): " + problem);
+    if (problem.empty())
+      continue;
+    // A secret's value never goes into a message (it would reach logs).
+    const auto& secrets = secret_setting_keys();
+    auto shown = std::find(secrets.begin(), secrets.end(), k) == secrets.end()
+                   ? "='" + v + "'"
+                   : std::string{};
+    return make_error(ec::bad_request, "setting " + k + shown + " ("
+                                         + out.origin[k] + "): " + problem);
   }
   return out;
 }

@@ -19,11 +19,17 @@ struct setting_spec {
 /// Every setting the server knows, in the order --help lists them.
 const std::vector<setting_spec>& setting_specs();
 
+/// The settings that are secrets: each may instead be given as the name
+/// of a file holding it, in `<KEY>_FILE` (the Docker and compose secrets
+/// convention).
+const std::vector<std::string>& secret_setting_keys();
+
 /// The default of a setting ("" for an unknown key).
 std::string setting_default(const std::string& key);
 
 /// The resolved configuration: defaults, overridden by `.env`, overridden
-/// by the environment, overridden by command-line flags.
+/// by the environment, overridden by command-line flags; a secret given as
+/// `<KEY>_FILE` is read from that file.
 struct settings {
   std::map<std::string, std::string> values;
   /// Where each value came from ("default", ".env", "env", "flag").

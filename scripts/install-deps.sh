@@ -3,16 +3,25 @@
 # benchmark. Does nothing when everything is already there.
 set -euo pipefail
 
-# DEPS=build installs only what building needs (the Dockerfile's build
-# stage); the default also installs what the tests and benchmarks use.
+# DEPS=build installs only what building the server needs (the Dockerfile's
+# build stage); the default also installs what the tests and benchmarks
+# use; DEPS=containers what the image test needs (podman, buildah,
+# debootstrap, docker-compose).
 build_packages=(
   g++ make cmake ccache pkg-config
-  libcaf-dev libboost1.81-dev libboost-test1.81-dev
+  libcaf-dev libboost1.81-dev
   rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev
 )
-test_packages=(python3 sqlite3 wrk curl)
-packages=("${build_packages[@]}")
-[ "${DEPS:-all}" = build ] || packages+=("${test_packages[@]}")
+test_packages=(libboost-test1.81-dev python3 sqlite3 wrk curl)
+container_packages=(
+  podman buildah runc uidmap slirp4netns fuse-overlayfs
+  containernetworking-plugins iptables debootstrap docker-compose curl python3
+)
+case "${DEPS:-all}" in
+  build) packages=("${build_packages[@]}") ;;
+  containers) packages=("${container_packages[@]}") ;;
+  *) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,7 +31,7 @@ for p in "${packages[@]}"; do
 done
 # The cross-check test runs Actual's npm package: any node >= 18 with npm will
 # do; only install Debian's when there is none (a newer one may be present).
-if [ "${DEPS:-all}" != build ] \
+if [ "${DEPS:-all}" = all ] \
   && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   missing+=(nodejs npm)
 fi

@@ -457,4 +457,58 @@ BOOST_AUTO_TEST_CASE(sync_settings_apply_by_the_rule_that_validates_them) {
   BOOST_CHECK_EQUAL(setting_default("SYNC_TIMER_MS"), "30000");
 }
 
+// -- secrets from files ---------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(secrets_come_from_files_named_in_key_file) {
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  {
+    std::ofstream out{"jwt", std::ios::binary};
+    out << key << "\r\n"; // the line end an editor leaves is not part of it
+  }
+  {
+    std::ofstream out{"pw", std::ios::binary};
+    out << "a password from a file\n";
+  }
+  setenv("JWT_SECRET_FILE", (dir / "jwt").c_str(), 1);
+  auto s = must_load({"--default-organization-admin-password-file=pw"});
+  BOOST_CHECK_EQUAL(s.str("JWT_SECRET"), key);
+  BOOST_CHECK_EQUAL(s.str("DEFAULT_ORGANIZATION_ADMIN_PASSWORD"),
+                    "a password from a file");
+  BOOST_CHECK(contains(s.origin["JWT_SECRET"], "JWT_SECRET_FILE"));
+  // Both the value and its file: which one was meant is unclear.
+  setenv("JWT_SECRET", key.c_str(), 1);
+  auto both = load({});
+  BOOST_REQUIRE(!both);
+  BOOST_CHECK_MESSAGE(contains(describe(both.error()), "not both"),
+                      describe(both.error()));
+  unsetenv("JWT_SECRET");
+  // A file that cannot be read, or is empty, stops start-up naming it.
+  setenv("JWT_SECRET_FILE", (dir / "missing").c_str(), 1);
+  auto missing = load({});
+  BOOST_REQUIRE(!missing);
+  BOOST_CHECK(contains(describe(missing.error()), "JWT_SECRET_FILE"));
+  { std::ofstream out{"empty"}; }
+  setenv("JWT_SECRET_FILE", (dir / "empty").c_str(), 1);
+  BOOST_CHECK(!load({}));
+  // A secret that fails its check is named, but its value never shown.
+  {
+    std::ofstream out{"short"};
+    out << "tiny-secret";
+  }
+  setenv("JWT_SECRET_FILE", (dir / "short").c_str(), 1);
+  auto weak = load({});
+  BOOST_REQUIRE(!weak);
+  BOOST_CHECK(contains(describe(weak.error()), "JWT_SECRET"));
+  BOOST_CHECK_MESSAGE(!contains(describe(weak.error()), "tiny-secret"),
+                      describe(weak.error()));
+  unsetenv("JWT_SECRET_FILE");
+  setenv("SYNC_SECRET", "sync-secret-in-the-environment", 1);
+  setenv("PORT", "bad", 1);
+  auto other = load({});
+  BOOST_REQUIRE(!other);
+  BOOST_CHECK(!contains(describe(other.error()), "sync-secret"));
+  unsetenv("SYNC_SECRET");
+  unsetenv("PORT");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,23 +1,42 @@
 #!/usr/bin/env bash
-# docker-compose.yml cannot be started here (no Docker engine), so CI
-# checks what can go wrong in it without one: every setting it gives the
-# containers is one the server knows (listed by --help), and the hub and
-# both nodes share the group's secrets.
+# What can go wrong in the compose files, checked without starting them
+# (image_test.sh starts them): every setting they give the containers is
+# one the server knows (listed by --help), the hub and both nodes share
+# the group's settings, every secret is a compose secret read from a file
+# (never an environment variable), the nodes wait for a healthy hub, and
+# nothing is published beyond loopback by default.
 # Usage: check_compose.sh <source-dir> <crdt-store binary>
 set -euo pipefail
 src=$1 bin=$2
-compose="$src/docker-compose.yml"
 help=$("$bin" --help)
 fail=0
-# Upper-case keys indented under an environment block or the group anchor.
-mapfile -t keys < <(grep -E '^\s+[A-Z][A-Z0-9_]*:' "$compose" | sed -E 's/^\s+([A-Z0-9_]+):.*/\1/' | sort -u)
-[ "${#keys[@]}" -gt 5 ] || { echo "no settings found in $compose"; fail=1; }
-for k in "${keys[@]}"; do
-  grep -qE "^  $k \(default" <<<"$help" || { echo "docker-compose.yml sets $k, which crdt-store does not know"; fail=1; }
+problem() { echo "$1"; fail=1; }
+for compose in "$src/docker-compose.yml" "$src/docker-compose.single.yml"; do
+  name=$(basename "$compose")
+  # Upper-case keys indented under an environment block or the group anchor.
+  mapfile -t keys < <(grep -E '^\s+[A-Z][A-Z0-9_]*:' "$compose" | sed -E 's/^\s+([A-Z0-9_]+):.*/\1/' | sort -u)
+  [ "${#keys[@]}" -ge 3 ] || problem "no settings found in $name"
+  for k in "${keys[@]}"; do
+    grep -qE "^  $k \(default" <<<"$help" || problem "$name sets $k, which crdt-store does not know"
+  done
+  for k in JWT_SECRET SYNC_SECRET DEFAULT_ORGANIZATION_ADMIN_PASSWORD; do
+    ! grep -qE "^\s+$k:" "$compose" || problem "$name gives $k as an environment variable"
+  done
+  while read -r line; do
+    case $line in
+      *'${CRDT_BIND:-127.0.0.1}:'*) ;;
+      *) problem "$name publishes a port beyond loopback by default: $line" ;;
+    esac
+  done < <(grep -E '^\s+ports:' "$compose")
 done
-for k in JWT_SECRET SYNC_SECRET DEFAULT_ORGANIZATION_ADMIN_PASSWORD GROUP_ID; do
-  grep -qE "^  $k: " "$compose" || { echo "$k is not in the group's shared settings"; fail=1; }
+compose="$src/docker-compose.yml"
+for k in JWT_SECRET_FILE SYNC_SECRET_FILE DEFAULT_ORGANIZATION_ADMIN_PASSWORD_FILE GROUP_ID; do
+  grep -qE "^  $k: " "$compose" || problem "$k is not in the group's shared settings"
 done
-[ "$(grep -c '<<: \*group' "$compose")" = 3 ] || { echo "not every service takes the group's settings"; fail=1; }
+[ "$(grep -c '<<: \*group' "$compose")" = 3 ] || problem "not every service takes the group's settings"
+[ "$(grep -c 'condition: service_healthy' "$compose")" = 2 ] || problem "the nodes do not wait for a healthy hub"
+for s in admin_password jwt_secret sync_secret; do
+  grep -qE "^\s+file: \./secrets/$s$" "$compose" || problem "secret $s is not read from ./secrets/$s"
+done
 if [ "$fail" = 0 ]; then echo "docker compose: 1 passed, 0 failed"; else echo "docker compose: 0 passed, 1 failed"; fi
 exit "$fail"
