@@ -15,7 +15,8 @@ build_packages=(
 test_packages=(libboost-test1.81-dev python3 sqlite3 wrk curl)
 container_packages=(
   podman buildah runc uidmap slirp4netns fuse-overlayfs
-  containernetworking-plugins iptables debootstrap docker-compose curl python3
+  containernetworking-plugins golang-github-containernetworking-plugin-dnsname
+  dnsmasq-base iptables debootstrap docker-compose curl python3
 )
 case "${DEPS:-all}" in
   build) packages=("${build_packages[@]}") ;;

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the Boost.Test
-# units, the cross-check and the end-to-end tests (CTest), the units again
-# under AddressSanitizer + UBSan, and the acceptance suite of the contract.
+# units, the cross-check and the end-to-end tests (CTest), the container
+# image and compose file (podman), the units again under AddressSanitizer +
+# UBSan, and the acceptance suite of the contract.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-deps.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure -j2)
+# The image built and run with podman, and docker-compose.yml brought up.
+tests/docker/image_test.sh
 BUILD_DIR=build-asan BUILD_TYPE=Sanitize TARGET=unit_tests scripts/build.sh
 # Leak checking is off: actors still alive when a test's actor system is
 # torn down are reported as leaks by design. tests/ubsan.supp silences one
