@@ -92,31 +92,42 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
                 give_up(self, rp));
         return rp;
       },
-      [=](apply_atom, const std::string& group,
-          std::vector<message>& msgs) -> caf::result<size_t> {
+      [=](apply_atom, incoming& in) -> caf::result<size_t> {
         ++self->state.in_flight;
         auto rp = self->make_response_promise<size_t>();
-        auto stored = [](const commit_ack& ack) { return ack.stored; };
-        if (!group.empty()) {
+        auto stored = [=](const commit_ack& ack) {
+          if (ack.enqueued > 0)
+            self->send(self->state.queue, enqueue_atom::value,
+                       uint64_t{ack.enqueued});
+          return ack.stored;
+        };
+        auto batch_of = [](incoming& in) {
+          write_batch batch;
+          batch.group = std::move(in.group);
+          batch.messages = std::move(in.messages);
+          batch.enqueue = in.enqueue && batch.group.empty();
+          if (!in.cursor.empty()) {
+            batch.local_key = sync_cursor_key;
+            batch.local_value = std::move(in.cursor);
+          }
+          return batch;
+        };
+        if (!in.group.empty()) {
           // A group this node only relays: its messages never touch the
           // clock, the tables or the outbox.
-          write_batch batch;
-          batch.group = group;
-          batch.messages = std::move(msgs);
-          commit(self, std::move(batch), rp, stored);
+          commit(self, batch_of(in), rp, stored);
           return rp;
         }
         std::vector<std::string> stamps;
-        stamps.reserve(msgs.size());
-        for (const auto& m : msgs)
+        stamps.reserve(in.messages.size());
+        for (const auto& m : in.messages)
           stamps.push_back(m.timestamp);
         // Every received timestamp goes through the clock before it is stored.
         self->request(self->state.clock, applier_timeout, recv_atom::value,
                       std::move(stamps))
             .then(
-                [=, msgs = std::move(msgs)](std::string& clock_now) mutable {
-                  write_batch batch;
-                  batch.messages = std::move(msgs);
+                [=, in = std::move(in)](std::string& clock_now) mutable {
+                  auto batch = batch_of(in);
                   batch.clock = std::move(clock_now);
                   commit(self, std::move(batch), rp, stored);
                 },

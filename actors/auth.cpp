@@ -248,14 +248,14 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
           return out;
         // Stamped at the organization's own time, not now: see
         // founding_stamps(). They enter like received messages (the clock
-        // merges them, nothing is queued) and reach the hub through the
-        // merkle reconciliation.
+        // merges them) and go to the outbox like local writes, so they reach
+        // the hub by the same bounded path as every other message.
         auto msgs = make_messages(
             changes, founding_stamps(req.organization_id, st.node_id,
                                      message_count(changes)));
         auto rp = self->make_response_promise<bootstrap_result>();
         self->request(st.applier, bootstrap_timeout, apply_atom::value,
-                      std::string{}, std::move(msgs))
+                      incoming{{}, std::move(msgs), true, {}})
             .then([=](size_t) mutable { rp.deliver(out); },
                   [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;

@@ -7,11 +7,13 @@ namespace crdt {
 clock_actor::behavior_type
 clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
       int64_t max_drift, merkle_trie trie,
-      std::map<std::string, merkle_trie> groups) {
+      std::map<std::string, merkle_trie> groups,
+      std::map<std::string, uint64_t> heads) {
   self->state.clock.last = std::move(last);
   self->state.clock.max_drift = max_drift;
   self->state.trie = std::move(trie);
   self->state.groups = std::move(groups);
+  self->state.heads = std::move(heads);
   auto trie_of = [=](const std::string& group) -> merkle_trie& {
     return group.empty() ? self->state.trie : self->state.groups[group];
   };
@@ -60,10 +62,23 @@ clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
             return err;
         return to_string(self->state.clock.last);
       },
-      [=](merkle_atom, const std::string& group, const merkle_deltas& deltas) {
+      [=](merkle_atom, const std::string& group, const merkle_deltas& deltas,
+          uint64_t head) {
         auto& trie = trie_of(group);
         for (const auto& [key, hash] : deltas)
           trie.xor_node(key, hash);
+        auto& h = self->state.heads[group];
+        h = std::max(h, head);
+      },
+      [=](head_atom, const std::string& group) -> stream_head {
+        return {trie_of(group).hash(), self->state.heads[group]};
+      },
+      [=](compare_atom, const std::string& group,
+          const node_hashes& theirs) -> std::vector<node_children> {
+        return compare_nodes(trie_of(group), theirs);
+      },
+      [=](descend_atom, const std::vector<node_children>& theirs) -> descent {
+        return descend(self->state.trie, theirs);
       },
       [=](merkle_atom) -> std::string { return self->state.trie.to_json(); },
       [=](diff_atom, const std::string& group,

@@ -17,6 +17,9 @@ struct clock_state {
   merkle_trie trie;
   /// Tries of the groups this node relays as a hub.
   std::map<std::string, merkle_trie> groups;
+  /// Per group ("" for the own one): the sequence number of the last
+  /// message whose trie delta arrived.
+  std::map<std::string, uint64_t> heads;
   static inline const char* name = "clock";
 };
 
@@ -24,6 +27,7 @@ struct clock_state {
 clock_actor::behavior_type
 clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
       int64_t max_drift, merkle_trie trie,
-      std::map<std::string, merkle_trie> groups);
+      std::map<std::string, merkle_trie> groups,
+      std::map<std::string, uint64_t> heads);
 
 } // namespace crdt

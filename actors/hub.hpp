@@ -22,6 +22,10 @@ struct hub_state {
   schema_set schemas;
   /// How far a message may be ahead of this node's clock.
   int64_t max_drift = 60000;
+  /// This node's id: the hub's name in the bounded exchange.
+  std::string node_id;
+  /// The JSON size of the messages of one answer at most.
+  size_t page_bytes = 512 * 1024;
   static inline const char* name = "hub";
 };
 

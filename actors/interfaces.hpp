@@ -5,6 +5,7 @@
 #include "auth/credentials.hpp"
 #include "protocol/atoms.hpp"
 #include "protocol/change.hpp"
+#include "protocol/exchange.hpp"
 #include "protocol/http_types.hpp"
 #include "protocol/merkle.hpp"
 #include "protocol/message.hpp"
@@ -47,6 +48,13 @@ struct clock_status {
   int32_t merkle_hash = 0;
 };
 
+/// A group's root hash and the sequence number of its last stored
+/// message, taken at the same moment.
+struct stream_head {
+  uint32_t root = 0;
+  uint64_t head = 0;
+};
+
 /// What /health reports of the last sync round.
 struct sync_status {
   /// Whether sync is enabled and has an endpoint.
@@ -57,6 +65,15 @@ struct sync_status {
   bool ok = false;
   /// Why it failed, if it did.
   std::string error;
+  /// The hub's protocol: "exchange" (bounded), "legacy" (crdt-example-app
+  /// format) or "" before the first answer.
+  std::string protocol;
+  /// Calls the round made, the bytes it sent and received (bodies), and
+  /// the messages it received.
+  uint64_t calls = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t messages_received = 0;
 };
 
 /// A successful login: the bearer token and what it says.
@@ -101,6 +118,20 @@ struct bootstrap_result {
   bool deferred = false;
 };
 
+/// Messages that arrive from elsewhere (a sync answer, a /sync call, the
+/// founding of the default organization), to be committed as they are.
+struct incoming {
+  /// "" for this node's own group: the timestamps are merged into the
+  /// clock first, and the messages reach the tables. Otherwise a group
+  /// this node only relays.
+  std::string group;
+  std::vector<message> messages;
+  /// Whether the new ones go to the outbox, to reach the hub.
+  bool enqueue = false;
+  /// When not empty, the sync cursor stored in the same transaction.
+  std::string cursor;
+};
+
 /// A trie handed between actors without copying it.
 using trie_ptr = std::shared_ptr<const merkle_trie>;
 
@@ -111,8 +142,18 @@ using clock_actor = caf::typed_actor<
     caf::replies_to<stamp_atom, uint32_t>::with<std::vector<std::string>>,
     // Merges received timestamps; answers the clock afterwards.
     caf::replies_to<recv_atom, std::vector<std::string>>::with<std::string>,
-    // Applies the trie deltas of a commit to a group ("" = own group).
-    caf::reacts_to<merkle_atom, std::string, merkle_deltas>,
+    // Applies the trie deltas of a commit to a group ("" = own group) and
+    // the sequence number of its last stored message.
+    caf::reacts_to<merkle_atom, std::string, merkle_deltas, uint64_t>,
+    // Answers a group's root hash and stream head.
+    caf::replies_to<head_atom, std::string>::with<stream_head>,
+    // Answers the children of the named nodes whose hashes differ from the
+    // group's trie.
+    caf::replies_to<compare_atom, std::string, node_hashes>::with<
+        std::vector<node_children>>,
+    // Decides, from a hub's children of compared nodes, where the own trie
+    // differs: nodes to compare next and subtrees to exchange whole.
+    caf::replies_to<descend_atom, std::vector<node_children>>::with<descent>,
     // Answers the own trie as wire JSON.
     caf::replies_to<merkle_atom>::with<std::string>,
     // Compares a trie with a group's: the start of the earliest minute where
@@ -129,11 +170,8 @@ using applier_actor = caf::typed_actor<
     // Stamps changes and commits them in one transaction, each only if its
     // precondition holds at commit time; answers the first timestamp.
     caf::replies_to<write_atom, std::vector<record_change>>::with<std::string>,
-    // Commits received messages of a group ("" = this node's own, whose
-    // timestamps are merged into the clock first); answers how many were
-    // new.
-    caf::replies_to<apply_atom, std::string,
-                    std::vector<message>>::with<size_t>>;
+    // Commits received messages (see incoming); answers how many were new.
+    caf::replies_to<apply_atom, incoming>::with<size_t>>;
 
 /// The only writer of the database: group-commits the batches waiting in
 /// its mailbox in one transaction. Runs detached.
@@ -162,14 +200,17 @@ using reader_actor = caf::typed_actor<
     caf::replies_to<exists_atom, std::string, std::string,
                     std::string>::with<record_state>,
     // Up to n queued messages, oldest first.
-    caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
+    caf::replies_to<outbox_atom, uint32_t, uint64_t>::with<std::vector<message>>,
     // Messages of a group ("" = own) from a timestamp on, leaving out those
     // of one author, about `limit` at most (0: all), ending at a minute's end
     // (group, since, excluded node, limit).
     caf::replies_to<since_atom, std::string, std::string, std::string,
                     uint32_t>::with<std::vector<message>>,
     // config_sync rows: all (empty key) or one.
-    caf::replies_to<config_atom, std::string>::with<list_result>>;
+    caf::replies_to<config_atom, std::string>::with<list_result>,
+    // A page of the bounded sync exchange: ranges, then the stream.
+    caf::replies_to<page_atom, read_store::page_query>::with<
+        read_store::page>>;
 
 /// The outbox of messages the hub has not acknowledged yet.
 using queue_actor = caf::typed_actor<
@@ -178,7 +219,7 @@ using queue_actor = caf::typed_actor<
     // Answers the number of queued messages.
     caf::replies_to<status_atom>::with<uint64_t>,
     // Answers up to n queued messages, oldest first.
-    caf::replies_to<outbox_atom, uint32_t>::with<std::vector<message>>,
+    caf::replies_to<outbox_atom, uint32_t, uint64_t>::with<std::vector<message>>,
     // Removes acknowledged messages (by timestamp); answers how many.
     caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>>;
 
@@ -252,3 +293,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::http_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::sync_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::trie_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::stream_head)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::incoming)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::descent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::node_children>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::page_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::page)

@@ -16,8 +16,10 @@ queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
   return {
       [=](enqueue_atom, uint64_t n) { self->state.pending += n; },
       [=](status_atom) { return self->state.pending; },
-      [=](outbox_atom, uint32_t n) -> caf::result<std::vector<message>> {
-        return self->delegate(self->state.reader, outbox_atom::value, n);
+      [=](outbox_atom, uint32_t n,
+          uint64_t max_bytes) -> caf::result<std::vector<message>> {
+        return self->delegate(self->state.reader, outbox_atom::value, n,
+                              max_bytes);
       },
       [=](ack_atom, std::vector<std::string>& stamps) -> caf::result<uint64_t> {
         auto rp = self->make_response_promise<uint64_t>();

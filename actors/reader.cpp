@@ -28,8 +28,9 @@ reader(reader_actor::stateful_pointer<reader_state> self,
           return r.error();
         return *r;
       },
-      [=](outbox_atom, uint32_t n) -> caf::result<std::vector<message>> {
-        auto r = self->state.store->outbox(n);
+      [=](outbox_atom, uint32_t n,
+          uint64_t max_bytes) -> caf::result<std::vector<message>> {
+        auto r = self->state.store->outbox(n, max_bytes);
         if (!r)
           return r.error();
         return std::move(*r);
@@ -39,6 +40,13 @@ reader(reader_actor::stateful_pointer<reader_state> self,
           uint32_t limit) -> caf::result<std::vector<message>> {
         auto r
             = self->state.store->messages_since(group, since, exclude, limit);
+        if (!r)
+          return r.error();
+        return std::move(*r);
+      },
+      [=](page_atom,
+          const read_store::page_query& q) -> caf::result<read_store::page> {
+        auto r = self->state.store->read_page(q);
         if (!r)
           return r.error();
         return std::move(*r);

@@ -4,8 +4,8 @@
 #include "actors/interfaces.hpp"
 #include "config/settings.hpp"
 #include "protocol/merkle.hpp"
-#include "protocol/schema.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -13,8 +13,33 @@
 
 namespace crdt {
 
-/// State of the sync scheduler: its settings, collaborators, timer and the
-/// continuation of the call in flight.
+/// Which protocol the hub at the endpoint speaks.
+enum class hub_protocol {
+  /// Not known yet: the next call asks for the bounded exchange, in a form
+  /// a hub of the crdt-example-app format also answers.
+  unknown,
+  /// The bounded exchange (protocol 2).
+  exchange,
+  /// Only the crdt-example-app format: whole tries each round.
+  legacy,
+};
+
+/// Where this node stands in a hub's message stream.
+struct stream_cursor {
+  /// The hub's node id ("" before the first answer).
+  std::string hub;
+  /// The sequence number of the hub's last message received.
+  uint64_t seq = 0;
+};
+
+/// Parses a cursor as stored ("<hub> <seq>"); an empty one for bad text.
+stream_cursor parse_cursor(const std::string& text);
+
+/// Renders a cursor for storage.
+std::string to_string(const stream_cursor& c);
+
+/// State of the sync scheduler: its settings, collaborators, timer, the
+/// protocol and cursor of the hub, and the call in flight.
 struct sync_state {
   sync_config cfg;
   clock_actor clock;
@@ -30,13 +55,20 @@ struct sync_state {
   /// Id of the call in flight and what to do with its answer.
   uint64_t call_id = 0;
   std::function<void(caf::expected<std::string>)> on_reply;
+  /// The hub's protocol, learned from its first answer.
+  hub_protocol protocol = hub_protocol::unknown;
+  /// The stream cursor (stored with the messages it covers).
+  stream_cursor cursor;
   /// The hub's trie from its last answer in this round, while draining a
-  /// long outbox (see sync.cpp).
+  /// long outbox (crdt-example-app format only, see sync_legacy.cpp).
   std::optional<merkle_trie> hub_trie;
   /// Consecutive failed rounds (drives the back-off).
   int failures = 0;
-  /// Outcome of the last round.
+  /// The round in progress, then the outcome of the last one.
+  sync_status round;
   sync_status last;
+  /// When the progress of a long catch-up was last logged.
+  std::chrono::steady_clock::time_point progress_logged;
   static inline const char* name = "sync";
 };
 

@@ -11,10 +11,15 @@ writer(writer_actor::stateful_pointer<writer_state> self,
        std::unique_ptr<write_store> store, clock_actor clock) {
   self->state.store = std::move(store);
   auto report = [=](const commit_summary& s) {
+    auto head = [&](const std::string& group) {
+      auto it = s.heads.find(group);
+      return it == s.heads.end() ? uint64_t{0} : it->second;
+    };
     if (!s.deltas.empty())
-      self->send(clock, merkle_atom::value, std::string{}, s.deltas);
+      self->send(clock, merkle_atom::value, std::string{}, s.deltas,
+                 head(std::string{}));
     for (const auto& [group, deltas] : s.group_deltas)
-      self->send(clock, merkle_atom::value, group, deltas);
+      self->send(clock, merkle_atom::value, group, deltas, head(group));
   };
   // Answers one batch of a commit: its refusal, or what it stored.
   auto answer = [](auto& entry, const commit_summary& s, size_t i) {

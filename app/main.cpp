@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
       = static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT"));
   opts.readers = static_cast<size_t>(cfg.integer("READERS"));
   opts.token_ttl = cfg.integer("TOKEN_TTL_SECONDS");
+  opts.sync_page_bytes = static_cast<size_t>(cfg.integer("SYNC_PAGE_BYTES"));
   for (const auto& key : sync_setting_keys())
     if (cfg.origin[key] != "default")
       opts.declared_sync[key] = cfg.str(key);
@@ -146,6 +147,7 @@ int main(int argc, char** argv) {
   hopts.host = cfg.str("HOST");
   hopts.port = static_cast<unsigned short>(cfg.integer("PORT"));
   hopts.body_limit = static_cast<size_t>(cfg.integer("BODY_LIMIT"));
+  hopts.sync_body_limit = static_cast<size_t>(cfg.integer("SYNC_BODY_LIMIT"));
   auto lst = std::make_shared<listener>(ioc, sys, n->shared(), hopts);
   if (auto err = lst->open())
     return fail(describe(err));

@@ -99,6 +99,9 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   auto groups = ws.load_hub_merkles();
   if (!groups)
     return groups.error();
+  auto heads = ws.load_heads();
+  if (!heads)
+    return heads.error();
   auto pending = ws.outbox_size();
   if (!pending)
     return pending.error();
@@ -112,6 +115,10 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   scfg->group = opts.info.group_id;
   scfg->node_id = ws.node_id();
   scfg->batch = opts.sync_batch;
+  scfg->page_bytes = opts.sync_page_bytes;
+  auto cursor = ws.local_value(sync_cursor_key);
+  if (!cursor)
+    return cursor.error();
   // The token key: the configured one, else this node's own.
   if (opts.info.token_key.empty()) {
     auto local = ws.local_secret("jwt_secret", random_hex(32));
@@ -137,7 +144,8 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
     return handle;
   };
   svc->clock = own(sys.spawn(crdt::clock, std::move(*last), opts.max_drift_ms,
-                             std::move(*trie), std::move(*groups)));
+                             std::move(*trie), std::move(*groups),
+                             std::move(*heads)));
   svc->writer = own(spawn_blocking(sys, opts.detach, crdt::writer,
                                    std::move(*store), svc->clock));
   auto auth_store = std::move(read_stores.back());
@@ -156,6 +164,8 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   hub.group = opts.info.group_id;
   hub.schemas = opts.schemas;
   hub.max_drift = opts.max_drift_ms;
+  hub.node_id = n.id_;
+  hub.page_bytes = opts.sync_page_bytes;
   svc->hub = own(sys.spawn(crdt::hub, std::move(hub)));
   auth_options aopts{opts.info.token_key, opts.info.group_id, opts.token_ttl,
                      n.id_};
@@ -169,6 +179,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   sync.queue = svc->queue;
   sync.reader = svc->readers.back();
   sync.transport = std::move(opts.transport);
+  sync.cursor = parse_cursor(*cursor);
   svc->sync = own(sys.spawn(crdt::sync, std::move(sync)));
   svc->schemas = std::move(opts.schemas);
   svc->info = std::move(opts.info);

@@ -47,6 +47,8 @@ struct node_options {
   std::map<std::string, std::string> declared_sync;
   /// Messages per call when draining the outbox.
   uint32_t sync_batch = 4000;
+  /// The JSON size of the messages of one sync call, sent or answered.
+  size_t sync_page_bytes = 512 * 1024;
   /// How the sync client reaches the hub.
   std::shared_ptr<hub_transport> transport;
   /// Whether the actors that block (SQLite, password hashing) get threads

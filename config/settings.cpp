@@ -49,6 +49,12 @@ const std::vector<setting_spec>& setting_specs() {
        "and tokens work on this node only)"},
       {"TOKEN_TTL_SECONDS", "3600", "lifetime of a bearer token in seconds"},
       {"BODY_LIMIT", "1048576", "largest request body in bytes (413 above)"},
+      {"SYNC_BODY_LIMIT", "67108864",
+       "largest POST /sync body in bytes (413 above); clients of the "
+       "crdt-example-app format send their whole merkle trie"},
+      {"SYNC_PAGE_BYTES", "524288",
+       "the JSON size of the messages in one sync call, both what a node "
+       "sends and what a hub answers (at least one message per call)"},
       {"WRITE_QUEUE_LIMIT", "10000",
        "uncommitted write batches above which writes get 503"},
       {"SQLITE_SYNCHRONOUS", "FULL",
@@ -94,7 +100,8 @@ kind kind_of(const std::string& key) {
   if (key == "PORT")
     return kind::port;
   if (key == "SYNC_TIMER_MS" || key == "SYNC_BACKOFF_MAX_MS"
-      || key == "BODY_LIMIT" || key == "WRITE_QUEUE_LIMIT"
+      || key == "BODY_LIMIT" || key == "SYNC_BODY_LIMIT"
+      || key == "SYNC_PAGE_BYTES" || key == "WRITE_QUEUE_LIMIT"
       || key == "HTTP_THREADS" || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
     return kind::positive;
   if (key == "TOKEN_TTL_SECONDS")

@@ -79,6 +79,8 @@ struct sync_config {
   /// Messages per call when draining the outbox (about 700 KB of JSON,
   /// under the hub's default 1 MiB body limit).
   uint32_t batch = 4000;
+  /// The JSON size of the messages of one call at most, sent or asked for.
+  size_t page_bytes = 512 * 1024;
   /// Bound on the recursive reconciliation of one round.
   int max_depth = 32;
 };

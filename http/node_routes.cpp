@@ -84,6 +84,15 @@ std::string render_health(const node_info& info, const clock_status& cs,
     w.Bool(ss.ok);
     if (!ss.ok)
       str("error", ss.error);
+    str("protocol", ss.protocol);
+    w.Key("calls");
+    w.Uint64(ss.calls);
+    w.Key("bytes_sent");
+    w.Uint64(ss.bytes_sent);
+    w.Key("bytes_received");
+    w.Uint64(ss.bytes_received);
+    w.Key("messages_received");
+    w.Uint64(ss.messages_received);
     w.EndObject();
   }
   w.EndObject();

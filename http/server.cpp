@@ -55,8 +55,28 @@ private:
   void do_read() {
     reading_ = true;
     parser_.emplace();
-    parser_->body_limit(opts_.body_limit);
+    // The head first: the body's limit depends on the path.
+    parser_->body_limit(boost::none);
     stream_.expires_after(idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&connection::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    if (ec) {
+      on_read(ec, 0);
+      return;
+    }
+    auto target = parser_->get().target();
+    bool sync = target == "/sync" || target.starts_with("/sync?");
+    auto limit = sync ? opts_.sync_body_limit : opts_.body_limit;
+    auto length = parser_->content_length();
+    if (length && *length > limit) {
+      on_read(http::error::body_limit, 0);
+      return;
+    }
+    parser_->body_limit(limit);
     http::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&connection::on_read, shared_from_this()));

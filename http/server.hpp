@@ -19,6 +19,9 @@ struct server_options {
   unsigned short port = 3060;
   /// Largest request body; larger ones get 413 from their headers alone.
   size_t body_limit = 1 << 20;
+  /// The same for POST /sync, which may carry a whole merkle trie from
+  /// clients of the crdt-example-app format.
+  size_t sync_body_limit = 64 << 20;
   /// Requests a connection may have in flight (pipelining).
   size_t max_pipeline = 16;
 };

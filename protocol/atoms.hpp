@@ -53,4 +53,13 @@ CAF_ADD_ATOM(crdt_store, crdt, password_atom, "password")
 /// Auth: create the default organization and its admin at start-up.
 CAF_ADD_ATOM(crdt_store, crdt, bootstrap_atom, "bootstrap")
 
+  /// Clock: a group's root hash and stream head, taken together.
+  CAF_ADD_ATOM(crdt_store, crdt, head_atom, "head")
+  /// Clock: compare trie nodes with a group's.
+  CAF_ADD_ATOM(crdt_store, crdt, compare_atom, "compare")
+  /// Clock: where the own trie differs from a hub's children.
+  CAF_ADD_ATOM(crdt_store, crdt, descend_atom, "descend")
+  /// Reader: a page of the bounded sync exchange.
+  CAF_ADD_ATOM(crdt_store, crdt, page_atom, "page")
+
 CAF_END_TYPE_ID_BLOCK(crdt_store)

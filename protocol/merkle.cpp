@@ -122,6 +122,18 @@ merkle_trie::node& merkle_trie::path(std::string_view key) {
   return *n;
 }
 
+const merkle_trie::node* merkle_trie::find(std::string_view key) const {
+  const node* n = root_.get();
+  for (char c : key) {
+    if (c < '0' || c > '2')
+      return nullptr;
+    n = n->children[static_cast<size_t>(c - '0')].get();
+    if (!n)
+      return nullptr;
+  }
+  return n;
+}
+
 void merkle_trie::set_node(std::string_view key, uint32_t hash) {
   path(key).hash = hash;
 }

@@ -68,6 +68,9 @@ public:
     return *root_;
   }
 
+  /// The node at `key`, or null when the trie has none there.
+  const node* find(std::string_view key) const;
+
   /// Number of nodes (root included).
   size_t size() const;
 

@@ -40,6 +40,43 @@ void write_message(rapidjson::Writer<rapidjson::StringBuffer>& out,
   out.EndObject();
 }
 
+namespace {
+
+// Bytes of a JSON string as RapidJSON writes it: quotes, two-character
+// escapes for '"', '\\' and the common controls, \u00XX for the others;
+// everything else (UTF-8 included) as it is.
+size_t string_size(const std::string& s) {
+  size_t n = 2;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n'
+        || c == '\r' || c == '\t')
+      n += 2;
+    else if (c < 0x20)
+      n += 6;
+    else
+      n += 1;
+  }
+  return n;
+}
+
+} // namespace
+
+size_t json_size(const message& m) {
+  // {"timestamp":,"dataset":,"row":,"column":,"value":} around the values.
+  size_t n = 50 + string_size(m.timestamp) + string_size(m.dataset)
+             + string_size(m.row) + string_size(m.column);
+  switch (m.val.index()) {
+    case 0:
+      return n + 4;
+    case 1:
+      return n + std::to_string(std::get<int64_t>(m.val)).size();
+    case 2:
+      return n + 25; // at most, for a double
+    default:
+      return n + string_size(std::get<std::string>(m.val));
+  }
+}
+
 caf::expected<value> read_value(const rapidjson::Value& v) {
   if (v.IsNull())
     return value{};

@@ -41,6 +41,10 @@ void write_value(rapidjson::Writer<rapidjson::StringBuffer>& out,
 void write_message(rapidjson::Writer<rapidjson::StringBuffer>& out,
                    const message& m);
 
+/// The number of bytes write_message() produces for `m`, without writing
+/// it: what a byte cap on a batch of messages counts.
+size_t json_size(const message& m);
+
 /// Reads a value from JSON; rejects booleans, objects and arrays.
 caf::expected<value> read_value(const rapidjson::Value& v);
 

@@ -11,8 +11,6 @@
 
 namespace crdt {
 
-namespace {
-
 caf::error read_messages(const rapidjson::Value& arr,
                          std::vector<message>& out) {
   if (!arr.IsArray())
@@ -27,7 +25,7 @@ caf::error read_messages(const rapidjson::Value& arr,
   return caf::none;
 }
 
-caf::error parse_json(std::string_view body, rapidjson::Document& doc) {
+caf::error parse_json_object(std::string_view body, rapidjson::Document& doc) {
   if (!within_json_depth(body))
     return make_error(ec::bad_request, "JSON nested too deeply");
   doc.Parse(body.data(), body.size());
@@ -40,12 +38,14 @@ caf::error parse_json(std::string_view body, rapidjson::Document& doc) {
   return caf::none;
 }
 
-} // namespace
-
 caf::expected<sync_request> parse_sync_request(std::string_view body) {
   rapidjson::Document doc;
-  if (auto err = parse_json(body, doc))
+  if (auto err = parse_json_object(body, doc))
     return err;
+  return read_sync_request(doc);
+}
+
+caf::expected<sync_request> read_sync_request(const rapidjson::Value& doc) {
   sync_request out;
   auto group = doc.FindMember("group_id");
   if (group == doc.MemberEnd() || !group->value.IsString()
@@ -76,7 +76,7 @@ caf::expected<sync_request> parse_sync_request(std::string_view body) {
 
 caf::expected<sync_response> parse_sync_response(std::string_view body) {
   rapidjson::Document doc;
-  if (auto err = parse_json(body, doc))
+  if (auto err = parse_json_object(body, doc))
     return make_error(ec::sync_failure, "hub answer: " + describe(err));
   auto status = doc.FindMember("status");
   if (status == doc.MemberEnd() || !status->value.IsString())
@@ -93,13 +93,17 @@ caf::expected<sync_response> parse_sync_response(std::string_view body) {
   auto data = doc.FindMember("data");
   if (data == doc.MemberEnd() || !data->value.IsObject())
     return make_error(ec::sync_failure, "hub answer lacks data");
+  return read_sync_response(data->value);
+}
+
+caf::expected<sync_response> read_sync_response(const rapidjson::Value& data) {
   sync_response out;
-  auto msgs = data->value.FindMember("messages");
-  if (msgs != data->value.MemberEnd())
+  auto msgs = data.FindMember("messages");
+  if (msgs != data.MemberEnd())
     if (auto err = read_messages(msgs->value, out.messages))
       return make_error(ec::sync_failure, "hub answer: " + describe(err));
-  auto merkle = data->value.FindMember("merkle");
-  if (merkle == data->value.MemberEnd())
+  auto merkle = data.FindMember("merkle");
+  if (merkle == data.MemberEnd())
     return make_error(ec::sync_failure, "hub answer lacks a merkle trie");
   auto trie = merkle_trie::from_json(merkle->value);
   if (!trie)
@@ -113,6 +117,8 @@ namespace {
 
 using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+} // namespace
+
 void write_messages(json_writer& w, const std::vector<message>& messages) {
   w.Key("messages");
   w.StartArray();
@@ -120,8 +126,6 @@ void write_messages(json_writer& w, const std::vector<message>& messages) {
     write_message(w, m);
   w.EndArray();
 }
-
-} // namespace
 
 std::string write_sync_request(const std::string& group_id,
                                const std::string& client_id,

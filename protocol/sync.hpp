@@ -26,6 +26,24 @@ struct sync_response {
   merkle_trie merkle;
 };
 
+/// Parses `body` into `doc`, which must hold a JSON object (nesting
+/// checked first).
+caf::error parse_json_object(std::string_view body, rapidjson::Document& doc);
+
+/// Reads a `/sync` request from a parsed body (see parse_sync_request).
+caf::expected<sync_request> read_sync_request(const rapidjson::Value& doc);
+
+/// Reads the `data` of a hub's crdt-example-app answer.
+caf::expected<sync_response> read_sync_response(const rapidjson::Value& data);
+
+/// Reads `messages`, an array of wire messages, into `out`.
+caf::error read_messages(const rapidjson::Value& arr,
+                         std::vector<message>& out);
+
+/// Writes `messages` as the member "messages".
+void write_messages(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                    const std::vector<message>& messages);
+
 /// Parses and checks a `/sync` body: group id (1-128 characters), a valid
 /// 16-character client id, well-formed messages (see read_message) and a
 /// merkle trie. Drift and field types are the caller's to check.

@@ -22,6 +22,9 @@ struct write_check {
   precondition must_be = precondition::none;
 };
 
+/// The crdt_local key of the sync client's stream cursor.
+constexpr const char* sync_cursor_key = "sync_cursor";
+
 /// Stamped messages to commit in one go, as the applier hands them to the
 /// writer. Local writes also go to the outbox; received ones do not.
 struct write_batch {
@@ -39,6 +42,11 @@ struct write_batch {
   /// stored: when one fails, the batch stores nothing and fails with
   /// ec::not_found or ec::conflict (its neighbours still commit).
   std::vector<write_check> checks;
+  /// When not empty, a local value (crdt_local, never replicated) written
+  /// in the same transaction: a sync cursor that must advance exactly when
+  /// the messages it covers are stored.
+  std::string local_key;
+  std::string local_value;
 };
 
 /// Per-prefix XOR deltas to the merkle trie, as a commit produced them.
@@ -58,6 +66,9 @@ struct commit_summary {
   merkle_deltas deltas;
   /// The same for groups this node relays as a hub.
   std::map<std::string, merkle_deltas> group_deltas;
+  /// Per group ("" for this node's own) with new messages: the sequence
+  /// number of the last one stored.
+  std::map<std::string, uint64_t> heads;
 };
 
 } // namespace crdt

@@ -19,7 +19,7 @@ namespace {
 constexpr const char* internal_ddl = R"sql(
 CREATE TABLE IF NOT EXISTS crdt_messages(
   ts TEXT PRIMARY KEY, dataset TEXT NOT NULL, row_id TEXT NOT NULL,
-  col TEXT NOT NULL, value) WITHOUT ROWID;
+  col TEXT NOT NULL, value, seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_cells(
   dataset TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL,
   ts TEXT NOT NULL, PRIMARY KEY(dataset, row_id, col)) WITHOUT ROWID;
@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS crdt_schema(
 CREATE TABLE IF NOT EXISTS crdt_hub_messages(
   group_id TEXT NOT NULL, ts TEXT NOT NULL, dataset TEXT NOT NULL,
   row_id TEXT NOT NULL, col TEXT NOT NULL, value,
+  seq INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(group_id, ts)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_hub_merkle(
   group_id TEXT NOT NULL, key TEXT NOT NULL, hash INTEGER NOT NULL,
@@ -63,7 +64,73 @@ caf::error apply_pragmas(sql::connection& db, const store_options& opts) {
                  + "; PRAGMA temp_store=MEMORY;");
 }
 
+// Whether `table` has a column `column`.
+caf::expected<bool> has_column(sql::connection& c, const char* table,
+                               const char* column) {
+  auto cols = c.prepare_once(std::string{"PRAGMA table_info("} + table + ")");
+  if (!cols)
+    return cols.error();
+  while (cols->step() == SQLITE_ROW)
+    if (cols->column_text(1) == column)
+      return true;
+  return false;
+}
+
+// Brings databases of earlier versions up to this one's internal tables.
+caf::error upgrade(sql::connection& c) {
+  // crdt_schema.active: every field recorded before was in that start's
+  // schema.
+  auto active = has_column(c, "crdt_schema", "active");
+  if (!active)
+    return active.error();
+  if (!*active)
+    if (auto err = c.exec("ALTER TABLE crdt_schema ADD COLUMN active "
+                          "INTEGER NOT NULL DEFAULT 1"))
+      return err;
+  // seq: the order in which messages were stored, the position a sync
+  // stream resumes from. Messages stored before it existed are numbered in
+  // timestamp order, this node's own group first, in one transaction.
+  auto seq = has_column(c, "crdt_messages", "seq");
+  if (!seq)
+    return seq.error();
+  if (!*seq) {
+    sql::transaction tx{c};
+    if (auto err = tx.begin())
+      return err;
+    if (auto err = c.exec(R"sql(
+ALTER TABLE crdt_messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE crdt_hub_messages ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE crdt_messages SET seq = o.n FROM (
+  SELECT ts, row_number() OVER (ORDER BY ts) AS n FROM crdt_messages) AS o
+WHERE o.ts = crdt_messages.ts;
+UPDATE crdt_hub_messages SET seq = o.n + (SELECT count(*) FROM crdt_messages)
+FROM (SELECT group_id, ts, row_number() OVER (ORDER BY group_id, ts) AS n
+      FROM crdt_hub_messages) AS o
+WHERE o.group_id = crdt_hub_messages.group_id AND o.ts = crdt_hub_messages.ts;
+)sql"))
+      return err;
+    if (auto err = tx.commit())
+      return err;
+  }
+  return c.exec(
+      "CREATE INDEX IF NOT EXISTS crdt_messages_seq ON crdt_messages(seq);"
+      "CREATE INDEX IF NOT EXISTS crdt_hub_messages_seq "
+      "ON crdt_hub_messages(group_id, seq);");
+}
+
 } // namespace
+
+caf::error write_store::load_seq() {
+  auto s = db_->prepare_once(
+      "SELECT max((SELECT coalesce(max(seq), 0) FROM crdt_messages), "
+      "(SELECT coalesce(max(seq), 0) FROM crdt_hub_messages))");
+  if (!s)
+    return s.error();
+  if (s->step() != SQLITE_ROW)
+    return db_->fail("cannot read the last sequence number");
+  next_seq_ = static_cast<uint64_t>(s->column_int(0)) + 1;
+  return caf::none;
+}
 
 caf::expected<std::unique_ptr<write_store>>
 write_store::open(const store_options& opts, const schema_set& schemas) {
@@ -80,20 +147,10 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
     return err;
   if (auto err = c.exec(internal_ddl))
     return err;
-  // Databases from before crdt_schema.active: add the column (every field
-  // recorded then was in that start's schema).
-  {
-    auto cols = c.prepare_once("PRAGMA table_info(crdt_schema)");
-    if (!cols)
-      return cols.error();
-    bool has_active = false;
-    while (cols->step() == SQLITE_ROW)
-      has_active = has_active || cols->column_text(1) == "active";
-    if (!has_active)
-      if (auto err = c.exec("ALTER TABLE crdt_schema ADD COLUMN active "
-                            "INTEGER NOT NULL DEFAULT 1"))
-        return err;
-  }
+  if (auto err = upgrade(c))
+    return err;
+  if (auto err = result->load_seq())
+    return err;
   // Node id and clock: created once, then read back on every start.
   auto sel = c.prepare_once("SELECT node, ts FROM crdt_clock WHERE id = 0");
   if (!sel)

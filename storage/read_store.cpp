@@ -155,7 +155,8 @@ read_store::account_by_id(const std::string& id) {
   return std::move(found->front());
 }
 
-caf::expected<std::vector<message>> read_store::outbox(size_t limit) {
+caf::expected<std::vector<message>> read_store::outbox(size_t limit,
+                                                       size_t max_bytes) {
   auto s = db_->prepare(
       "SELECT m.ts, m.dataset, m.row_id, m.col, m.value FROM crdt_outbox o "
       "JOIN crdt_messages m ON m.ts = o.ts ORDER BY o.ts LIMIT ?1");
@@ -163,7 +164,151 @@ caf::expected<std::vector<message>> read_store::outbox(size_t limit) {
     return s.error();
   sql::reset_guard guard{**s};
   (*s)->bind(1, static_cast<int64_t>(limit));
-  return detail::read_messages(**s, *db_);
+  std::vector<message> out;
+  size_t bytes = 0;
+  int rc;
+  while ((rc = (*s)->step()) == SQLITE_ROW) {
+    auto m = detail::message_at(**s);
+    auto size = json_size(m) + 1;
+    if (!out.empty() && bytes + size > max_bytes)
+      break;
+    bytes += size;
+    out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return db_->fail("cannot read the outbox");
+  return out;
+}
+
+namespace {
+
+// Whether timestamp `ts` ends with node id `node`.
+bool authored_by(const std::string& ts, const std::string& node) {
+  return !node.empty() && ts.size() >= node.size()
+         && ts.compare(ts.size() - node.size(), node.size(), node) == 0;
+}
+
+// Rows read per statement while filling a page.
+constexpr int64_t page_chunk = 512;
+
+// A read transaction: the page sees one snapshot of the database.
+class read_transaction {
+public:
+  explicit read_transaction(sql::connection& db) : db_(db) {
+  }
+  ~read_transaction() {
+    if (open_)
+      db_.exec("COMMIT");
+  }
+  caf::error begin() {
+    auto err = db_.exec("BEGIN");
+    open_ = !err;
+    return err;
+  }
+
+private:
+  sql::connection& db_;
+  bool open_ = false;
+};
+
+} // namespace
+
+caf::expected<read_store::page> read_store::read_page(const page_query& q) {
+  read_transaction tx{*db_};
+  if (auto err = tx.begin())
+    return err;
+  const bool relayed = !q.group.empty();
+  const std::string table = relayed ? "crdt_hub_messages" : "crdt_messages";
+  const std::string in_group = relayed ? " AND group_id = ?4" : "";
+  page out;
+  size_t bytes = 0;
+  bool full = false;
+  // Takes one row's message unless the page is full; false when it is.
+  auto take = [&](const sql::statement& s) {
+    auto m = detail::message_at(s);
+    if (authored_by(m.timestamp, q.exclude))
+      return true;
+    auto size = json_size(m) + 1;
+    if (!out.messages.empty() && bytes + size > q.max_bytes) {
+      full = true;
+      return false;
+    }
+    bytes += size;
+    out.messages.push_back(std::move(m));
+    return true;
+  };
+  auto ranges = db_->prepare("SELECT ts, dataset, row_id, col, value FROM "
+                             + table + " WHERE ts > ?1 AND ts < ?2" + in_group
+                             + " ORDER BY ts LIMIT ?3");
+  if (!ranges)
+    return ranges.error();
+  for (size_t i = 0; i < q.ranges.size(); ++i) {
+    auto r = q.ranges[i];
+    while (!full) {
+      auto& s = **ranges;
+      sql::reset_guard guard{s};
+      s.bind(1, std::string_view{r.after});
+      s.bind(2, std::string_view{r.before});
+      s.bind(3, page_chunk);
+      if (relayed)
+        s.bind(4, std::string_view{q.group});
+      int64_t rows = 0;
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        ++rows;
+        if (!take(s))
+          break;
+        r.after = std::string{s.column_text(0)};
+      }
+      if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_->fail("cannot read a range of messages");
+      if (!full && rows < page_chunk)
+        break; // the range is done
+    }
+    if (full) {
+      out.ranges.push_back(std::move(r));
+      out.ranges.insert(out.ranges.end(), q.ranges.begin() + i + 1,
+                        q.ranges.end());
+      break;
+    }
+  }
+  if (!q.after)
+    return out;
+  out.next = *q.after;
+  if (full) {
+    out.more = out.next < q.head;
+    return out;
+  }
+  auto stream = db_->prepare("SELECT ts, dataset, row_id, col, value, seq FROM "
+                             + table + " WHERE seq > ?1 AND seq <= ?2"
+                             + in_group + " ORDER BY seq LIMIT ?3");
+  if (!stream)
+    return stream.error();
+  while (!full) {
+    auto& s = **stream;
+    sql::reset_guard guard{s};
+    s.bind(1, static_cast<int64_t>(out.next));
+    s.bind(2, static_cast<int64_t>(q.head));
+    s.bind(3, page_chunk);
+    if (relayed)
+      s.bind(4, std::string_view{q.group});
+    int64_t rows = 0;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      ++rows;
+      if (!take(s))
+        break;
+      out.next = static_cast<uint64_t>(s.column_int(5));
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+      return db_->fail("cannot read the message stream");
+    if (!full && rows < page_chunk) {
+      out.next = std::max(out.next, q.head); // nothing else up to the head
+      break;
+    }
+  }
+  out.more = out.next < q.head;
+  return out;
 }
 
 caf::expected<std::vector<message>>

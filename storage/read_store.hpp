@@ -1,6 +1,7 @@
 #pragma once
 
 #include "protocol/change.hpp"
+#include "protocol/exchange.hpp"
 #include "protocol/message.hpp"
 #include "protocol/schema.hpp"
 #include "storage/sqlite.hpp"
@@ -66,8 +67,10 @@ public:
   /// The live account with this id, or ec::not_found.
   caf::expected<account> account_by_id(const std::string& id);
 
-  /// Up to `limit` queued messages, oldest first.
-  caf::expected<std::vector<message>> outbox(size_t limit);
+  /// Up to `limit` queued messages, oldest first, whose JSON takes at
+  /// most `max_bytes` (at least one when any is queued).
+  caf::expected<std::vector<message>> outbox(size_t limit,
+                                             size_t max_bytes = SIZE_MAX);
 
   /// Messages of `group` (empty: this node's own log) with a timestamp
   /// `>= since`, oldest first, leaving out those authored by node
@@ -78,6 +81,36 @@ public:
                                                      const std::string& since,
                                                      const std::string& exclude,
                                                      size_t limit = 0);
+
+  /// What a page of the bounded sync exchange asks for.
+  struct page_query {
+    /// "" for this node's own log, else a relayed group.
+    std::string group;
+    /// Messages of this node id are left out (the caller's own).
+    std::string exclude;
+    /// Timestamp ranges to read first, each after its `after`.
+    std::vector<ts_range> ranges;
+    /// The stream: sequence numbers after this one, up to `head`.
+    std::optional<uint64_t> after;
+    uint64_t head = 0;
+    /// The JSON size the page's messages may take (at least one message
+    /// is always read, so that a page makes progress).
+    size_t max_bytes = 1 << 20;
+  };
+
+  /// A page of the bounded sync exchange.
+  struct page {
+    std::vector<message> messages;
+    /// The ranges not finished, each with its new `after`.
+    std::vector<ts_range> ranges;
+    /// The stream: where the next page starts, whether one is waiting.
+    uint64_t next = 0;
+    bool more = false;
+  };
+
+  /// Reads the ranges, then the stream, in one read transaction, until
+  /// the messages would exceed `max_bytes`.
+  caf::expected<page> read_page(const page_query& q);
 
   /// One config_sync row `{key, value, type}` (empty key: all of them) as
   /// comma-joined JSON objects, with their count.

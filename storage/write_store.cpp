@@ -16,8 +16,8 @@ namespace crdt {
 namespace {
 
 constexpr const char* insert_message_sql
-    = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value) "
-      "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
+    = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value, seq) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
 
 // The LWW decision: a cell takes a message with a greater timestamp, or,
 // for the creation facts, a smaller one (see creation_fields()).
@@ -42,8 +42,7 @@ constexpr const char* insert_outbox_sql
 
 constexpr const char* insert_hub_message_sql
     = "INSERT INTO crdt_hub_messages(group_id, ts, dataset, row_id, col, "
-      "value) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+      "value, seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
 
 constexpr const char* upsert_hub_merkle_sql
     = "INSERT INTO crdt_hub_merkle(group_id, key, hash) VALUES(?1, ?2, ?3) "
@@ -121,6 +120,19 @@ write_store::local_secret(const std::string& key, const std::string& fallback) {
   return std::string{get->column_text(0)};
 }
 
+caf::expected<std::string> write_store::local_value(const std::string& key) {
+  auto get = db_->prepare_once("SELECT value FROM crdt_local WHERE key = ?1");
+  if (!get)
+    return get.error();
+  get->bind(1, std::string_view{key});
+  auto rc = get->step();
+  if (rc == SQLITE_DONE)
+    return std::string{};
+  if (rc != SQLITE_ROW)
+    return db_->fail("cannot read a local value");
+  return std::string{get->column_text(0)};
+}
+
 caf::expected<std::map<std::string, std::string>> write_store::load_config() {
   auto s = db_->prepare_once("SELECT key, value FROM config_sync");
   if (!s)
@@ -146,6 +158,33 @@ caf::error write_store::set_config(const std::string& key,
   if ((*s)->step() != SQLITE_DONE)
     return db_->fail("cannot write config_sync");
   return caf::none;
+}
+
+caf::error write_store::put_local(const std::string& key,
+                                 const std::string& value) {
+  auto s = db_->prepare("INSERT INTO crdt_local(key, value) VALUES(?1, ?2) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{key});
+  (*s)->bind(2, std::string_view{value});
+  if ((*s)->step() != SQLITE_DONE)
+    return db_->fail("cannot write a local value");
+  return caf::none;
+}
+
+caf::expected<std::map<std::string, uint64_t>> write_store::load_heads() {
+  auto s = db_->prepare_once(
+      "SELECT '', coalesce(max(seq), 0) FROM crdt_messages UNION ALL "
+      "SELECT group_id, max(seq) FROM crdt_hub_messages GROUP BY group_id");
+  if (!s)
+    return s.error();
+  std::map<std::string, uint64_t> out;
+  while (s->step() == SQLITE_ROW)
+    out[std::string{s->column_text(0)}]
+        = static_cast<uint64_t>(s->column_int(1));
+  return out;
 }
 
 caf::expected<size_t> write_store::outbox_size() {
@@ -271,6 +310,8 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   // empty group name stands for this node's own group.
   std::map<std::string, std::unordered_map<std::string, uint32_t>> leaves;
   std::string clock = clock_;
+  // The next message's place in the log; kept only if the commit is.
+  uint64_t seq = next_seq_;
   for (const auto* batch : batches) {
     if (batch->clock > clock)
       clock = batch->clock;
@@ -302,11 +343,13 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
         s.bind(++i, std::string_view{m.row});
         s.bind(++i, std::string_view{m.column});
         s.bind(++i, m.val);
+        s.bind(++i, static_cast<int64_t>(seq));
         if (s.step() != SQLITE_DONE)
           return db_->fail("cannot append to the message log");
       }
       if (db_->changes() == 0)
         continue; // a duplicate: already stored, changes nothing
+      summary.heads[batch->group] = seq++;
       ++summary.stored;
       leaves[batch->group][merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
       if (relayed)
@@ -354,9 +397,14 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
     if ((*s)->step() != SQLITE_DONE)
       return db_->fail("cannot persist the clock");
   }
+  for (const auto* batch : batches)
+    if (!batch->local_key.empty())
+      if (auto err = put_local(batch->local_key, batch->local_value))
+        return err;
   if (auto err = tx.commit())
     return err;
   clock_ = std::move(clock);
+  next_seq_ = seq;
   return summary;
 }
 

@@ -56,6 +56,10 @@ public:
   /// Tries of the groups this node relays as a hub.
   caf::expected<std::map<std::string, merkle_trie>> load_hub_merkles();
 
+  /// The sequence number of the last message stored per group ("" for
+  /// this node's own), 0 for none.
+  caf::expected<std::map<std::string, uint64_t>> load_heads();
+
   /// Removes entries the hub acknowledged from the outbox; answers how many
   /// were there.
   caf::expected<size_t> ack_outbox(const std::vector<std::string>& stamps);
@@ -67,6 +71,9 @@ public:
   /// `fallback` stored under `key` on first use.
   caf::expected<std::string> local_secret(const std::string& key,
                                           const std::string& fallback);
+
+  /// A local value of this node (crdt_local), "" when there is none.
+  caf::expected<std::string> local_value(const std::string& key);
 
   /// Sets a local sync setting (config_sync, never replicated).
   caf::error set_config(const std::string& key, const std::string& value,
@@ -106,6 +113,8 @@ private:
   /// Evaluates the checks of a batch against the rows as this transaction
   /// sees them; a check that fails sets `refusal`. Errors are SQLite's.
   caf::error evaluate(const write_batch& b, caf::error& refusal);
+  caf::error load_seq();
+  caf::error put_local(const std::string& key, const std::string& value);
   caf::error apply_lww(const message& m);
   caf::error flush_rows();
 
@@ -113,6 +122,8 @@ private:
   std::map<std::string, layout, std::less<>> tables_;
   std::string node_id_;
   std::string clock_;
+  /// The sequence number the next stored message gets.
+  uint64_t next_seq_ = 1;
   std::vector<pending_row> pending_;
   std::map<std::pair<std::string, std::string>, size_t> pending_index_;
 };

@@ -47,8 +47,14 @@ struct fixture : test::test_system {
           [=](recv_atom, const std::vector<std::string>&) {
             return to_string(h->last);
           },
-          [=](merkle_atom, const std::string&, const merkle_deltas&) {
-            ++*commits;
+          [=](merkle_atom, const std::string&, const merkle_deltas&,
+              uint64_t) { ++*commits; },
+          [=](head_atom, const std::string&) { return stream_head{}; },
+          [=](compare_atom, const std::string&, const node_hashes&) {
+            return std::vector<node_children>{};
+          },
+          [=](descend_atom, const std::vector<node_children>&) {
+            return descent{};
           },
           [=](merkle_atom) { return std::string{"{}"}; },
           [=](diff_atom, const std::string&,
@@ -190,8 +196,8 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   // A received batch is still taken (and counted): its sender already
   // paid for it.
   sys->spawn([=](caf::event_based_actor* self) {
-    self->request(app, caf::infinite, apply_atom::value, std::string{"other"},
-                  std::vector<message>{})
+    self->request(app, caf::infinite, apply_atom::value,
+                  incoming{"other", {}, false, {}})
         .then([](size_t) {});
   });
   sched->run();
@@ -267,7 +273,8 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
   timestamp start;
   start.node = node;
   auto clk = sys->spawn(crdt::clock, start, int64_t{60000}, merkle_trie{},
-                        std::map<std::string, merkle_trie>{});
+                        std::map<std::string, merkle_trie>{},
+                        std::map<std::string, uint64_t>{});
   auto* raw = store.get();
   auto wrt = sys->spawn(crdt::writer, std::move(store), clk);
   auto que = sys->spawn(crdt::queue, uint64_t{0}, reader_actor{}, wrt);
@@ -320,7 +327,8 @@ BOOST_AUTO_TEST_CASE(a_big_received_batch_does_not_overflow_the_clock) {
   start.node = node;
   start.millis = wall_clock_ms();
   auto clk = sys->spawn(crdt::clock, start, int64_t{60000}, merkle_trie{},
-                        std::map<std::string, merkle_trie>{});
+                        std::map<std::string, merkle_trie>{},
+                        std::map<std::string, uint64_t>{});
   // 70,000 messages from the past, all older than the clock.
   std::vector<std::string> stamps;
   hlc other;

@@ -1,0 +1,322 @@
+// A round of the bounded exchange (protocol/exchange.hpp):
+//
+// 1. push the outbox and pull the hub's stream after the cursor, a page per
+//    call, until neither has more;
+// 2. verify: with nothing left to push, the hub's root (taken with its
+//    stream head) must equal this node's;
+// 3. repair, when they differ: compare the tries a level per call, and
+//    exchange the subtrees that differ in pages, both ways.
+//
+// Every call carries at most SYNC_PAGE_BYTES of messages each way and at
+// most a few hundred compared nodes or ranges, so a round costs what
+// differs, not what the group holds. The first call also serves as a probe:
+// a hub that answers in the crdt-example-app format is used in that format
+// from then on (sync_legacy.cpp).
+
+#include "actors/sync_rounds.hpp"
+
+#include "protocol/error.hpp"
+#include "protocol/exchange.hpp"
+#include "protocol/sync.hpp"
+#include "protocol/timestamp.hpp"
+
+#include <caf/all.hpp>
+
+#include <iostream>
+#include <limits>
+
+namespace crdt::detail {
+
+namespace {
+
+// Calls one round makes at most; the next round carries on.
+constexpr uint64_t max_round_calls = 4000;
+
+// Trie nodes compared, and ranges asked for, per call.
+constexpr size_t compare_per_call = 256;
+constexpr size_t ranges_per_call = 256;
+
+// How often a long catch-up logs its progress.
+constexpr auto progress_every = std::chrono::seconds(2);
+
+// What a repair has left to do.
+struct repair_work {
+  /// Trie nodes to compare, with this node's hashes.
+  node_hashes frontier;
+  /// Ranges whose messages this node still has to push.
+  std::vector<ts_range> mine;
+  /// Ranges whose messages the hub still has to send.
+  std::vector<ts_range> theirs;
+
+  bool done() const {
+    return frontier.empty() && mine.empty() && theirs.empty();
+  }
+};
+
+void step(sync_self self);
+void verify(sync_self self, uint32_t hub_root);
+void repair(sync_self self, repair_work work);
+
+auto failing(sync_self self) {
+  return [=](const caf::error& err) { finish(self, err); };
+}
+
+// Moves the first `n` elements of `from` out into the result.
+template <class T>
+std::vector<T> take_front(std::vector<T>& from, size_t n) {
+  n = std::min(n, from.size());
+  std::vector<T> out(std::make_move_iterator(from.begin()),
+                     std::make_move_iterator(from.begin() + n));
+  from.erase(from.begin(), from.begin() + n);
+  return out;
+}
+
+// Stores received messages (and, when not empty, the stream cursor in the
+// same transaction), then runs `then`.
+template <class F>
+void store(sync_self self, std::vector<message> msgs, std::string cursor,
+           F then) {
+  auto* st = &self->state;
+  if (msgs.empty() && cursor.empty()) {
+    then();
+    return;
+  }
+  // The hub is trusted with values, not with the format of what it sends.
+  auto problem = check_batch(msgs, true, {}, wall_clock_ms(),
+                             std::numeric_limits<int64_t>::max());
+  if (!problem.empty()) {
+    finish(self, make_error(ec::sync_failure, "hub sent " + problem));
+    return;
+  }
+  st->round.messages_received += msgs.size();
+  self
+      ->request(st->applier, sync_ask_timeout, apply_atom::value,
+                incoming{{}, std::move(msgs), false, std::move(cursor)})
+      .then([=](size_t) mutable { then(); }, failing(self));
+}
+
+// Parses an answer in the bounded exchange; a crdt-example-app answer
+// switches the hub to that format and hands the answer over to it.
+std::optional<exchange_answer>
+read_answer(sync_self self, caf::expected<std::string> body,
+            std::vector<std::string> acks) {
+  if (!body) {
+    finish(self, body.error());
+    return std::nullopt;
+  }
+  auto parsed = parse_sync_answer(*body);
+  if (!parsed) {
+    finish(self, parsed.error());
+    return std::nullopt;
+  }
+  auto* st = &self->state;
+  if (std::holds_alternative<sync_response>(*parsed)) {
+    if (st->protocol == hub_protocol::exchange) {
+      finish(self, make_error(ec::sync_failure,
+                              "the hub answered in the crdt-example-app "
+                              "format in the middle of an exchange"));
+      return std::nullopt;
+    }
+    std::cerr << "crdt-store: the hub at " << st->cfg.endpoint
+              << " speaks only the crdt-example-app format: syncing with "
+                 "whole tries"
+              << std::endl;
+    st->protocol = hub_protocol::legacy;
+    legacy_answer(self, std::move(*body), std::move(acks), false);
+    return std::nullopt;
+  }
+  st->protocol = hub_protocol::exchange;
+  return std::get<exchange_answer>(std::move(*parsed));
+}
+
+void log_progress(sync_self self, const exchange_answer& ans) {
+  auto* st = &self->state;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st->progress_logged < progress_every)
+    return;
+  st->progress_logged = now;
+  std::cout << "crdt-store: sync: catching up with hub " << ans.hub << ": "
+            << st->round.messages_received
+            << " messages received this round, about "
+            << (ans.head > ans.next ? ans.head - ans.next : 0) << " to go"
+            << std::endl;
+}
+
+// One call of phase 1: a page of the outbox up, a page of the stream down.
+void step(sync_self self) {
+  auto* st = &self->state;
+  if (st->round.calls >= max_round_calls) {
+    finish(self, caf::none);
+    return;
+  }
+  self
+      ->request(st->queue, sync_ask_timeout, outbox_atom::value, st->cfg.batch,
+                uint64_t{st->cfg.page_bytes})
+      .then(
+          [=](std::vector<message>& msgs) {
+            std::vector<std::string> acks;
+            acks.reserve(msgs.size());
+            for (const auto& m : msgs)
+              acks.push_back(m.timestamp);
+            exchange_request req;
+            req.group_id = st->cfg.group;
+            req.client_id = st->cfg.node_id;
+            req.messages = std::move(msgs);
+            req.after = st->cursor.seq;
+            req.hub = st->cursor.hub;
+            req.page = st->cfg.page_bytes;
+            self->request(st->clock, sync_ask_timeout, head_atom::value,
+                          std::string{})
+                .then(
+                    [=](const stream_head& mine) mutable {
+                      call(self, write_exchange_request(req, mine.root),
+                           [=](caf::expected<std::string> body) {
+                             auto ans = read_answer(self, std::move(body),
+                                                    acks);
+                             if (!ans)
+                               return;
+                             stream_cursor next{ans->hub, ans->next};
+                             bool moved = next.hub != st->cursor.hub
+                                          || next.seq != st->cursor.seq;
+                             auto more = ans->more;
+                             auto root = ans->root;
+                             if (more)
+                               log_progress(self, *ans);
+                             store(self, std::move(ans->messages),
+                                   moved ? to_string(next) : std::string{},
+                                   [=] {
+                                     st->cursor = next;
+                                     // Only now, with the hub's answer, do
+                                     // the pushed entries leave the outbox.
+                                     self
+                                         ->request(st->queue,
+                                                   sync_ask_timeout,
+                                                   ack_atom::value, acks)
+                                         .then(
+                                             [=](uint64_t) {
+                                               self
+                                                   ->request(
+                                                       st->queue,
+                                                       sync_ask_timeout,
+                                                       status_atom::value)
+                                                   .then(
+                                                       [=](uint64_t pending) {
+                                                         if (more
+                                                             || (pending > 0
+                                                                 && !acks.empty()))
+                                                           step(self);
+                                                         else
+                                                           verify(self, root);
+                                                       },
+                                                       failing(self));
+                                             },
+                                             failing(self));
+                                   });
+                           });
+                    },
+                    failing(self));
+          },
+          failing(self));
+}
+
+// Phase 2: the hub's root, taken with its head, against this node's.
+void verify(sync_self self, uint32_t hub_root) {
+  auto* st = &self->state;
+  self->request(st->clock, sync_ask_timeout, head_atom::value, std::string{})
+      .then(
+          [=](const stream_head& mine) {
+            if (mine.root == hub_root) {
+              finish(self, caf::none);
+              return;
+            }
+            // Writes made during the round differ too; they go up next
+            // round. Only a node with nothing queued repairs.
+            self->request(st->queue, sync_ask_timeout, status_atom::value)
+                .then(
+                    [=](uint64_t pending) {
+                      if (pending > 0) {
+                        finish(self, caf::none);
+                        return;
+                      }
+                      repair_work work;
+                      work.frontier.emplace_back(std::string{}, mine.root);
+                      repair(self, std::move(work));
+                    },
+                    failing(self));
+          },
+          failing(self));
+}
+
+// Phase 3, one call: compare some nodes, push a page of this node's
+// messages of the differing ranges, pull a page of the hub's.
+void repair(sync_self self, repair_work work) {
+  auto* st = &self->state;
+  if (work.done() || st->round.calls >= max_round_calls) {
+    finish(self, caf::none);
+    return;
+  }
+  auto send = [=](std::vector<message> push, std::vector<ts_range> mine_left,
+                  repair_work work) mutable {
+    exchange_request req;
+    req.group_id = st->cfg.group;
+    req.client_id = st->cfg.node_id;
+    req.messages = std::move(push);
+    req.page = st->cfg.page_bytes;
+    req.compare = take_front(work.frontier, compare_per_call);
+    req.ranges = take_front(work.theirs, ranges_per_call);
+    work.mine = std::move(mine_left);
+    bool compared = !req.compare.empty();
+    auto body = write_exchange_request(req, 0);
+    call(self, std::move(body), [=](caf::expected<std::string> r) mutable {
+      auto ans = read_answer(self, std::move(r), {});
+      if (!ans)
+        return;
+      // The hub's unfinished ranges come first: they were asked first.
+      ans->ranges.insert(ans->ranges.end(), work.theirs.begin(),
+                         work.theirs.end());
+      work.theirs = std::move(ans->ranges);
+      auto children = std::move(ans->children);
+      store(self, std::move(ans->messages), {}, [=]() mutable {
+        if (!compared) {
+          repair(self, std::move(work));
+          return;
+        }
+        self
+            ->request(st->clock, sync_ask_timeout, descend_atom::value,
+                      children)
+            .then(
+                [=](descent& d) mutable {
+                  work.frontier.insert(work.frontier.end(), d.next.begin(),
+                                       d.next.end());
+                  work.mine.insert(work.mine.end(), d.ranges.begin(),
+                                   d.ranges.end());
+                  work.theirs.insert(work.theirs.end(), d.ranges.begin(),
+                                     d.ranges.end());
+                  repair(self, std::move(work));
+                },
+                failing(self));
+      });
+    });
+  };
+  if (work.mine.empty()) {
+    send({}, {}, std::move(work));
+    return;
+  }
+  read_store::page_query q;
+  q.ranges = work.mine;
+  q.max_bytes = st->cfg.page_bytes;
+  self->request(st->reader, sync_ask_timeout, page_atom::value, q)
+      .then(
+          [=](read_store::page& p) mutable {
+            send(std::move(p.messages), std::move(p.ranges), std::move(work));
+          },
+          failing(self));
+}
+
+} // namespace
+
+void exchange_round(sync_self self) {
+  step(self);
+}
+
+} // namespace crdt::detail
