@@ -38,8 +38,7 @@ void store(self_ptr self, const std::string& group, std::vector<message> msgs,
     then();
     return;
   }
-  self
-      ->request(self->state.applier, hub_timeout, apply_atom::value,
+  self->request(self->state.applier, hub_timeout, apply_atom::value,
                 incoming{group, std::move(msgs), false, {}})
       .then([=](size_t) mutable { then(); }, failing(rp));
 }
@@ -63,8 +62,7 @@ void serve_legacy(self_ptr self, sync_request req, const std::string& group,
                 rp.deliver(write_sync_response({}, json));
                 return;
               }
-              self
-                  ->request(next_reader(self), hub_timeout, since_atom::value,
+              self->request(next_reader(self), hub_timeout, since_atom::value,
                             group, since_timestamp(since), client,
                             max_answer_messages)
                   .then(
@@ -103,8 +101,7 @@ void serve_exchange(self_ptr self, exchange_request req,
               ans->head = sh.head;
               auto read = [=]() mutable {
                 q.head = sh.head;
-                self
-                    ->request(next_reader(self), hub_timeout, page_atom::value,
+                self->request(next_reader(self), hub_timeout, page_atom::value,
                               q)
                     .then(
                         [=](read_store::page& p) mutable {
@@ -120,8 +117,7 @@ void serve_exchange(self_ptr self, exchange_request req,
                 read();
                 return;
               }
-              self
-                  ->request(st->clock, hub_timeout, compare_atom::value, group,
+              self->request(st->clock, hub_timeout, compare_atom::value, group,
                             *compare)
                   .then(
                       [=](std::vector<node_children>& cs) mutable {
@@ -145,19 +141,17 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
         if (!call)
           return make_error(ec::bad_request, describe(call.error()));
         auto& st = self->state;
-        const auto& group_id
-            = std::visit([](const auto& r) -> const std::string& {
-                return r.group_id;
-              },
-                         *call);
-        const auto& msgs
-            = std::visit([](const auto& r) -> const std::vector<message>& {
-                return r.messages;
-              },
-                         *call);
+        const auto& group_id = std::visit(
+            [](const auto& r) -> const std::string& { return r.group_id; },
+            *call);
+        const auto& msgs = std::visit(
+            [](const auto& r) -> const std::vector<message>& {
+              return r.messages;
+            },
+            *call);
         bool own = group_id == st.group;
-        auto problem = check_batch(msgs, own, st.schemas, wall_clock_ms(),
-                                   st.max_drift);
+        auto problem
+            = check_batch(msgs, own, st.schemas, wall_clock_ms(), st.max_drift);
         if (!problem.empty())
           return make_error(ec::bad_request, problem);
         auto group = own ? std::string{} : group_id;

@@ -20,8 +20,8 @@ stream_cursor parse_cursor(const std::string& text) {
     return {};
   uint64_t seq = 0;
   auto digits = std::string_view{text}.substr(space + 1);
-  auto [ptr, ec] = std::from_chars(digits.data(),
-                                   digits.data() + digits.size(), seq);
+  auto [ptr, ec]
+      = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
   if (ec != std::errc{} || ptr != digits.data() + digits.size())
     return {};
   return {text.substr(0, space), seq};

@@ -89,17 +89,16 @@ void store(sync_self self, std::vector<message> msgs, std::string cursor,
     return;
   }
   st->round.messages_received += msgs.size();
-  self
-      ->request(st->applier, sync_ask_timeout, apply_atom::value,
+  self->request(st->applier, sync_ask_timeout, apply_atom::value,
                 incoming{{}, std::move(msgs), false, std::move(cursor)})
       .then([=](size_t) mutable { then(); }, failing(self));
 }
 
 // Parses an answer in the bounded exchange; a crdt-example-app answer
 // switches the hub to that format and hands the answer over to it.
-std::optional<exchange_answer>
-read_answer(sync_self self, caf::expected<std::string> body,
-            std::vector<std::string> acks) {
+std::optional<exchange_answer> read_answer(sync_self self,
+                                           caf::expected<std::string> body,
+                                           std::vector<std::string> acks) {
   if (!body) {
     finish(self, body.error());
     return std::nullopt;
@@ -149,8 +148,7 @@ void step(sync_self self) {
     finish(self, caf::none);
     return;
   }
-  self
-      ->request(st->queue, sync_ask_timeout, outbox_atom::value, st->cfg.batch,
+  self->request(st->queue, sync_ask_timeout, outbox_atom::value, st->cfg.batch,
                 uint64_t{st->cfg.page_bytes})
       .then(
           [=](std::vector<message>& msgs) {
@@ -169,50 +167,46 @@ void step(sync_self self) {
                           std::string{})
                 .then(
                     [=](const stream_head& mine) mutable {
-                      call(self, write_exchange_request(req, mine.root),
-                           [=](caf::expected<std::string> body) {
-                             auto ans = read_answer(self, std::move(body),
-                                                    acks);
-                             if (!ans)
-                               return;
-                             stream_cursor next{ans->hub, ans->next};
-                             bool moved = next.hub != st->cursor.hub
-                                          || next.seq != st->cursor.seq;
-                             auto more = ans->more;
-                             auto root = ans->root;
-                             if (more)
-                               log_progress(self, *ans);
-                             store(self, std::move(ans->messages),
-                                   moved ? to_string(next) : std::string{},
-                                   [=] {
-                                     st->cursor = next;
-                                     // Only now, with the hub's answer, do
-                                     // the pushed entries leave the outbox.
-                                     self
-                                         ->request(st->queue,
-                                                   sync_ask_timeout,
-                                                   ack_atom::value, acks)
-                                         .then(
-                                             [=](uint64_t) {
-                                               self
-                                                   ->request(
-                                                       st->queue,
-                                                       sync_ask_timeout,
-                                                       status_atom::value)
-                                                   .then(
-                                                       [=](uint64_t pending) {
-                                                         if (more
-                                                             || (pending > 0
-                                                                 && !acks.empty()))
-                                                           step(self);
-                                                         else
-                                                           verify(self, root);
-                                                       },
-                                                       failing(self));
-                                             },
-                                             failing(self));
-                                   });
-                           });
+                      call(
+                          self, write_exchange_request(req, mine.root),
+                          [=](caf::expected<std::string> body) {
+                            auto ans = read_answer(self, std::move(body), acks);
+                            if (!ans)
+                              return;
+                            stream_cursor next{ans->hub, ans->next};
+                            bool moved = next.hub != st->cursor.hub
+                                         || next.seq != st->cursor.seq;
+                            auto more = ans->more;
+                            auto root = ans->root;
+                            if (more)
+                              log_progress(self, *ans);
+                            store(
+                                self, std::move(ans->messages),
+                                moved ? to_string(next) : std::string{}, [=] {
+                                  st->cursor = next;
+                                  // Only now, with the hub's answer, do
+                                  // the pushed entries leave the outbox.
+                                  self->request(st->queue, sync_ask_timeout,
+                                                ack_atom::value, acks)
+                                      .then(
+                                          [=](uint64_t) {
+                                            self->request(st->queue,
+                                                          sync_ask_timeout,
+                                                          status_atom::value)
+                                                .then(
+                                                    [=](uint64_t pending) {
+                                                      if (more
+                                                          || (pending > 0
+                                                              && !acks.empty()))
+                                                        step(self);
+                                                      else
+                                                        verify(self, root);
+                                                    },
+                                                    failing(self));
+                                          },
+                                          failing(self));
+                                });
+                          });
                     },
                     failing(self));
           },
@@ -281,8 +275,7 @@ void repair(sync_self self, repair_work work) {
           repair(self, std::move(work));
           return;
         }
-        self
-            ->request(st->clock, sync_ask_timeout, descend_atom::value,
+        self->request(st->clock, sync_ask_timeout, descend_atom::value,
                       children)
             .then(
                 [=](descent& d) mutable {

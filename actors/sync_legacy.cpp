@@ -47,7 +47,8 @@ void on_answer(sync_self self, caf::expected<std::string> body,
       legacy_round(self);
       return;
     }
-    self->request(st->clock, sync_ask_timeout, diff_atom::value, std::string{}, trie)
+    self->request(st->clock, sync_ask_timeout, diff_atom::value, std::string{},
+                  trie)
         .then(
             [=](int64_t d, const std::string&) {
               if (d < 0) {

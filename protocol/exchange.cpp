@@ -84,8 +84,8 @@ std::optional<std::string> read_string(const rapidjson::Value& obj,
   return std::string{it->value.GetString(), it->value.GetStringLength()};
 }
 
-caf::expected<exchange_request> read_exchange_request(
-    const rapidjson::Value& doc) {
+caf::expected<exchange_request>
+read_exchange_request(const rapidjson::Value& doc) {
   // The group, client and messages are checked like a crdt-example-app
   // request's (the one-node trie it carries for old hubs is ignored).
   auto base = read_sync_request(doc);
@@ -110,9 +110,8 @@ caf::expected<exchange_request> read_exchange_request(
   auto cmp = doc.FindMember("compare");
   if (cmp != doc.MemberEnd()) {
     if (!cmp->value.IsArray() || cmp->value.Size() > max_compared)
-      return make_error(ec::bad_request,
-                        "compare must be an array of at most "
-                            + std::to_string(max_compared));
+      return make_error(ec::bad_request, "compare must be an array of at most "
+                                             + std::to_string(max_compared));
     for (const auto& n : cmp->value.GetArray()) {
       if (!n.IsArray() || n.Size() != 2 || !n[0].IsString() || !n[1].IsInt()
           || !valid_key(n[0].GetString()))
@@ -129,8 +128,8 @@ caf::expected<exchange_request> read_exchange_request(
   return out;
 }
 
-caf::expected<exchange_answer> read_exchange_answer(
-    const rapidjson::Value& data) {
+caf::expected<exchange_answer>
+read_exchange_answer(const rapidjson::Value& data) {
   exchange_answer out;
   auto hub = read_string(data, "hub");
   auto root = data.FindMember("root");
@@ -232,8 +231,7 @@ descent descend(const merkle_trie& mine,
   return out;
 }
 
-std::string write_exchange_request(const exchange_request& req,
-                                   uint32_t root) {
+std::string write_exchange_request(const exchange_request& req, uint32_t root) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
@@ -349,10 +347,10 @@ parse_sync_answer(std::string_view body) {
   if (!status)
     return make_error(ec::sync_failure, "hub answer lacks a status");
   if (*status != "ok")
-    return make_error(ec::sync_failure,
-                      "hub refused: "
-                          + read_string(doc, "reason").value_or(
-                              "no reason given"));
+    return make_error(
+        ec::sync_failure,
+        "hub refused: "
+            + read_string(doc, "reason").value_or("no reason given"));
   auto data = doc.FindMember("data");
   if (data == doc.MemberEnd() || !data->value.IsObject())
     return make_error(ec::sync_failure, "hub answer lacks data");

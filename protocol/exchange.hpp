@@ -118,8 +118,7 @@ struct exchange_answer {
 
 /// Renders a call. `root` goes along as a one-node trie, which a hub that
 /// speaks only the crdt-example-app format reads as an ordinary request.
-std::string write_exchange_request(const exchange_request& req,
-                                   uint32_t root);
+std::string write_exchange_request(const exchange_request& req, uint32_t root);
 
 /// Renders an answer.
 std::string write_exchange_answer(const exchange_answer& ans);

@@ -63,7 +63,7 @@ size_t string_size(const std::string& s) {
 
 size_t json_size(const message& m) {
   // {"timestamp":,"dataset":,"row":,"column":,"value":} around the values.
-  size_t n = 50 + string_size(m.timestamp) + string_size(m.dataset)
+  size_t n = 51 + string_size(m.timestamp) + string_size(m.dataset)
              + string_size(m.row) + string_size(m.column);
   switch (m.val.index()) {
     case 0:

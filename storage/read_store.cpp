@@ -194,8 +194,7 @@ constexpr int64_t page_chunk = 512;
 // A read transaction: the page sees one snapshot of the database.
 class read_transaction {
 public:
-  explicit read_transaction(sql::connection& db) : db_(db) {
-  }
+  explicit read_transaction(sql::connection& db) : db_(db) {}
   ~read_transaction() {
     if (open_)
       db_.exec("COMMIT");

@@ -85,6 +85,59 @@ BOOST_AUTO_TEST_CASE(a_database_from_before_the_active_column_still_opens) {
   BOOST_CHECK(is(bad.error(), ec::schema_conflict));
 }
 
+BOOST_AUTO_TEST_CASE(a_database_from_before_seq_is_numbered_in_time_order) {
+  {
+    auto w = open(schemas({{"people", people_v1}}));
+    // Stored out of time order, in two groups.
+    commit(*w, {msg(t0 + 2, "people", row_b, "name", text("b"))});
+    commit(*w, {msg(t0 + 1, "people", row_a, "name", text("a"))});
+    write_batch relayed;
+    relayed.group = "other";
+    relayed.messages = {msg(t0 + 5, "x", "y", "z", integer(1)),
+                        msg(t0 + 4, "x", "y", "z", integer(2))};
+    BOOST_REQUIRE(w->commit({&relayed}));
+    // Back to the layout without seq, rows kept.
+    BOOST_REQUIRE(!w->db().exec(R"sql(
+DROP INDEX crdt_messages_seq; DROP INDEX crdt_hub_messages_seq;
+CREATE TABLE m AS SELECT ts, dataset, row_id, col, value FROM crdt_messages;
+DROP TABLE crdt_messages;
+CREATE TABLE crdt_messages(ts TEXT PRIMARY KEY, dataset TEXT NOT NULL,
+  row_id TEXT NOT NULL, col TEXT NOT NULL, value) WITHOUT ROWID;
+INSERT INTO crdt_messages SELECT * FROM m; DROP TABLE m;
+CREATE TABLE h AS SELECT group_id, ts, dataset, row_id, col, value
+  FROM crdt_hub_messages;
+DROP TABLE crdt_hub_messages;
+CREATE TABLE crdt_hub_messages(group_id TEXT NOT NULL, ts TEXT NOT NULL,
+  dataset TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL, value,
+  PRIMARY KEY(group_id, ts)) WITHOUT ROWID;
+INSERT INTO crdt_hub_messages SELECT * FROM h; DROP TABLE h;
+)sql"));
+  }
+  auto w = open(schemas({{"people", people_v1}}));
+  // Numbered in timestamp order, own group first, and new messages after.
+  auto seqs = [&](const std::string& sql) {
+    std::vector<int64_t> out;
+    auto s = w->db().prepare_once(sql);
+    BOOST_REQUIRE(s);
+    while (s->step() == SQLITE_ROW)
+      out.push_back(s->column_int(0));
+    return out;
+  };
+  BOOST_CHECK((seqs("SELECT seq FROM crdt_messages ORDER BY ts")
+               == std::vector<int64_t>{1, 2}));
+  BOOST_CHECK((seqs("SELECT seq FROM crdt_hub_messages ORDER BY ts")
+               == std::vector<int64_t>{3, 4}));
+  commit(*w, {msg(t0, "people", row_c, "name", text("c"))});
+  BOOST_CHECK_EQUAL(seqs("SELECT seq FROM crdt_messages WHERE row_id = '"
+                         + std::string{row_c} + "'")
+                        .at(0),
+                    5);
+  auto heads = w->load_heads();
+  BOOST_REQUIRE(heads);
+  BOOST_CHECK_EQUAL((*heads)[""], 5u);
+  BOOST_CHECK_EQUAL((*heads)["other"], 4u);
+}
+
 // -- rebuild ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_live_tables) {
