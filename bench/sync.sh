@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Sync benchmarks:
-#  1. hub ingest: messages/s accepted by POST /sync in batches of 1,000 from
-#     8 concurrent clients into a hub that already holds PRELOAD messages;
-#  2. the cost of a sync that finds nothing new and of one that pulls one new
-#     message, with 10k, 100k and 1M messages in the group, and the size of
-#     the merkle JSON at each size;
-#  3. convergence: three nodes each write RECORDS records while the hub is
-#     away, then sync every 100 ms; time until all four agree.
+# Sync benchmarks, on real processes over loopback:
+#  1. histories of 1, 30 and 365 days at one message a minute, and one minute
+#     holding HUGE messages: the bytes and milliseconds of a call that finds
+#     nothing new and of one that pulls one new message (bench_sync, beside
+#     the size of the whole trie the crdt-example-app format would post),
+#     then a new node joining the group: time, messages/s, RSS of both;
+#  2. hub ingest: 8 clients pushing batches of 1,000;
+#  3. convergence: three nodes that each wrote RECORDS records while the hub
+#     was away, SYNC_TIMER_MS=100: time until all four agree;
+#  4. steady state: two nodes writing RATE records/s each for SECONDS s with
+#     SYNC_TIMER_MS=200: how long until a write on one is readable on the
+#     other (p50, p99), and what the logs say about 413s and failed rounds.
 #
-#   bench/sync.sh                      # everything
-#   SIZES="10000 100000" RECORDS=2000 bench/sync.sh   # a quicker run
+#   bench/sync.sh                                   # everything (about 15 min)
+#   HISTORIES="minutes:1440" HUGE=0 RECORDS=2000 STEADY_SECONDS=10 bench/sync.sh  # quicker
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=${BUILD_DIR:-$root/build}
-SIZES=${SIZES:-"10000 100000 1000000"}
+HUGE=${HUGE:-1000000}
+HISTORIES=${HISTORIES:-"minutes:1440 minutes:43200 minutes:525600"}
+[ "$HUGE" -gt 0 ] && HISTORIES="$HISTORIES burst:$HUGE"
 RECORDS=${RECORDS:-10000}
+RATE=${RATE:-200}
+STEADY_SECONDS=${STEADY_SECONDS:-20}
 SYNC=${SYNC:-FULL}
 cmake --build "$BUILD" -j2 --target crdt-store bench_sync >/dev/null
 
@@ -37,7 +45,7 @@ start_node() {
   mkdir -p "$work/$name"
   (cd "$work/$name" && exec env HOST=127.0.0.1 PORT="$port" SCHEMA_DIR="$root/schema" \
      DB_SQLITE_FILE="$work/$name/db.sqlite" GROUP_ID=bench SQLITE_SYNCHRONOUS="$SYNC" \
-      BODY_LIMIT=16777216 DEFAULT_ORGANIZATION_ADMIN_PASSWORD=bench-password \
+     DEFAULT_ORGANIZATION_ADMIN_PASSWORD=bench-password \
      JWT_SECRET=bench-secret-bench-secret-bench-secret "$@" "$BUILD/crdt-store" >"$work/$name.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 100); do
@@ -52,17 +60,57 @@ rss_of_port() {
   pid=$(ss -ltnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
   awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status"
 }
+# join HUB_PORT NODE_PORT STARTED: a node that joins the hub's group; prints
+# how long it took to hold what the hub holds, and its first rounds.
+join() {
+  python3 - "$@" <<'PY'
+import json, sys, time, urllib.request
+hub, node = sys.argv[1], sys.argv[2]
+def health(port):
+    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/health"))
+start = float(sys.argv[3])  # when the node was started
+while True:
+    h, n = health(hub), health(node)
+    if h["merkle_hash"] == n["merkle_hash"] and n["pending"] == 0:
+        break
+    if time.time() - start > 1800:
+        sys.exit("join: no convergence within 30 min")
+    time.sleep(0.05)
+took = time.time() - start
+print(f"{took:.2f}")
+time.sleep(0.5) # one more round, which finds nothing new
+s = health(node)["last_sync"]
+print(f"a node's round that finds nothing new: {s['calls']} call(s), "
+      f"{s['bytes_sent']} bytes sent, {s['bytes_received']} received ({s['protocol']})",
+      file=sys.stderr)
+PY
+}
 
-echo "== hub: probe and ingest (synchronous=$SYNC)"
-for size in $SIZES; do
-  port=$(free_port)
-  start_node "hub$size" "$port"
-  clients=0
-  [ "$size" = "$(echo "$SIZES" | awk '{print $NF}')" ] && clients=8
-  echo "-- $size messages in the group"
-  "$BUILD/bench/bench_sync" 127.0.0.1 "$port" bench "$size" 21 "$clients" 25 1000
-  echo "   hub RSS $(rss_of_port "$port") MB"
+echo "== histories (synchronous=$SYNC)"
+for history in $HISTORIES; do
+  shape=${history%%:*} count=${history##*:}
+  hub=$(free_port)
+  start_node "hub-$history" "$hub"
+  echo "-- $count $( [ "$shape" = burst ] && echo "messages in one minute" || echo "minutes, a message each")"
+  "$BUILD/bench/bench_sync" 127.0.0.1 "$hub" bench "$shape" "$count" 21 0 0 \
+    | sed 's/^/   /'
+  node=$(free_port)
+  started=$(date +%s.%N)
+  start_node "join-$history" "$node" SYNC_ENABLED=true SYNC_TIMER_MS=100 \
+    SYNC_ENDPOINT="http://127.0.0.1:$hub"
+  took=$(join "$hub" "$node" "$started" 2>"$work/round.txt")
+  msgs=$(sqlite3 "$work/join-$history/db.sqlite" "select count(*) from crdt_messages")
+  echo "   a new node joined: $msgs messages in $took s," \
+       "$(python3 -c "print(round($msgs / max($took, 0.01)))") messages/s;" \
+       "RSS hub $(rss_of_port "$hub") MB, node $(rss_of_port "$node") MB"
+  sed 's/^/   then /' "$work/round.txt"
+  grep -h "catching up" "$work/join-$history.log" | tail -1 | sed 's/^/   last progress line: /' || true
 done
+
+echo "== hub ingest: 8 clients, batches of 1,000"
+hub=$(free_port)
+start_node hub-ingest "$hub"
+"$BUILD/bench/bench_sync" 127.0.0.1 "$hub" bench minutes 0 0 8 25 1000 | sed 's/^/   /'
 
 echo "== convergence: 3 nodes x $RECORDS records written apart, SYNC_TIMER_MS=100"
 hub_port=$(free_port)
@@ -76,41 +124,16 @@ done
 # One JWT_SECRET for the group: a token from any node is valid on all.
 BENCH_TOKEN=$(python3 "$root/bench/token.py" "http://127.0.0.1:${ports[0]}")
 export BENCH_TOKEN
-python3 - "$RECORDS" "${ports[@]}" <<'PY'
-import http.client, json, os, sys, threading
-records, ports = int(sys.argv[1]), sys.argv[2:]
-auth = {"Authorization": "Bearer " + os.environ["BENCH_TOKEN"]}
-def write(port, worker, count):
-    c = http.client.HTTPConnection("127.0.0.1", int(port))
-    for i in range(count):
-        body = json.dumps({"data": {"first_name": f"{port}-{worker}-{i}", "last_name": "apart"}})
-        c.request("POST", "/store/contacts", body, {"Content-Type": "application/json", **auth})
-        r = c.getresponse(); r.read()
-        assert r.status == 201, r.status
-threads = [threading.Thread(target=write, args=(p, w, records // 4)) for p in ports for w in range(4)]
-[t.start() for t in threads]; [t.join() for t in threads]
-PY
+python3 "$root/bench/write_apart.py" "$RECORDS" "${ports[@]}"
 start_node hub "$hub_port"
-python3 - "$hub_port" "${ports[@]}" <<'PY'
-import http.client, json, os, sys, time
-hub, nodes = sys.argv[1], sys.argv[2:]
-auth = {"Authorization": "Bearer " + os.environ["BENCH_TOKEN"]}
-def call(port, method, path, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=120)
-    c.request(method, path, json.dumps(body) if body else None, {"Content-Type": "application/json", **auth})
-    r = c.getresponse(); data = r.read(); c.close()
-    return json.loads(data)
-start = time.time()
-for p in nodes:
-    call(p, "POST", "/store/config/config_sync/SYNC_ENABLED", {"data": {"value": "true"}})
-while True:
-    hs = [call(p, "GET", "/health") for p in [hub] + nodes]
-    if len({h["merkle_hash"] for h in hs}) == 1 and all(h["pending"] == 0 for h in hs):
-        break
-    if time.time() - start > 600:
-        sys.exit("no convergence within 600 s")
-    time.sleep(0.05)
-took = time.time() - start
-rows = len(call(hub, "GET", "/store/contacts?pluck=id")["data"])
-print(f"converged in {took:.1f} s: {rows} records on every node, merkle {hs[0]['merkle_hash']}")
-PY
+python3 "$root/bench/converge.py" "$hub_port" "${ports[@]}"
+
+echo "== steady state: 2 nodes x $RATE records/s for $STEADY_SECONDS s, SYNC_TIMER_MS=200"
+hub=$(free_port)
+start_node steady-hub "$hub"
+a=$(free_port) b=$(free_port)
+start_node steady-a "$a" SYNC_ENABLED=true SYNC_TIMER_MS=200 SYNC_ENDPOINT="http://127.0.0.1:$hub"
+start_node steady-b "$b" SYNC_ENABLED=true SYNC_TIMER_MS=200 SYNC_ENDPOINT="http://127.0.0.1:$hub"
+python3 "$root/bench/steady.py" "$RATE" "$STEADY_SECONDS" "$a" "$b"
+echo "   logs: $(cat "$work"/steady-*.log | grep -c ' 413' || true) answers 413," \
+     "$(cat "$work"/steady-*.log | grep -c 'sync with .* failed' || true) failed rounds"

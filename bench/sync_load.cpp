@@ -1,18 +1,19 @@
-// Load generator and probe for a hub's POST /sync:
+// Load generator and probe for a hub's POST /sync, in the bounded exchange:
 //
-//   bench_sync <host> <port> <group> <preload> <probe-calls> <clients>
+//   bench_sync <host> <port> <group> <shape> <count> <probe-calls> <clients>
 //              <batches> [size=1000]
 //
-// 1. preload: stores <preload> messages from one writer, 1,000 per call,
-//    spread over past minutes (1,000 messages per minute);
-// 2. probe: the cost of a sync that finds nothing new and of one that pulls
-//    one new message (median ms of <probe-calls> calls, answer sizes);
-// 3. ingest: <clients> threads each post <batches> batches of <size> new
-//    messages under one client id; prints messages/s.
-//
-// The client keeps its own merkle trie of everything it stored (preload
-// included), so the hub answers only what the client lacks, as in real use.
+// 1. preload: stores a history through pushes of 2,000 messages: with
+//    shape "minutes", one message a minute for <count> minutes back; with
+//    "burst", <count> messages inside one minute;
+// 2. probe: the bytes and median milliseconds of a call that finds nothing
+//    new (a client at the hub's head) and of one that pulls one new
+//    message; beside them, the size of the whole trie a client of the
+//    crdt-example-app format would post each round;
+// 3. ingest: <clients> threads each push <batches> batches of <size> new
+//    messages; prints messages/s.
 
+#include "protocol/exchange.hpp"
 #include "protocol/merkle.hpp"
 #include "protocol/sync.hpp"
 #include "protocol/timestamp.hpp"
@@ -72,143 +73,135 @@ struct connection {
   }
 };
 
-/// A writer with its own clock and trie.
-struct writer {
-  hlc clock;
-  merkle_trie trie;
-  std::mutex mtx;
-
-  explicit writer(std::string node) {
-    clock.last.node = std::move(node);
-  }
-
-  std::vector<message> batch(size_t n, int64_t at) {
-    std::lock_guard<std::mutex> guard{mtx};
-    std::vector<message> out;
-    out.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      auto ts = send(clock, at);
-      if (!ts) { // counter full for this millisecond: move on by one
-        ++at;
-        ts = send(clock, at);
-      }
-      auto text = to_string(*ts);
-      trie.insert(text, ts->millis);
-      out.push_back({text, "contacts", "01JAR2HPE7JJS1HYQZ7FYK0S4D",
-                     "first_name", value{std::string{"v"}}});
-    }
-    return out;
-  }
-
-  std::string trie_json() {
-    std::lock_guard<std::mutex> guard{mtx};
-    return trie.to_json();
-  }
-};
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
       .count();
 }
 
-const char* client_node = "b0b0b0b0b0b0b0b0";
-
-// Takes in what the hub already holds of the group (a node founds its
-// default organization and admin at first start), so that the probe's
-// "nothing new" really finds nothing.
-void adopt(connection& c, writer& w, const std::string& group) {
-  auto r = parse_sync_response(
-      c.post(write_sync_request(group, client_node, {}, "{}")));
-  if (!r) {
-    std::fprintf(stderr, "bench_sync: unreadable /sync answer\n");
+exchange_answer answer_of(const std::string& body) {
+  auto r = parse_sync_answer(body);
+  if (!r || !std::holds_alternative<exchange_answer>(*r)) {
+    std::fprintf(stderr, "bench_sync: not an answer of the bounded exchange\n");
     std::exit(1);
   }
-  std::lock_guard<std::mutex> guard{w.mtx};
-  for (const auto& m : r->messages)
-    if (auto ts = parse_timestamp(m.timestamp))
-      w.trie.insert(m.timestamp, ts->millis);
+  return std::get<exchange_answer>(std::move(*r));
 }
 
-void preload(connection& c, writer& w, const std::string& group, long total) {
-  // 1,000 messages per minute, ending an hour ago.
+message make_message(int64_t at, uint32_t counter, const std::string& node,
+                     long i) {
+  return {to_string(timestamp{at, counter, node}), "contacts",
+          "01JAR2HPE7JJS1HYQZ7FYK" + std::to_string(1000 + i % 9000),
+          "first_name", value{std::string{"v"}}};
+}
+
+// Pushes messages (no pull) as node `node`; answers the hub's answer.
+exchange_answer push(connection& c, const std::string& group,
+                     const std::string& node, std::vector<message> msgs) {
+  exchange_request req;
+  req.group_id = group;
+  req.client_id = node;
+  req.messages = std::move(msgs);
+  return answer_of(c.post(write_exchange_request(req, 0)));
+}
+
+const char* writer_node = "a0a0a0a0a0a0a0a0";
+const char* client_node = "b0b0b0b0b0b0b0b0";
+
+void preload(connection& c, const std::string& group, const std::string& shape,
+             long count, merkle_trie& trie) {
   auto start = std::chrono::steady_clock::now();
-  int64_t minutes = std::max<long>(1, total / 1000);
-  int64_t t0 = wall_clock_ms() - 3600000 - minutes * 60000;
-  for (long done = 0; done < total; done += 1000) {
-    auto msgs
-        = w.batch(std::min<long>(1000, total - done), t0 + done / 1000 * 60000);
-    c.post(write_sync_request(group, client_node, msgs, w.trie_json()));
+  // An hour ago, at the start of a minute plus a second.
+  int64_t base = (wall_clock_ms() - 3600000) / 60000 * 60000 + 1000;
+  std::vector<message> batch;
+  for (long i = 0; i < count; ++i) {
+    // A burst: 30,000 messages a millisecond from two writers.
+    auto m = shape == "burst"
+                 ? make_message(base + i / 60000,
+                                static_cast<uint32_t>(i % 60000 / 2),
+                                i % 2 ? writer_node : "a1a1a1a1a1a1a1a1", i)
+                 : make_message(base - i * 60000, 0, writer_node, i);
+    trie.insert(m.timestamp, parse_timestamp(m.timestamp)->millis);
+    batch.push_back(std::move(m));
+    if (batch.size() == 2000 || i + 1 == count) {
+      push(c, group, writer_node, std::move(batch));
+      batch.clear();
+    }
   }
-  std::printf("preload: %ld messages in %.1f s (%.0f messages/s)\n", total,
-              seconds_since(start), total / seconds_since(start));
+  std::printf("preload: %ld messages (%s) in %.1f s (%.0f messages/s), trie "
+              "of %zu nodes\n",
+              count, shape.c_str(), seconds_since(start),
+              count / seconds_since(start), trie.size());
 }
 
-void probe(connection& c, writer& w, const std::string& group, int calls) {
+void probe(connection& c, const std::string& group, int calls,
+           const merkle_trie& trie) {
   auto median = [](std::vector<double> xs) {
     std::sort(xs.begin(), xs.end());
     return xs[xs.size() / 2];
   };
-  auto trie_json = w.trie_json();
-  // Nothing new: the client already has everything the hub has.
+  // Where the hub stands: the client starts at its head.
+  auto at = push(c, group, client_node, {});
+  exchange_request req;
+  req.group_id = group;
+  req.client_id = client_node;
+  req.hub = at.hub;
+  req.after = at.head;
   std::vector<double> nothing;
   size_t nothing_bytes = 0;
   for (int i = 0; i < calls; ++i) {
+    auto body = write_exchange_request(req, at.root);
     auto t = std::chrono::steady_clock::now();
-    auto body = c.post(write_sync_request(group, client_node, {}, trie_json));
-    nothing_bytes = body.size();
-    auto r = parse_sync_response(body);
-    if (!r || !r->messages.empty() || r->merkle.hash() != w.trie.hash()) {
-      std::fprintf(stderr,
-                   "bench_sync: the hub holds something the client "
-                   "does not (%zu messages)\n",
-                   r ? r->messages.size() : 0);
+    auto answer = c.post(body);
+    nothing.push_back(seconds_since(t) * 1000);
+    nothing_bytes = body.size() + answer.size();
+    auto a = answer_of(answer);
+    if (!a.messages.empty() || a.more) {
+      std::fprintf(stderr, "bench_sync: the hub had something new\n");
       std::exit(1);
     }
-    nothing.push_back(seconds_since(t) * 1000);
   }
-  // One new message: another writer adds one (a little apart, so that most
-  // pulls find it alone in its minute), the client pulls it.
-  writer other{"c0c0c0c0c0c0c0c0"};
   std::vector<double> one;
   size_t one_bytes = 0;
   for (int i = 0; i < calls; ++i) {
-    auto msg = other.batch(1, wall_clock_ms());
-    c.post(write_sync_request(group, "c0c0c0c0c0c0c0c0", msg, trie_json));
+    push(c, group, "c0c0c0c0c0c0c0c0",
+         {make_message(wall_clock_ms(), 0, "c0c0c0c0c0c0c0c0", i)});
+    auto body = write_exchange_request(req, at.root);
     auto t = std::chrono::steady_clock::now();
-    auto body = c.post(write_sync_request(group, client_node, {}, trie_json));
+    auto answer = c.post(body);
     one.push_back(seconds_since(t) * 1000);
-    one_bytes = body.size();
-    // The hub answers from the start of the differing minute, so messages
-    // of that minute the client already has come along; the new one must.
-    auto r = parse_sync_response(body);
-    if (!r
-        || std::none_of(r->messages.begin(), r->messages.end(),
-                        [&](const message& m) {
-                          return m.timestamp == msg[0].timestamp;
-                        })) {
-      std::fprintf(stderr, "bench_sync: the new message did not come\n");
+    one_bytes = body.size() + answer.size();
+    auto a = answer_of(answer);
+    if (a.messages.size() != 1) {
+      std::fprintf(stderr, "bench_sync: %zu messages instead of 1\n",
+                   a.messages.size());
       std::exit(1);
     }
-    w.trie.insert(msg[0].timestamp, parse_timestamp(msg[0].timestamp)->millis);
-    trie_json = w.trie.to_json();
+    req.after = a.next;
   }
-  std::printf("probe: nothing new %.2f ms (answer %zu bytes), one new message "
-              "%.2f ms (answer %zu bytes), trie %zu nodes\n",
+  std::printf("probe: nothing new %.2f ms, %zu bytes (request and answer); "
+              "one new message %.2f ms, %zu bytes; the whole trie a client "
+              "of the crdt-example-app format posts: %zu bytes\n",
               median(nothing), nothing_bytes, median(one), one_bytes,
-              w.trie.size());
+              trie.to_json().size());
 }
 
-void ingest(const std::string& host, const std::string& port, writer& w,
+void ingest(const std::string& host, const std::string& port,
             const std::string& group, int clients, long batches, size_t size) {
   std::atomic<long> sent{0};
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i)
-    threads.emplace_back([&] {
+    threads.emplace_back([&, i] {
       connection c{host, port};
+      std::string node(16, static_cast<char>('d' + i % 3));
+      node[0] = static_cast<char>('0' + i);
       for (long b = 0; b < batches; ++b) {
-        auto msgs = w.batch(size, wall_clock_ms());
-        c.post(write_sync_request(group, client_node, msgs, w.trie_json()));
+        std::vector<message> msgs;
+        auto at = wall_clock_ms();
+        for (size_t k = 0; k < size; ++k)
+          msgs.push_back(make_message(at, static_cast<uint32_t>(b * size + k),
+                                      node, static_cast<long>(k)));
+        push(c, group, node, std::move(msgs));
         sent += static_cast<long>(size);
       }
     });
@@ -223,24 +216,26 @@ void ingest(const std::string& host, const std::string& port, writer& w,
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 8) {
-    std::fprintf(stderr, "usage: bench_sync <host> <port> <group> <preload> "
-                         "<probe-calls> <clients> <batches> [size]\n");
+  if (argc < 9) {
+    std::fprintf(stderr, "usage: bench_sync <host> <port> <group> "
+                         "minutes|burst <count> <probe-calls> <clients> "
+                         "<batches> [size]\n");
     return 2;
   }
   std::string host = argv[1], port = argv[2], group = argv[3];
-  long total = std::atol(argv[4]);
-  int calls = std::atoi(argv[5]);
-  int clients = std::atoi(argv[6]);
-  long batches = std::atol(argv[7]);
-  size_t size = argc > 8 ? std::strtoul(argv[8], nullptr, 10) : 1000;
-  writer w{client_node};
+  std::string shape = argv[4];
+  long count = std::atol(argv[5]);
+  int calls = std::atoi(argv[6]);
+  int clients = std::atoi(argv[7]);
+  long batches = std::atol(argv[8]);
+  size_t size = argc > 9 ? std::strtoul(argv[9], nullptr, 10) : 1000;
   connection c{host, port};
-  adopt(c, w, group);
-  preload(c, w, group, total);
+  merkle_trie trie;
+  if (count > 0)
+    preload(c, group, shape, count, trie);
   if (calls > 0)
-    probe(c, w, group, calls);
+    probe(c, group, calls, trie);
   if (clients > 0)
-    ingest(host, port, w, group, clients, batches, size);
+    ingest(host, port, group, clients, batches, size);
   return 0;
 }
