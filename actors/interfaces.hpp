@@ -48,6 +48,15 @@ struct clock_status {
   int32_t merkle_hash = 0;
 };
 
+/// What /health reports of the writer: whether the disk is full (writes
+/// refused with 507 since `since`, an ISO time) and how many commits failed
+/// that way in the current episode.
+struct storage_status {
+  bool disk_full = false;
+  std::string since;
+  uint64_t refused = 0;
+};
+
 /// A group's root hash and the sequence number of its last stored
 /// message, taken at the same moment.
 struct stream_head {
@@ -184,7 +193,9 @@ using writer_actor = caf::typed_actor<
     caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>,
     // Sets a config_sync row (key, value, type).
     caf::replies_to<config_atom, std::string, std::string,
-                    std::string>::with<bool>>;
+                    std::string>::with<bool>,
+    // Answers whether commits fail for lack of disk space.
+    caf::replies_to<status_atom>::with<storage_status>>;
 
 /// A read-only connection for GETs. Runs detached; several form a pool.
 /// Record reads carry the caller's organization last: records of other
@@ -277,6 +288,7 @@ using session_actor = caf::typed_actor<
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::commit_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::list_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::clock_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::storage_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::merkle_deltas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::record_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::record_change>)

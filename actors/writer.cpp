@@ -1,8 +1,11 @@
 #include "actors/writer.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/timestamp.hpp"
 
 #include <caf/all.hpp>
+
+#include <iostream>
 
 namespace crdt {
 
@@ -20,6 +23,26 @@ writer(writer_actor::stateful_pointer<writer_state> self,
                  head(std::string{}));
     for (const auto& [group, deltas] : s.group_deltas)
       self->send(clock, merkle_atom::value, group, deltas, head(group));
+  };
+  // Keeps the full-disk episode: starts at the first commit refused for
+  // lack of space, ends at the next one that succeeds.
+  auto observe = [=](const caf::error& err) {
+    auto& st = self->state.storage;
+    bool full = err && err.category() == caf::atom("crdt")
+                && static_cast<ec>(err.code()) == ec::disk_full;
+    if (full) {
+      if (!st.disk_full) {
+        st = storage_status{true, iso8601(wall_clock_ms()), 0};
+        std::cerr << "crdt-store: storage: the disk is full; writes answer 507 "
+                     "until space is freed ("
+                  << describe(err) << ")" << std::endl;
+      }
+      ++st.refused;
+    } else if (!err && st.disk_full) {
+      std::cerr << "crdt-store: storage: writes succeed again after "
+                << st.refused << " refused for lack of disk space" << std::endl;
+      st = storage_status{};
+    }
   };
   // Answers one batch of a commit: its refusal, or what it stored.
   auto answer = [](auto& entry, const commit_summary& s, size_t i) {
@@ -54,6 +77,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
         for (auto& p : pending)
           batches.push_back(&p.first);
         auto summary = st.store->commit(batches);
+        observe(summary ? caf::error{} : summary.error());
         if (summary) {
           report(*summary);
           for (size_t i = 0; i < pending.size(); ++i)
@@ -64,6 +88,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
           // One bad batch must not fail its neighbours: retry one by one.
           for (auto& p : pending) {
             auto one = st.store->commit({&p.first});
+            observe(one ? caf::error{} : one.error());
             if (one) {
               report(*one);
               answer(p, *one, 0);
@@ -86,6 +111,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
           return err;
         return true;
       },
+      [=](status_atom) { return self->state.storage; },
   };
 }
 

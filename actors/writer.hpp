@@ -19,6 +19,9 @@ struct writer_state {
       pending;
   /// Whether a flush message is on its way to this actor.
   bool flush_scheduled = false;
+  /// The current full-disk episode, if any (logged once when it starts and
+  /// once when a commit succeeds again).
+  storage_status storage;
   static inline const char* name = "writer";
 };
 

@@ -15,6 +15,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <iostream>
@@ -39,6 +40,27 @@ std::string caf_config_path(const settings& cfg) {
     if (file_exists(p))
       return p;
   return {};
+}
+
+// Raises the soft descriptor limit so that MAX_CONNECTIONS connections fit
+// beside the database files and the sync client (within the hard limit;
+// says so when it cannot).
+void fit_descriptor_limit(size_t connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return;
+  rlim_t want = static_cast<rlim_t>(connections) + 128;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < want) {
+    rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want
+                                                 : std::min(want, lim.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &lim);
+    if (lim.rlim_cur < want)
+      std::cout << "crdt-store: the descriptor limit (" << lim.rlim_cur
+                << ", raised from " << before << ") is below MAX_CONNECTIONS + "
+                << "128; beyond it new connections wait in the backlog"
+                << std::endl;
+  }
 }
 
 int fail(const std::string& what) {
@@ -148,6 +170,11 @@ int main(int argc, char** argv) {
   hopts.port = static_cast<unsigned short>(cfg.integer("PORT"));
   hopts.body_limit = static_cast<size_t>(cfg.integer("BODY_LIMIT"));
   hopts.sync_body_limit = static_cast<size_t>(cfg.integer("SYNC_BODY_LIMIT"));
+  hopts.max_connections = static_cast<size_t>(cfg.integer("MAX_CONNECTIONS"));
+  hopts.header_timeout
+      = std::chrono::milliseconds(cfg.integer("HEADER_TIMEOUT_MS"));
+  hopts.idle_timeout = std::chrono::milliseconds(cfg.integer("IDLE_TIMEOUT_MS"));
+  fit_descriptor_limit(hopts.max_connections);
   auto lst = std::make_shared<listener>(ioc, sys, n->shared(), hopts);
   if (auto err = lst->open())
     return fail(describe(err));
@@ -175,6 +202,7 @@ int main(int argc, char** argv) {
   ioc.run();
   for (auto& t : threads)
     t.join();
+  lst->close_all();
   n->stop();
   std::cout << "crdt-store: stopped" << std::endl;
   return 0;

@@ -52,6 +52,14 @@ const std::vector<setting_spec>& setting_specs() {
       {"SYNC_BODY_LIMIT", "67108864",
        "largest POST /sync body in bytes (413 above); clients of the "
        "crdt-example-app format send their whole merkle trie"},
+      {"MAX_CONNECTIONS", "4096",
+       "open HTTP connections; more are answered 503 and closed (the "
+       "descriptor limit is raised to fit, within the hard limit)"},
+      {"HEADER_TIMEOUT_MS", "10000",
+       "time a client has to send a whole request head (ms), from its "
+       "first byte or from connecting"},
+      {"IDLE_TIMEOUT_MS", "60000",
+       "time a keep-alive connection may wait for its next request (ms)"},
       {"SYNC_PAGE_BYTES", "524288",
        "the JSON size of the messages in one sync call, both what a node "
        "sends and what a hub answers (at least one message per call)"},
@@ -102,7 +110,9 @@ kind kind_of(const std::string& key) {
   if (key == "SYNC_TIMER_MS" || key == "SYNC_BACKOFF_MAX_MS"
       || key == "BODY_LIMIT" || key == "SYNC_BODY_LIMIT"
       || key == "SYNC_PAGE_BYTES" || key == "WRITE_QUEUE_LIMIT"
-      || key == "HTTP_THREADS" || key == "READERS" || key == "HLC_MAX_DRIFT_MS")
+      || key == "HTTP_THREADS" || key == "READERS" || key == "HLC_MAX_DRIFT_MS"
+      || key == "MAX_CONNECTIONS" || key == "HEADER_TIMEOUT_MS"
+      || key == "IDLE_TIMEOUT_MS")
     return kind::positive;
   if (key == "TOKEN_TTL_SECONDS")
     return kind::lifetime;

@@ -113,6 +113,15 @@ http_reply error_reply(const caf::error& err, const std::string& table) {
       return unauthorized_reply(describe(err));
     case ec::forbidden:
       return error_reply(403, describe(err), table);
+    case ec::disk_full: {
+      auto r = error_reply(507,
+                           "Insufficient storage: the database's disk is "
+                           "full; nothing was stored, retry once space is "
+                           "freed",
+                           table);
+      r.headers.emplace_back("Retry-After", "10");
+      return r;
+    }
     case ec::throttled: {
       auto r = error_reply(429, describe(err), table);
       r.headers.emplace_back("Retry-After",
@@ -192,13 +201,16 @@ caf::expected<record_body> parse_record_body(const std::string& body) {
   record_body out;
   if (!within_json_depth(body))
     return make_error(ec::bad_request, "JSON nested too deeply");
-  out.doc.Parse(body.data(), body.size());
+  out.doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   if (out.doc.HasParseError())
     return make_error(ec::bad_request, std::string{"Invalid JSON: "}
                                            + rapidjson::GetParseError_En(
                                                out.doc.GetParseError()));
   if (!out.doc.IsObject())
     return make_error(ec::bad_request, "Body must be a JSON object");
+  if (!valid_utf8_strings(out.doc))
+    return make_error(ec::bad_request, "Invalid JSON: a string is not valid "
+                                       "UTF-8 (a lone surrogate escape?)");
   auto it = out.doc.FindMember("data");
   if (it == out.doc.MemberEnd() || !it->value.IsObject())
     return make_error(ec::bad_request, "Body needs a 'data' object");

@@ -40,22 +40,28 @@ std::optional<std::string> setting_text(const rapidjson::Value& v) {
 }
 
 // The answer to a failed /sync call: 400 for the caller's bad batch, 500
-// when the hub failed, 503 (retry) when it did not answer in time.
+// when the hub failed, 507 when its disk is full and 503 when it did not
+// answer in time (both with Retry-After).
 http_reply sync_error_reply(const caf::error& err) {
   unsigned status = 503;
   if (is(err, ec::bad_request))
     status = 400;
   else if (is(err, ec::storage_failure))
     status = 500;
+  else if (is(err, ec::disk_full))
+    status = 507;
   http_reply r{status, write_sync_error(describe(err)), {}};
   if (status == 503)
     r.headers.emplace_back("Retry-After", "1");
+  else if (status == 507)
+    r.headers.emplace_back("Retry-After", "10");
   return r;
 }
 
 // The /health object: node, clock, outbox and the last sync round.
 std::string render_health(const node_info& info, const clock_status& cs,
-                          uint64_t pending, const sync_status& ss) {
+                          uint64_t pending, const sync_status& ss,
+                          const storage_status& storage) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w{buf};
   auto str = [&](const char* k, const std::string& v) {
@@ -63,7 +69,8 @@ std::string render_health(const node_info& info, const clock_status& cs,
     w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
   };
   w.StartObject();
-  str("status", "ok");
+  // Reads keep working on a full disk, so the node is degraded, not down.
+  str("status", storage.disk_full ? "degraded" : "ok");
   str("node_id", cs.node_id);
   str("group_id", info.group_id);
   str("database", info.database);
@@ -72,6 +79,16 @@ std::string render_health(const node_info& info, const clock_status& cs,
   w.Key("pending");
   w.Uint64(pending);
   str("clock", cs.last);
+  w.Key("storage");
+  w.StartObject();
+  w.Key("disk_full");
+  w.Bool(storage.disk_full);
+  if (storage.disk_full) {
+    str("since", storage.since);
+    w.Key("writes_refused");
+    w.Uint64(storage.refused);
+  }
+  w.EndObject();
   w.Key("sync_enabled");
   w.Bool(ss.enabled);
   w.Key("last_sync");
@@ -173,6 +190,19 @@ void serve_sync(const request_context& ctx) {
           [=](caf::error& err) { ctx.reply(sync_error_reply(err)); });
 }
 
+// The last step of /health: the writer's view of the disk.
+void health_of_storage(const request_context& ctx, const clock_status& cs,
+                       uint64_t pending, const sync_status& ss) {
+  ctx.self->request(ctx.svc().writer, read_timeout, status_atom::value)
+      .then(
+          [=](storage_status& storage) {
+            ctx.reply({200,
+                       render_health(ctx.svc().info, cs, pending, ss, storage),
+                       {}});
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
 void health(const request_context& ctx) {
   auto self = ctx.self;
   const auto& svc = ctx.svc();
@@ -186,10 +216,7 @@ void health(const request_context& ctx) {
                                     status_atom::value)
                           .then(
                               [=](sync_status& ss) {
-                                ctx.reply({200,
-                                           render_health(ctx.svc().info, cs,
-                                                         pending, ss),
-                                           {}});
+                                health_of_storage(ctx, cs, pending, ss);
                               },
                               [=](caf::error& err) {
                                 ctx.reply(error_reply(err));

@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "protocol/json_guard.hpp"
+
 namespace crdt {
 
 namespace {
@@ -59,6 +61,9 @@ std::optional<std::string> decode(std::string_view s, bool plus_is_space) {
       out.push_back(s[i]);
     }
   }
+  // Names and values end up in answers and in the log: text only.
+  if (!valid_utf8(out) || out.find('\0') != std::string::npos)
+    return std::nullopt;
   return out;
 }
 

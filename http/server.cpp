@@ -11,7 +11,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <iostream>
 #include <map>
 
 namespace crdt {
@@ -23,25 +26,58 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-constexpr auto idle_timeout = std::chrono::seconds(60);
-
 constexpr const char* sync_secret_header = "X-Sync-Secret";
+
+// A request Beast could not parse (bad method, target, version, header or
+// Content-Length, bad chunk...): answered 400. A client that went away in
+// the middle (end of stream, partial message) gets no answer.
+bool is_parse_error(const beast::error_code& ec) {
+  static const auto& http_category
+      = http::make_error_code(http::error::bad_method).category();
+  return ec.category() == http_category && ec != http::error::end_of_stream
+         && ec != http::error::partial_message;
+}
+
+} // namespace
 
 /// One TCP connection: reads requests, hands them to its session actor,
 /// and writes the replies back in request order.
 class connection : public std::enable_shared_from_this<connection> {
 public:
-  connection(tcp::socket&& socket, const server_options& opts)
-      : stream_(std::move(socket)), opts_(opts) {
+  connection(tcp::socket&& socket, const server_options& opts,
+             std::shared_ptr<std::atomic<size_t>> open)
+      : stream_(std::move(socket)), opts_(opts), open_(std::move(open)) {
     // nop
   }
 
   ~connection() {
     if (actor_)
       caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+    --*open_;
   }
 
   void start(caf::actor_system& sys, std::shared_ptr<const services> svc);
+
+  /// Answers 503 without reading a request, then closes: for connections
+  /// beyond the limit.
+  void refuse() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->refuse_request(503, "Service Unavailable: too many connections, "
+                                "retry later");
+    });
+  }
+
+  /// Closes the socket and lets go of the connection and its actor (only
+  /// once the io_context no longer runs).
+  void abandon() {
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    hold_.reset();
+    if (actor_) {
+      caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+      actor_ = nullptr;
+    }
+  }
 
   /// Called from any thread: queues `reply` for request `seq`.
   void deliver(uint64_t seq, http_reply reply) {
@@ -55,17 +91,67 @@ private:
   void do_read() {
     reading_ = true;
     parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(opts_.header_limit));
     // The head first: the body's limit depends on the path.
     parser_->body_limit(boost::none);
-    stream_.expires_after(idle_timeout);
+    if (first_ || buffer_.size() > 0) {
+      first_ = false;
+      read_head();
+      return;
+    }
+    // Between requests: wait for the next one's first byte as long as a
+    // keep-alive connection may idle; then its head must come quickly.
+    stream_.expires_after(opts_.idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        beast::bind_front_handler(&connection::on_first_bytes,
+                                  shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec) {
+      on_read(ec, 0);
+      return;
+    }
+    buffer_.commit(n);
+    read_head();
+  }
+
+  void read_head() {
+    stream_.expires_after(opts_.header_timeout);
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&connection::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, size_t) {
+    if (ec == http::error::header_limit) {
+      // 414 when not even the request line fits (the parser has not seen
+      // a target), 431 otherwise.
+      auto limit = std::to_string(opts_.header_limit);
+      if (parser_->get().target().empty())
+        refuse_request(414, "URI Too Long: the request line and headers are "
+                            "limited to "
+                                + limit + " bytes");
+      else
+        refuse_request(431, "Request Header Fields Too Large: the request "
+                            "line and headers are limited to "
+                                + limit + " bytes");
+      return;
+    }
+    if (ec == http::error::bad_version && names_a_version()) {
+      refuse_request(505, "HTTP Version Not Supported: this server speaks "
+                          "HTTP/1.0 and HTTP/1.1");
+      return;
+    }
     if (ec) {
       on_read(ec, 0);
+      return;
+    }
+    auto version = parser_->get().version();
+    if (version != 10 && version != 11) {
+      refuse_request(505, "HTTP Version Not Supported: this server speaks "
+                          "HTTP/1.0 and HTTP/1.1");
       return;
     }
     auto target = parser_->get().target();
@@ -82,14 +168,44 @@ private:
         beast::bind_front_handler(&connection::on_read, shared_from_this()));
   }
 
+  // Whether the request line still in the buffer ends in a well-formed
+  // version that Beast refused ("HTTP/2.0"): 505 rather than 400.
+  bool names_a_version() const {
+    auto data = buffer_.cdata();
+    std::string_view seen{static_cast<const char*>(data.data()), data.size()};
+    auto line = seen.substr(0, seen.find('\r'));
+    auto at = line.rfind(" HTTP/");
+    if (at == std::string_view::npos || line.size() != at + 9)
+      return false;
+    auto v = line.substr(at + 6);
+    return std::isdigit(static_cast<unsigned char>(v[0])) && v[1] == '.'
+           && std::isdigit(static_cast<unsigned char>(v[2]));
+  }
+
+  // Answers a request that will not be served, then closes the connection
+  // (lingering, so that the client reads the answer, not a reset).
+  void refuse_request(unsigned status, const std::string& message) {
+    reading_ = false;
+    auto seq = next_seq_++;
+    close_at_ = seq;
+    ++in_flight_;
+    auto reply = error_reply(status, message);
+    if (status == 503)
+      reply.headers.emplace_back("Connection", "close");
+    on_reply(seq, std::move(reply));
+  }
+
   void on_read(beast::error_code ec, size_t) {
     reading_ = false;
     if (ec == http::error::body_limit) {
       // Answer from the headers alone, then close without reading the body.
-      auto seq = next_seq_++;
-      close_at_ = seq;
-      ++in_flight_;
-      on_reply(seq, error_reply(413, "Payload Too Large"));
+      refuse_request(413, "Payload Too Large");
+      return;
+    }
+    if (is_parse_error(ec)) {
+      // Beast's messages are fixed texts ("bad target", "bad version"...),
+      // never the client's bytes.
+      refuse_request(400, "Bad Request: malformed HTTP (" + ec.message() + ")");
       return;
     }
     if (ec) {
@@ -217,6 +333,10 @@ private:
   bool reading_ = false;
   bool writing_ = false;
   bool eof_ = false;
+  /// No request read yet: the first head is timed from the accept.
+  bool first_ = true;
+  /// The listener's count of open connections.
+  std::shared_ptr<std::atomic<size_t>> open_;
   std::map<uint64_t, http::response<http::string_body>> ready_;
   std::map<uint64_t, unsigned> versions_;
   http::response<http::string_body> current_;
@@ -224,6 +344,8 @@ private:
   /// Keeps the connection alive while requests are in flight.
   std::shared_ptr<connection> hold_;
 };
+
+namespace {
 
 /// Routes a session actor's replies to its connection, if still open.
 class connection_sink : public reply_sink {
@@ -242,6 +364,8 @@ private:
   std::weak_ptr<connection> conn_;
 };
 
+} // namespace
+
 void connection::start(caf::actor_system& sys,
                        std::shared_ptr<const services> svc) {
   auto sink = std::make_shared<connection_sink>(weak_from_this());
@@ -251,7 +375,6 @@ void connection::start(caf::actor_system& sys,
       beast::bind_front_handler(&connection::do_read, shared_from_this()));
 }
 
-} // namespace
 
 listener::listener(net::io_context& ioc, caf::actor_system& sys,
                    std::shared_ptr<const services> svc, server_options opts)
@@ -259,7 +382,9 @@ listener::listener(net::io_context& ioc, caf::actor_system& sys,
     , acceptor_(net::make_strand(ioc))
     , sys_(sys)
     , svc_(std::move(svc))
-    , opts_(std::move(opts)) {
+    , opts_(std::move(opts))
+    , open_(std::make_shared<std::atomic<size_t>>(0))
+    , retry_(acceptor_.get_executor()) {
   // nop
 }
 
@@ -292,6 +417,27 @@ void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     beast::error_code ignored;
     self->acceptor_.close(ignored);
+    self->retry_.cancel();
+  });
+}
+
+void listener::close_all() {
+  for (auto& weak : connections_)
+    if (auto c = weak.lock())
+      c->abandon();
+  connections_.clear();
+}
+
+void listener::back_off(const boost::system::error_code& ec) {
+  if (accept_failures_++ == 0)
+    std::cerr << "crdt-store: http: cannot accept connections (" << ec.message()
+              << "); retrying every 50 ms until descriptors are free (raise "
+                 "the descriptor limit, ulimit -n, or lower MAX_CONNECTIONS)"
+              << std::endl;
+  retry_.expires_after(std::chrono::milliseconds(50));
+  retry_.async_wait([self = shared_from_this()](beast::error_code e) {
+    if (!e && self->acceptor_.is_open())
+      self->do_accept();
   });
 }
 
@@ -307,11 +453,33 @@ void listener::do_accept() {
       [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
           return;
+        if (ec == net::error::no_descriptors || ec == net::error::no_memory
+            || ec == net::error::no_buffer_space
+            || ec == boost::system::errc::too_many_files_open_in_system) {
+          self->back_off(ec);
+          return;
+        }
+        if (!ec && self->accept_failures_ > 0) {
+          std::cerr << "crdt-store: http: accepting connections again after "
+                    << self->accept_failures_ << " failed attempts"
+                    << std::endl;
+          self->accept_failures_ = 0;
+        }
         if (!ec) {
           socket.set_option(tcp::no_delay(true), ec);
-          auto conn
-              = std::make_shared<connection>(std::move(socket), self->opts_);
-          conn->start(self->sys_, self->svc_);
+          ++*self->open_;
+          auto conn = std::make_shared<connection>(
+              std::move(socket), self->opts_, self->open_);
+          if (*self->open_ > self->opts_.max_connections)
+            conn->refuse();
+          else
+            conn->start(self->sys_, self->svc_);
+          auto& all = self->connections_;
+          if (all.size() >= 1024 && all.size() == all.capacity())
+            all.erase(std::remove_if(all.begin(), all.end(),
+                                     [](const auto& c) { return c.expired(); }),
+                      all.end());
+          all.push_back(conn);
         }
         self->do_accept();
       });

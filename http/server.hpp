@@ -6,10 +6,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace crdt {
 
@@ -24,7 +28,20 @@ struct server_options {
   size_t sync_body_limit = 64 << 20;
   /// Requests a connection may have in flight (pipelining).
   size_t max_pipeline = 16;
+  /// Largest request head (request line and headers): 431 above, or 414
+  /// when the request line alone is longer.
+  size_t header_limit = 8192;
+  /// Open connections; more are answered 503 and closed.
+  size_t max_connections = 4096;
+  /// How long a client has to send a whole request head, from its first
+  /// byte (or from the accept, for a new connection): against slowloris.
+  std::chrono::milliseconds header_timeout{10000};
+  /// How long a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout{60000};
 };
+
+/// One client connection (defined in server.cpp).
+class connection;
 
 /// Accepts connections and gives each a Beast connection object plus its
 /// own session actor (Beast's advanced server, with actors behind it).
@@ -42,17 +59,38 @@ public:
   /// Stops accepting new connections.
   void stop();
 
+  /// Ends every connection still open, and its session actor: for after
+  /// the io_context stopped, when answers in flight will never be written
+  /// (otherwise such a connection keeps itself and its actor alive, and
+  /// the actor system waits for them forever).
+  void close_all();
+
   /// The bound port (useful with port 0).
   unsigned short port() const;
 
+  /// Connections open now.
+  size_t open_connections() const {
+    return *open_;
+  }
+
 private:
   void do_accept();
+  /// After accept failed for want of descriptors (EMFILE, ENFILE) or
+  /// memory: waits a moment instead of spinning, logging once an episode.
+  void back_off(const boost::system::error_code& ec);
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   caf::actor_system& sys_;
   std::shared_ptr<const services> svc_;
   server_options opts_;
+  /// Every connection accepted (expired ones are dropped as they pile up).
+  std::vector<std::weak_ptr<connection>> connections_;
+  /// Connections alive (each decrements it when it goes).
+  std::shared_ptr<std::atomic<size_t>> open_;
+  boost::asio::steady_timer retry_;
+  /// Accepts that failed in the current descriptor shortage.
+  size_t accept_failures_ = 0;
 };
 
 } // namespace crdt

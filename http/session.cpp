@@ -116,7 +116,9 @@ session(session_actor::stateful_pointer<session_state> self,
         auto tgt = parse_target(req.target);
         if (!tgt) {
           self->state.sink->send(req.seq,
-                                 error_reply(400, "Malformed request target"));
+                                 error_reply(400, "Malformed request target: bad "
+                                                 "percent-encoding, or not "
+                                                 "UTF-8 text"));
           return;
         }
         auto match = match_route(routes(), req.method, tgt->segments);

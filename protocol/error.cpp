@@ -38,6 +38,8 @@ const char* to_string(ec code) {
     return "forbidden";
   case ec::throttled:
     return "throttled";
+  case ec::disk_full:
+    return "disk_full";
   }
   return "unknown";
 }

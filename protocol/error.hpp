@@ -45,6 +45,9 @@ enum class ec : uint8_t {
   /// Too many failed logins; the context's second element, when present,
   /// is the number of seconds to wait.
   throttled,
+  /// The database's disk (or its size limit) is full: nothing was stored;
+  /// writes succeed again once space is freed.
+  disk_full,
 };
 
 /// Returns the name of a code, e.g. "bad_timestamp".

@@ -1,5 +1,8 @@
 #include "protocol/json_guard.hpp"
 
+#include <rapidjson/encodings.h>
+#include <rapidjson/memorystream.h>
+
 namespace crdt {
 
 bool within_json_depth(std::string_view text, size_t max_depth) {
@@ -34,6 +37,43 @@ bool within_json_depth(std::string_view text, size_t max_depth) {
       break;
     }
   }
+  return true;
+}
+
+namespace {
+
+// Counts what RapidJSON's validator copies; nothing is kept.
+struct null_sink {
+  using Ch = char;
+  void Put(char) {
+    // nop
+  }
+};
+
+} // namespace
+
+bool valid_utf8_strings(const rapidjson::Value& v) {
+  if (v.IsString())
+    return valid_utf8({v.GetString(), v.GetStringLength()});
+  if (v.IsArray()) {
+    for (const auto& x : v.GetArray())
+      if (!valid_utf8_strings(x))
+        return false;
+  } else if (v.IsObject()) {
+    for (const auto& m : v.GetObject())
+      if (!valid_utf8_strings(m.name) || !valid_utf8_strings(m.value))
+        return false;
+  }
+  return true;
+}
+
+bool valid_utf8(std::string_view text) {
+  // RapidJSON's own decoder, the one kParseValidateEncodingFlag uses.
+  rapidjson::MemoryStream ms{text.data(), text.size()};
+  null_sink sink;
+  while (ms.Tell() < text.size())
+    if (!rapidjson::UTF8<>::Validate(ms, sink))
+      return false;
   return true;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <rapidjson/document.h>
+
 #include <cstddef>
 #include <string_view>
 
@@ -14,5 +16,15 @@ constexpr size_t max_json_depth = 64;
 /// most `max_depth` deep. A linear scan; it does not validate the JSON.
 bool within_json_depth(std::string_view text,
                        size_t max_depth = max_json_depth);
+
+/// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
+/// code points past U+10FFFF): what every string the service stores, echoes
+/// or replicates must be, so that its JSON stays valid for strict parsers.
+bool valid_utf8(std::string_view text);
+
+/// True when every string and member name in `v` is valid UTF-8. RapidJSON's
+/// kParseValidateEncodingFlag checks raw bytes but lets an escaped lone low
+/// surrogate ("\udc00") through, encoded as an invalid sequence.
+bool valid_utf8_strings(const rapidjson::Value& v);
 
 } // namespace crdt

@@ -28,13 +28,16 @@ caf::error read_messages(const rapidjson::Value& arr,
 caf::error parse_json_object(std::string_view body, rapidjson::Document& doc) {
   if (!within_json_depth(body))
     return make_error(ec::bad_request, "JSON nested too deeply");
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   if (doc.HasParseError())
     return make_error(ec::bad_request,
                       std::string{"invalid JSON: "}
                           + rapidjson::GetParseError_En(doc.GetParseError()));
   if (!doc.IsObject())
     return make_error(ec::bad_request, "body must be a JSON object");
+  if (!valid_utf8_strings(doc))
+    return make_error(ec::bad_request, "invalid JSON: a string is not valid "
+                                       "UTF-8 (a lone surrogate escape?)");
   return caf::none;
 }
 

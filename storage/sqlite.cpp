@@ -54,7 +54,7 @@ caf::error connection::exec(const std::string& sql) {
       != SQLITE_OK) {
     std::string text = msg ? msg : "unknown error";
     sqlite3_free(msg);
-    return make_error(ec::storage_failure, text + " in: " + sql);
+    return make_error(failure_code(), text + " in: " + sql);
   }
   return caf::none;
 }
@@ -104,8 +104,13 @@ caf::expected<statement*> connection::prepare_shaped(const std::string& sql) {
   return &shaped_.front().second;
 }
 
+ec connection::failure_code() const {
+  return (sqlite3_errcode(db_.get()) & 0xff) == SQLITE_FULL ? ec::disk_full
+                                                           : ec::storage_failure;
+}
+
 caf::error connection::fail(const std::string& what) const {
-  return make_error(ec::storage_failure, what + ": " + last_error());
+  return make_error(failure_code(), what + ": " + last_error());
 }
 
 } // namespace crdt::sql

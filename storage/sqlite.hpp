@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol/error.hpp"
 #include "protocol/message.hpp"
 
 #include <caf/error.hpp>
@@ -150,6 +151,10 @@ public:
 
   /// Makes an error from a failed step.
   caf::error fail(const std::string& what) const;
+
+  /// The code of the last failure: disk_full for SQLITE_FULL (a full disk or
+  /// max_page_count reached), storage_failure otherwise.
+  ec failure_code() const;
 
   sqlite3* get() const {
     return db_.get();

@@ -73,10 +73,11 @@ class Node:
         self.proc = None
         self.log = os.path.join(self.dir, "server.log")
         self.err_log = None  # a path: start() writes stderr there instead of into self.log
+        self.prefix = []  # a command the binary runs under, e.g. ["prlimit", "--nofile=64", "--"]
 
     def start(self, args=(), wait=True):
         with open(self.log, "ab") as log, open(self.err_log or os.devnull, "ab") as err:
-            self.proc = subprocess.Popen([BINARY, *args], env=self.env, cwd=self.dir, stdout=log,
+            self.proc = subprocess.Popen([*self.prefix, BINARY, *args], env=self.env, cwd=self.dir, stdout=log,
                                          stderr=err if self.err_log else subprocess.STDOUT)
         if wait:
             deadline = time.time() + 15

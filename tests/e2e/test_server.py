@@ -236,5 +236,27 @@ class ServerTest(NodeTestCase):
         self.assertEqual(n.call("GET", "/health")[1]["merkle_hash"], before)
 
 
+    def test_sigterm_with_requests_in_flight_stops_the_server(self):
+        """Answers that will never be written must not keep the process alive."""
+        n = self.node().start()
+        body = json.dumps({"data": {"email": "nobody@example.com", "password": "wrong password"}})
+        socks = []
+        for _ in range(30):  # each login costs a password hash: most are still waiting
+            s = socket.create_connection(("127.0.0.1", n.port))
+            s.sendall(f"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+                      .encode())
+            socks.append(s)
+        time.sleep(0.05)
+        n.proc.send_signal(signal.SIGTERM)
+        try:
+            code = n.proc.wait(timeout=15)
+        except Exception:
+            self.fail("the server did not stop within 15 s of SIGTERM")
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual(code, 0)
+        n.proc = None
+
 if __name__ == "__main__":
     unittest.main()
