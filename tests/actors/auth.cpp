@@ -204,6 +204,40 @@ BOOST_AUTO_TEST_CASE(repeated_failures_are_throttled) {
   BOOST_CHECK_MESSAGE(is(c.error(), ec::throttled), describe(c.error()));
 }
 
+BOOST_AUTO_TEST_CASE(a_good_login_starts_the_count_over) {
+  auto a = start();
+  for (int i = 0; i < 4; ++i)
+    BOOST_REQUIRE(!login(a, ada_email, "wrong " + std::to_string(i)));
+  BOOST_REQUIRE_MESSAGE(login(a, ada_email, ada_password), "the fifth try");
+  // Five more free failures after the success; without the reset the
+  // second of them would be throttled.
+  for (int i = 0; i < 5; ++i) {
+    auto r = login(a, ada_email, "wrong again " + std::to_string(i));
+    BOOST_REQUIRE(!r);
+    BOOST_CHECK_MESSAGE(is(r.error(), ec::unauthorized),
+                        "failure " << i + 1 << ": " << describe(r.error()));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(one_address_trying_many_emails_is_throttled) {
+  auto a = start();
+  // Twenty failures from one address, spread over emails so that no email
+  // reaches its own limit.
+  for (int i = 0; i < 20; ++i) {
+    auto email = "guess" + std::to_string(i / 4) + "@example.org";
+    auto r = login(a, email, "wrong", "198.51.100.9");
+    BOOST_REQUIRE(!r);
+    BOOST_REQUIRE_MESSAGE(is(r.error(), ec::unauthorized),
+                          "try " << i + 1 << ": " << describe(r.error()));
+  }
+  // The next try from that address waits, even for a real account...
+  auto r = login(a, ada_email, ada_password, "198.51.100.9");
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK(is(r.error(), ec::throttled));
+  // ... while other addresses are not held back.
+  BOOST_CHECK(login(a, ada_email, ada_password, "198.51.100.10"));
+}
+
 BOOST_AUTO_TEST_CASE(a_crowd_of_logins_is_refused_at_once) {
   // An auth actor that lets 4 requests wait: of 10 sent at once, the first
   // 6 it takes find too many behind them and are refused without hashing.

@@ -35,6 +35,11 @@ public:
   void post(const std::string&, std::string body,
             std::function<void(caf::expected<std::string>)> done) override {
     ++calls;
+    if (down) {
+      // The hub is unreachable: the call never leaves the node.
+      done(make_error(ec::sync_failure, "connection refused"));
+      return;
+    }
     std::bernoulli_distribution dup_dist{dup}, drop_dist{drop};
     bool twice = dup_dist(rng_);
     bool lose = drop_dist(rng_);
@@ -67,6 +72,8 @@ public:
   double dup;
   double drop;
   bool legacy = false;
+  /// Every call fails before reaching the hub.
+  bool down = false;
   int calls = 0;
   size_t sent = 0;
 
@@ -150,6 +157,13 @@ struct sync_fixture : test::test_system {
   void sync_now(const node& n) {
     caf::anon_send(n.svc().sync, sync_atom::value);
     sched->run();
+  }
+
+  /// Messages waiting in the node's outbox.
+  uint64_t pending(const node& n) {
+    auto p = ask<uint64_t>(n.svc().queue, status_atom::value);
+    BOOST_REQUIRE(p);
+    return *p;
   }
 
   sync_status status_of(const node& n) {

@@ -5,6 +5,7 @@ import os
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from harness import NodeTestCase
@@ -90,6 +91,32 @@ class FullDiskTest(NodeTestCase):
         n.stop()
         with sqlite3.connect(n.db) as db:
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+
+
+class OverloadTest(NodeTestCase):
+    def test_writes_beyond_the_queue_limit_get_503_with_retry_after(self):
+        n = self.node(WRITE_QUEUE_LIMIT=1, SQLITE_SYNCHRONOUS="FULL").start()
+        answers, lock = [], threading.Lock()
+
+        def write(i):
+            s, b, h = n.call("POST", "/store/contacts", {"data": {"first_name": f"w{i}"}})
+            with lock:
+                answers.append((s, h.get("Retry-After"), b))
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        statuses = sorted(a[0] for a in answers)
+        self.assertIn(503, statuses, statuses)
+        self.assertTrue(set(statuses) <= {201, 503}, statuses)
+        for s, retry, b in answers:
+            if s == 503:
+                self.assertEqual(retry, "1")
+                self.assertFalse(b["success"])
+        # What was refused is not there; what was acknowledged is.
+        names = {r["first_name"] for r in n.call("GET", "/store/contacts?pluck=first_name&limit=1000")[1]["data"]}
+        self.assertEqual(len(names), statuses.count(201))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 #include "protocol/error.hpp"
 #include "protocol/json_guard.hpp"
+#include "protocol/schema.hpp"
+#include "protocol/sync.hpp"
+#include "protocol/timestamp.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -72,6 +75,56 @@ BOOST_AUTO_TEST_CASE(json_nesting_is_bounded_outside_strings) {
   BOOST_CHECK(within_json_depth(R"({"a":"[[[[[[\"[[["})", 1));
   BOOST_CHECK(!within_json_depth(std::string(65, '['), max_json_depth));
   BOOST_CHECK(within_json_depth(std::string(64, '['), max_json_depth));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// check_batch is what both the hub and the node run on every received
+// batch before storing it; its cases are pinned here directly.
+BOOST_AUTO_TEST_SUITE(check_batch_tests)
+
+namespace {
+
+schema_set contacts_schema() {
+  auto t = table_schema::parse("contacts", R"({"type":"object","properties":{
+    "age":{"type":"integer"}}})");
+  BOOST_REQUIRE(t);
+  schema_set set;
+  set.emplace("contacts", *t);
+  return set;
+}
+
+message at(int64_t millis, value v) {
+  return {to_string(timestamp{millis, 0, "00000000000000aa"}), "contacts",
+          "01JAR2HPE7JJS1HYQZ7FYK0A00", "age", std::move(v)};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(drift_is_refused_for_every_group) {
+  auto schemas = contacts_schema();
+  int64_t now = 1764000000000;
+  auto ahead = at(now + 120000, value{int64_t{3}});
+  for (bool own : {true, false}) {
+    auto reason = check_batch({at(now, value{int64_t{1}}), ahead}, own,
+                              schemas, now, 60000);
+    BOOST_CHECK_MESSAGE(!reason.empty(), "own group: " << own);
+  }
+  BOOST_CHECK(check_batch({at(now + 59000, value{int64_t{1}})}, false,
+                          schemas, now, 60000)
+                  .empty());
+}
+
+BOOST_AUTO_TEST_CASE(value_types_are_checked_for_the_own_group_only) {
+  auto schemas = contacts_schema();
+  int64_t now = 1764000000000;
+  auto wrong = at(now, value{std::string{"not a number"}});
+  BOOST_CHECK(!check_batch({wrong}, true, schemas, now, 60000).empty());
+  // Another group's tables are not this node's to judge: relayed as is.
+  BOOST_CHECK(check_batch({wrong}, false, schemas, now, 60000).empty());
+  BOOST_CHECK(
+      check_batch({at(now, value{int64_t{4}})}, true, schemas, now, 60000)
+          .empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
