@@ -114,6 +114,18 @@ int main(int argc, char** argv) {
   // Organizations and accounts replicate like the user's tables.
   add_builtin_tables(*schemas);
   opts.schemas = std::move(*schemas);
+  if (cfg.check) {
+    auto store = write_store::open(opts.store, opts.schemas);
+    if (!store)
+      return fail(describe(store.error()));
+    auto verdict = (*store)->check();
+    if (!verdict)
+      return fail("check of " + opts.store.path + ": "
+                  + describe(verdict.error()));
+    std::cout << "crdt-store: check of " << opts.store.path << ": " << *verdict
+              << std::endl;
+    return 0;
+  }
   if (cfg.rebuild) {
     auto store = write_store::open(opts.store, opts.schemas);
     if (!store)

@@ -330,7 +330,7 @@ bool apply_sync_setting(sync_config& cfg, const std::string& key,
 }
 
 std::string help_text() {
-  std::string out = "Usage: crdt-store [--rebuild] [--KEY=VALUE ...]\n\n"
+  std::string out = "Usage: crdt-store [--rebuild | --check] [--KEY=VALUE ...]\n\n"
                     "Settings come from flags (--port=3061 or --PORT 3061),\n"
                     "then the environment, then ./.env, then the defaults:\n\n";
   for (const auto& s : setting_specs()) {
@@ -343,6 +343,8 @@ std::string help_text() {
     out += "\n";
   }
   out += "\n  --rebuild  rebuild every table from the message log, then exit\n"
+         "  --check    check the database (SQLite integrity, merkle tries\n"
+         "             against the message log), then exit: 0 when sound\n"
          "  --help     this text\n";
   return out;
 }
@@ -378,6 +380,10 @@ caf::expected<settings> load_settings(int argc, char** argv) {
     }
     if (arg == "--rebuild") {
       out.rebuild = true;
+      continue;
+    }
+    if (arg == "--check") {
+      out.check = true;
       continue;
     }
     if (arg.rfind("--", 0) != 0)

@@ -36,6 +36,9 @@ struct settings {
   std::map<std::string, std::string> origin;
   /// `--rebuild`: rebuild the tables from the message log and exit.
   bool rebuild = false;
+  /// `--check`: check the database (integrity, tries against the log) and
+  /// exit, 0 when sound.
+  bool check = false;
   /// `--help`: print the settings and exit.
   bool help = false;
 

@@ -12,7 +12,10 @@ build_packages=(
   libcaf-dev libboost1.81-dev
   rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev
 )
-test_packages=(libboost-test1.81-dev python3 sqlite3 wrk curl)
+# clang and its runtime libraries: the libFuzzer targets (scripts/fuzz.sh);
+# util-linux: prlimit for the descriptor-exhaustion test.
+test_packages=(libboost-test1.81-dev python3 sqlite3 wrk curl
+               clang libclang-rt-14-dev util-linux)
 container_packages=(
   podman buildah runc uidmap slirp4netns fuse-overlayfs
   containernetworking-plugins golang-github-containernetworking-plugin-dnsname

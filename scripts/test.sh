@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the Boost.Test
 # units, the cross-check and the end-to-end tests (CTest), the container
-# image and compose file (podman), the units again under AddressSanitizer +
-# UBSan, and the acceptance suite of the contract.
+# image and compose file (podman), the libFuzzer targets for a bounded time,
+# the units and the acceptance suite again under AddressSanitizer + UBSan,
+# and the acceptance suite of the contract.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -11,12 +12,20 @@ scripts/build.sh
 (cd build && ctest --output-on-failure -j2)
 # The image built and run with podman, and docker-compose.yml brought up.
 tests/docker/image_test.sh
+# libFuzzer targets (clang, ASan, UBSan), 20 s each.
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
 BUILD_DIR=build-asan BUILD_TYPE=Sanitize TARGET=unit_tests scripts/build.sh
+BUILD_DIR=build-asan BUILD_TYPE=Sanitize TARGET=crdt-store scripts/build.sh
 # Leak checking is off: actors still alive when a test's actor system is
 # torn down are reported as leaks by design. tests/ubsan.supp silences one
 # null dereference inside CAF's own header (see the file).
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$root/tests/ubsan.supp" \
   build-asan/tests/unit_tests --log_level=error
+# The acceptance suite against the sanitized server too: its sanitizer
+# options are built in (app/sanitizer_options.cpp), a report stops it, and
+# the suite fails on a dead server.
+python3 ../shared/acceptance/acceptance.py --binary build-asan/crdt-store \
+  --schema schema --only rest,sync,auth
 python3 ../shared/acceptance/acceptance.py --binary build/crdt-store \
   --schema schema --only rest,sync,auth

@@ -9,6 +9,8 @@
 #include "protocol/timestamp.hpp"
 #include "storage/detail.hpp"
 
+#include <functional>
+#include <map>
 #include <unordered_map>
 
 namespace crdt {
@@ -65,6 +67,108 @@ caf::expected<merkle_trie> write_store::load_merkle() {
   while (s->step() == SQLITE_ROW)
     trie.set_node(s->column_text(0), static_cast<uint32_t>(s->column_int(1)));
   return trie;
+}
+
+namespace {
+
+// The first node of `stored` whose hash differs from the same node of
+// `rebuilt` (or that `rebuilt` lacks), as "key (stored, rebuilt)"; empty
+// when the tries agree node for node.
+std::string first_mismatch(const merkle_trie& stored,
+                           const merkle_trie& rebuilt) {
+  std::string found;
+  std::function<void(const merkle_trie::node&, std::string&)> walk
+      = [&](const merkle_trie::node& n, std::string& key) {
+          if (!found.empty())
+            return;
+          auto other = rebuilt.find(key);
+          uint32_t want = other ? other->hash : 0;
+          if (n.hash != want) {
+            found = "'" + key + "' (stored " + std::to_string(n.hash)
+                    + ", from the log " + std::to_string(want) + ")";
+            return;
+          }
+          for (char c = '0'; c <= '2'; ++c)
+            if (const auto& child = n.children[c - '0']) {
+              key.push_back(c);
+              walk(*child, key);
+              key.pop_back();
+            }
+        };
+  std::string key;
+  walk(stored.root(), key);
+  if (found.empty() && stored.size() < rebuilt.size())
+    found = "the log has minutes the stored trie lacks";
+  return found;
+}
+
+} // namespace
+
+caf::expected<std::string> write_store::check() {
+  auto integrity = db_->prepare_once("PRAGMA integrity_check");
+  if (!integrity)
+    return integrity.error();
+  std::string verdict;
+  while (integrity->step() == SQLITE_ROW)
+    verdict += (verdict.empty() ? "" : "; ")
+               + std::string{integrity->column_text(0)};
+  if (verdict != "ok")
+    return make_error(ec::storage_failure, "integrity check: " + verdict);
+  // The own group's trie.
+  auto stored = load_merkle();
+  if (!stored)
+    return stored.error();
+  merkle_trie own;
+  size_t messages = 0;
+  auto log = db_->prepare_once("SELECT ts FROM crdt_messages");
+  if (!log)
+    return log.error();
+  while (log->step() == SQLITE_ROW) {
+    auto ts = log->column_text(0);
+    auto parsed = parse_timestamp(std::string{ts});
+    if (!parsed)
+      return make_error(ec::storage_failure,
+                        "the log holds a bad timestamp: " + std::string{ts});
+    own.insert(ts, parsed->millis);
+    ++messages;
+  }
+  if (auto where = first_mismatch(*stored, own); !where.empty())
+    return make_error(ec::storage_failure,
+                      "the merkle trie differs from its log at " + where);
+  // Relayed groups.
+  auto hub_stored = load_hub_merkles();
+  if (!hub_stored)
+    return hub_stored.error();
+  std::map<std::string, merkle_trie> hub_rebuilt;
+  size_t relayed = 0;
+  auto hub_log = db_->prepare_once("SELECT group_id, ts FROM crdt_hub_messages");
+  if (!hub_log)
+    return hub_log.error();
+  while (hub_log->step() == SQLITE_ROW) {
+    auto ts = hub_log->column_text(1);
+    auto parsed = parse_timestamp(std::string{ts});
+    if (!parsed)
+      return make_error(ec::storage_failure,
+                        "the hub log holds a bad timestamp: " + std::string{ts});
+    hub_rebuilt[std::string{hub_log->column_text(0)}].insert(ts, parsed->millis);
+    ++relayed;
+  }
+  for (const auto& [group, trie] : hub_rebuilt) {
+    auto it = hub_stored->find(group);
+    auto where = it == hub_stored->end()
+                     ? std::string{"its root (no trie stored)"}
+                     : first_mismatch(it->second, trie);
+    if (!where.empty())
+      return make_error(ec::storage_failure, "group " + group
+                                                 + ": the merkle trie differs "
+                                                   "from its log at "
+                                                 + where);
+  }
+  return "integrity ok; the trie of " + std::to_string(messages)
+         + " messages matches its log (root "
+         + std::to_string(static_cast<int32_t>(own.hash())) + "), and those of "
+         + std::to_string(hub_rebuilt.size()) + " relayed groups ("
+         + std::to_string(relayed) + " messages)";
 }
 
 caf::expected<std::map<std::string, merkle_trie>>

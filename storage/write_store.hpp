@@ -88,6 +88,12 @@ public:
   /// log, for one table or (when empty) all.
   caf::error rebuild(const std::string& only_table = {});
 
+  /// Checks the database: SQLite's integrity check, and every persisted
+  /// merkle trie (the own group's and each relayed group's) against one
+  /// rebuilt from its message log. Answers a one-line summary; an error
+  /// names the first problem found.
+  caf::expected<std::string> check();
+
   /// The connection, for tests and tools.
   sql::connection& db() {
     return *db_;
