@@ -66,6 +66,12 @@ MUTANTS = [
      "if (*self->open_ > self->opts_.max_connections)",
      "if (false)",
      "connections beyond MAX_CONNECTIONS are served"),
+    ("reads-ignore-organization", "http/store_routes.cpp",
+     "      ->request(ctx.reader(), read_timeout, get_atom::value, table, id,\n"
+     "                ctx.who().organization_id)",
+     "      ->request(ctx.reader(), read_timeout, get_atom::value, table, id,\n"
+     "                std::string{})",
+     "a read by id does not pass the caller's organization"),
     ("head-not-answered", "http/server.cpp",
      "    if (is_parse_error(ec)) {",
      "    if (false) {",
