@@ -9,6 +9,17 @@
 
 namespace crdt {
 
+namespace {
+
+bool stored_any(const commit_summary& s) {
+  for (auto n : s.stored_per_batch)
+    if (n > 0)
+      return true;
+  return false;
+}
+
+} // namespace
+
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
        std::unique_ptr<write_store> store, clock_actor clock) {
@@ -25,8 +36,9 @@ writer(writer_actor::stateful_pointer<writer_state> self,
       self->send(clock, merkle_atom::value, group, deltas, head(group));
   };
   // Keeps the full-disk episode: starts at the first commit refused for
-  // lack of space, ends at the next one that succeeds.
-  auto observe = [=](const caf::error& err) {
+  // lack of space, ends at the next one that stores something (a commit
+  // that wrote nothing proves nothing about the space left).
+  auto observe = [=](const caf::error& err, bool stored) {
     auto& st = self->state.storage;
     bool full = err && err.category() == caf::atom("crdt")
                 && static_cast<ec>(err.code()) == ec::disk_full;
@@ -38,7 +50,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
                   << describe(err) << ")" << std::endl;
       }
       ++st.refused;
-    } else if (!err && st.disk_full) {
+    } else if (!err && stored && st.disk_full) {
       std::cerr << "crdt-store: storage: writes succeed again after "
                 << st.refused << " refused for lack of disk space" << std::endl;
       st = storage_status{};
@@ -77,7 +89,8 @@ writer(writer_actor::stateful_pointer<writer_state> self,
         for (auto& p : pending)
           batches.push_back(&p.first);
         auto summary = st.store->commit(batches);
-        observe(summary ? caf::error{} : summary.error());
+        observe(summary ? caf::error{} : summary.error(),
+                summary && stored_any(*summary));
         if (summary) {
           report(*summary);
           for (size_t i = 0; i < pending.size(); ++i)
@@ -88,7 +101,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
           // One bad batch must not fail its neighbours: retry one by one.
           for (auto& p : pending) {
             auto one = st.store->commit({&p.first});
-            observe(one ? caf::error{} : one.error());
+            observe(one ? caf::error{} : one.error(), one && stored_any(*one));
             if (one) {
               report(*one);
               answer(p, *one, 0);

@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
   add_builtin_tables(*schemas);
   opts.schemas = std::move(*schemas);
   if (cfg.check) {
+    if (!file_exists(opts.store.path))
+      return fail("check: no database at " + opts.store.path);
     auto store = write_store::open(opts.store, opts.schemas);
     if (!store)
       return fail(describe(store.error()));
@@ -154,8 +156,10 @@ int main(int argc, char** argv) {
   if (auto err = caf_cfg.parse(caf::actor_system_config::string_list{},
                                caf_file.empty() ? nullptr : caf_file.c_str()))
     return fail("CAF config " + caf_file + ": " + caf_cfg.render(err));
-  caf::actor_system sys{caf_cfg};
+  // The io_context outlives the actor system: session actors still running
+  // during shutdown may post answers into it.
   boost::asio::io_context ioc;
+  caf::actor_system sys{caf_cfg};
   auto client = std::make_shared<hub_client>(ioc, std::chrono::seconds(10));
   if (!cfg.str("SYNC_SECRET").empty())
     client->header("X-Sync-Secret", cfg.str("SYNC_SECRET"));

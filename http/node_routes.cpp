@@ -193,7 +193,10 @@ void serve_sync(const request_context& ctx) {
 // The last step of /health: the writer's view of the disk.
 void health_of_storage(const request_context& ctx, const clock_status& cs,
                        uint64_t pending, const sync_status& ss) {
-  ctx.self->request(ctx.svc().writer, read_timeout, status_atom::value)
+  // Ahead of queued write batches: a health probe must not wait for them.
+  ctx.self
+      ->request<caf::message_priority::high>(ctx.svc().writer, read_timeout,
+                                             status_atom::value)
       .then(
           [=](storage_status& storage) {
             ctx.reply({200,

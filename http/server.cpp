@@ -62,6 +62,8 @@ public:
   /// beyond the limit.
   void refuse() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      // Beyond the limit every descriptor counts: linger only a moment.
+      self->linger_for_ = std::chrono::milliseconds(200);
       self->refuse_request(503, "Service Unavailable: too many connections, "
                                 "retry later");
     });
@@ -163,6 +165,9 @@ private:
       return;
     }
     parser_->body_limit(limit);
+    // The body may take as long as an idle connection may wait (a large
+    // /sync upload), not just the head's few seconds.
+    stream_.expires_after(opts_.idle_timeout);
     http::async_read(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&connection::on_read, shared_from_this()));
@@ -239,6 +244,13 @@ private:
   }
 
   void on_reply(uint64_t seq, http_reply reply) {
+    if (closed_) {
+      // The connection failed: nothing more is written; let go once the
+      // last answer in flight has come back.
+      if (--in_flight_ == 0)
+        hold_.reset();
+      return;
+    }
     http::response<http::string_body> res;
     res.result(reply.status);
     auto v = versions_.find(seq);
@@ -264,6 +276,8 @@ private:
     current_ = std::move(it->second);
     ready_.erase(it);
     versions_.erase(next_write_);
+    // A write of its own deadline (a pending read keeps its own).
+    stream_.expires_after(opts_.idle_timeout);
     http::async_write(
         stream_, current_,
         beast::bind_front_handler(&connection::on_write, shared_from_this()));
@@ -275,6 +289,12 @@ private:
     if (--in_flight_ == 0)
       hold_.reset(); // the pending async operations keep us alive now
     if (ec) {
+      // Answers already queued behind this one will never be written.
+      closed_ = true;
+      in_flight_ -= ready_.size();
+      ready_.clear();
+      if (in_flight_ == 0)
+        hold_.reset();
       do_close();
       return;
     }
@@ -297,7 +317,7 @@ private:
   void linger() {
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(std::chrono::seconds(2));
+    stream_.expires_after(linger_for_);
     drain_.resize(16384);
     linger_more();
   }
@@ -335,6 +355,10 @@ private:
   bool eof_ = false;
   /// No request read yet: the first head is timed from the accept.
   bool first_ = true;
+  /// A write failed: answers still to come are dropped.
+  bool closed_ = false;
+  /// How long to drain the client after the last answer before closing.
+  std::chrono::milliseconds linger_for_{2000};
   /// The listener's count of open connections.
   std::shared_ptr<std::atomic<size_t>> open_;
   std::map<uint64_t, http::response<http::string_body>> ready_;

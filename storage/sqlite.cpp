@@ -1,5 +1,7 @@
 #include "storage/sqlite.hpp"
 
+#include <cerrno>
+
 #include "protocol/error.hpp"
 
 namespace crdt::sql {
@@ -105,8 +107,16 @@ caf::expected<statement*> connection::prepare_shaped(const std::string& sql) {
 }
 
 ec connection::failure_code() const {
-  return (sqlite3_errcode(db_.get()) & 0xff) == SQLITE_FULL ? ec::disk_full
-                                                           : ec::storage_failure;
+  if ((sqlite3_errcode(db_.get()) & 0xff) == SQLITE_FULL)
+    return ec::disk_full;
+  // A full disk met while syncing or growing the WAL index is an I/O error
+  // to SQLite; the system's errno says what it was.
+  if ((sqlite3_errcode(db_.get()) & 0xff) == SQLITE_IOERR) {
+    auto e = sqlite3_system_errno(db_.get());
+    if (e == ENOSPC || e == EDQUOT)
+      return ec::disk_full;
+  }
+  return ec::storage_failure;
 }
 
 caf::error connection::fail(const std::string& what) const {

@@ -153,10 +153,15 @@ caf::expected<std::string> write_store::check() {
     hub_rebuilt[std::string{hub_log->column_text(0)}].insert(ts, parsed->millis);
     ++relayed;
   }
+  // Groups with a stored trie but no log left compare with an empty trie.
+  for (const auto& [group, trie] : *hub_stored)
+    hub_rebuilt.try_emplace(group);
   for (const auto& [group, trie] : hub_rebuilt) {
     auto it = hub_stored->find(group);
     auto where = it == hub_stored->end()
-                     ? std::string{"its root (no trie stored)"}
+                     ? (trie.hash() == 0
+                            ? std::string{}
+                            : std::string{"its root (no trie stored)"})
                      : first_mismatch(it->second, trie);
     if (!where.empty())
       return make_error(ec::storage_failure, "group " + group

@@ -124,6 +124,18 @@ class CrashLoopTest(NodeTestCase):
         code, out = n.run(["--check"])
         self.assertNotEqual(code, 0, out)
         self.assertIn("differs from its log", out)
+        # A relayed group's trie whose log is gone.
+        with sqlite3.connect(n.db) as db:
+            db.execute("UPDATE crdt_merkle SET hash = hash - 1 WHERE length(key) = 3")
+            db.execute("INSERT INTO crdt_hub_merkle VALUES ('ghost', '', 5)")
+        code, out = n.run(["--check"])
+        self.assertNotEqual(code, 0, out)
+        self.assertIn("group ghost", out)
+        # No database at all is an error, not an empty one created.
+        n.env["DB_SQLITE_FILE"] = n.db + ".missing"
+        code, out = n.run(["--check"])
+        self.assertNotEqual(code, 0, out)
+        self.assertFalse(os.path.exists(n.db + ".missing"))
 
 
 if __name__ == "__main__":

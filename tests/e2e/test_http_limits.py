@@ -152,6 +152,30 @@ class ConnectionLimitTest(NodeTestCase):
         self.assertIn(b"200", c.recv(65536))
         c.close()
 
+    def test_a_body_may_take_longer_than_a_head(self):
+        n = self.node(HEADER_TIMEOUT_MS=500).start()
+        body = b'{"data":{"first_name":"slow body"}}'
+        with socket.create_connection(("127.0.0.1", n.port), timeout=10) as s:
+            s.sendall(b"POST /store/contacts HTTP/1.1\r\nAuthorization: Bearer " + n.token.encode()
+                      + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                      + str(len(body)).encode() + b"\r\n\r\n")
+            for i in range(0, len(body), 6):
+                s.sendall(body[i:i + 6])
+                time.sleep(0.2)  # 1.2 s in all, past the head's 0.5 s
+            self.assertIn(b" 201 ", s.recv(65536))
+
+    def test_connections_whose_answers_cannot_be_written_are_released(self):
+        n = self.node(MAX_CONNECTIONS=6).start()
+        for _ in range(30):
+            s = socket.create_connection(("127.0.0.1", n.port))
+            # A request, then one that is refused at once, then a reset.
+            s.sendall(b"GET /health HTTP/1.1\r\n\r\nGET /h\0 HTTP/1.1\r\n\r\n")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()
+        time.sleep(0.5)
+        for _ in range(10):
+            self.assertEqual(n.call("GET", "/health")[0], 200)
+
     def test_running_out_of_descriptors_does_not_spin(self):
         n = self.node()
         n.prefix = ["prlimit", "--nofile=100:100", "--"]
