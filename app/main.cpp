@@ -156,10 +156,11 @@ int main(int argc, char** argv) {
   if (auto err = caf_cfg.parse(caf::actor_system_config::string_list{},
                                caf_file.empty() ? nullptr : caf_file.c_str()))
     return fail("CAF config " + caf_file + ": " + caf_cfg.render(err));
-  // The io_context outlives the actor system: session actors still running
-  // during shutdown may post answers into it.
-  boost::asio::io_context ioc;
+  // Declared after the actor system, so destroyed first: its pending
+  // handlers hold connections, and with them session actors and the sync
+  // client's callbacks, which the system waits for when it goes.
   caf::actor_system sys{caf_cfg};
+  boost::asio::io_context ioc;
   auto client = std::make_shared<hub_client>(ioc, std::chrono::seconds(10));
   if (!cfg.str("SYNC_SECRET").empty())
     client->header("X-Sync-Secret", cfg.str("SYNC_SECRET"));
