@@ -118,18 +118,23 @@ caf::expected<std::string> write_store::check() {
   auto stored = load_merkle();
   if (!stored)
     return stored.error();
+  // Adds a logged timestamp to a rebuilt trie.
+  auto add = [](merkle_trie& trie, std::string_view ts) -> caf::error {
+    auto parsed = parse_timestamp(std::string{ts});
+    if (!parsed)
+      return make_error(ec::storage_failure,
+                        "the log holds a bad timestamp: " + std::string{ts});
+    trie.insert(ts, parsed->millis);
+    return caf::none;
+  };
   merkle_trie own;
   size_t messages = 0;
   auto log = db_->prepare_once("SELECT ts FROM crdt_messages");
   if (!log)
     return log.error();
   while (log->step() == SQLITE_ROW) {
-    auto ts = log->column_text(0);
-    auto parsed = parse_timestamp(std::string{ts});
-    if (!parsed)
-      return make_error(ec::storage_failure,
-                        "the log holds a bad timestamp: " + std::string{ts});
-    own.insert(ts, parsed->millis);
+    if (auto err = add(own, log->column_text(0)))
+      return err;
     ++messages;
   }
   if (auto where = first_mismatch(*stored, own); !where.empty())
@@ -145,12 +150,9 @@ caf::expected<std::string> write_store::check() {
   if (!hub_log)
     return hub_log.error();
   while (hub_log->step() == SQLITE_ROW) {
-    auto ts = hub_log->column_text(1);
-    auto parsed = parse_timestamp(std::string{ts});
-    if (!parsed)
-      return make_error(ec::storage_failure,
-                        "the hub log holds a bad timestamp: " + std::string{ts});
-    hub_rebuilt[std::string{hub_log->column_text(0)}].insert(ts, parsed->millis);
+    auto& trie = hub_rebuilt[std::string{hub_log->column_text(0)}];
+    if (auto err = add(trie, hub_log->column_text(1)))
+      return err;
     ++relayed;
   }
   // Groups with a stored trie but no log left compare with an empty trie.
