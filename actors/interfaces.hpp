@@ -189,8 +189,8 @@ using writer_actor = caf::typed_actor<
     caf::replies_to<write_atom, write_batch>::with<commit_ack>,
     // Commits everything collected so far (sent to itself).
     caf::reacts_to<flush_atom>,
-    // Removes outbox entries the hub acknowledged; answers how many.
-    caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>,
+    // Moves the outbox's acknowledged mark to this sequence number.
+    caf::replies_to<ack_atom, uint64_t>::with<uint64_t>,
     // Sets a config_sync row (key, value, type).
     caf::replies_to<config_atom, std::string, std::string,
                     std::string>::with<bool>,
@@ -211,7 +211,10 @@ using reader_actor = caf::typed_actor<
     caf::replies_to<exists_atom, std::string, std::string,
                     std::string>::with<record_state>,
     // Up to n queued messages, oldest first.
-    caf::replies_to<outbox_atom, uint32_t, uint64_t>::with<std::vector<message>>,
+    // A page of at most n queued messages past a sequence number, oldest
+    // first (after, n, max bytes).
+    caf::replies_to<outbox_atom, uint64_t, uint32_t,
+                    uint64_t>::with<outbox_page>,
     // Messages of a group ("" = own) from a timestamp on, leaving out those
     // of one author, about `limit` at most (0: all), ending at a minute's end
     // (group, since, excluded node, limit).
@@ -230,9 +233,10 @@ using queue_actor = caf::typed_actor<
     // Answers the number of queued messages.
     caf::replies_to<status_atom>::with<uint64_t>,
     // Answers up to n queued messages, oldest first.
-    caf::replies_to<outbox_atom, uint32_t, uint64_t>::with<std::vector<message>>,
-    // Removes acknowledged messages (by timestamp); answers how many.
-    caf::replies_to<ack_atom, std::vector<std::string>>::with<uint64_t>>;
+    caf::replies_to<outbox_atom, uint32_t, uint64_t>::with<outbox_page>,
+    // The hub has a page: its messages leave the outbox; answers how many
+    // remain queued.
+    caf::replies_to<ack_atom, outbox_ack>::with<uint64_t>>;
 
 /// The sync client: owns the timer, drains the outbox to the hub and
 /// reconciles the tries recursively.
@@ -286,6 +290,8 @@ using session_actor = caf::typed_actor<
 
 // These types only travel between actors of one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::commit_ack)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::outbox_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::outbox_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::list_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::clock_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::storage_status)

@@ -8,8 +8,9 @@ namespace crdt {
 
 queue_actor::behavior_type
 queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
-      reader_actor reader, writer_actor writer) {
+      uint64_t acked, reader_actor reader, writer_actor writer) {
   self->state.pending = pending;
+  self->state.acked = acked;
   self->state.reader = std::move(reader);
   self->state.writer = std::move(writer);
   constexpr auto timeout = std::chrono::seconds(30);
@@ -17,18 +18,26 @@ queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
       [=](enqueue_atom, uint64_t n) { self->state.pending += n; },
       [=](status_atom) { return self->state.pending; },
       [=](outbox_atom, uint32_t n,
-          uint64_t max_bytes) -> caf::result<std::vector<message>> {
-        return self->delegate(self->state.reader, outbox_atom::value, n,
-                              max_bytes);
+          uint64_t max_bytes) -> caf::result<outbox_page> {
+        return self->delegate(self->state.reader, outbox_atom::value,
+                              self->state.acked, n, max_bytes);
       },
-      [=](ack_atom, std::vector<std::string>& stamps) -> caf::result<uint64_t> {
+      [=](ack_atom, outbox_ack ack) -> caf::result<uint64_t> {
+        // A page read before an earlier acknowledgement landed covers
+        // nothing new.
+        if (ack.through <= self->state.acked)
+          return self->state.pending;
         auto rp = self->make_response_promise<uint64_t>();
         self->request(self->state.writer, timeout, ack_atom::value,
-                      std::move(stamps))
+                      ack.through)
             .then(
-                [=](uint64_t removed) mutable {
-                  self->state.pending -= std::min(removed, self->state.pending);
-                  rp.deliver(removed);
+                [=](uint64_t through) mutable {
+                  auto& st = self->state;
+                  if (through > st.acked) {
+                    st.acked = through;
+                    st.pending -= std::min(ack.count, st.pending);
+                  }
+                  rp.deliver(st.pending);
                 },
                 [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;

@@ -28,9 +28,9 @@ reader(reader_actor::stateful_pointer<reader_state> self,
           return r.error();
         return *r;
       },
-      [=](outbox_atom, uint32_t n,
-          uint64_t max_bytes) -> caf::result<std::vector<message>> {
-        auto r = self->state.store->outbox(n, max_bytes);
+      [=](outbox_atom, uint64_t after, uint32_t n,
+          uint64_t max_bytes) -> caf::result<outbox_page> {
+        auto r = self->state.store->outbox(after, n, max_bytes);
         if (!r)
           return r.error();
         return std::move(*r);

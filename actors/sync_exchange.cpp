@@ -98,7 +98,7 @@ void store(sync_self self, std::vector<message> msgs, std::string cursor,
 // switches the hub to that format and hands the answer over to it.
 std::optional<exchange_answer> read_answer(sync_self self,
                                            caf::expected<std::string> body,
-                                           std::vector<std::string> acks) {
+                                           outbox_ack acks) {
   if (!body) {
     finish(self, body.error());
     return std::nullopt;
@@ -151,11 +151,9 @@ void step(sync_self self) {
   self->request(st->queue, sync_ask_timeout, outbox_atom::value, st->cfg.batch,
                 uint64_t{st->cfg.page_bytes})
       .then(
-          [=](std::vector<message>& msgs) {
-            std::vector<std::string> acks;
-            acks.reserve(msgs.size());
-            for (const auto& m : msgs)
-              acks.push_back(m.timestamp);
+          [=](outbox_page& page) {
+            outbox_ack acks{page.through, page.messages.size()};
+            auto& msgs = page.messages;
             exchange_request req;
             req.group_id = st->cfg.group;
             req.client_id = st->cfg.node_id;

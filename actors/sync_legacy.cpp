@@ -20,12 +20,12 @@ namespace {
 
 void sync_once(sync_self self, std::vector<message> msgs,
                std::optional<int64_t> since, int depth,
-               std::vector<std::string> acks, bool drained_full);
+               outbox_ack acks, bool drained_full);
 
 // Handles the hub's answer to one sync call.
 void on_answer(sync_self self, caf::expected<std::string> body,
                std::optional<int64_t> since, int depth,
-               std::vector<std::string> acks, bool drained_full) {
+               outbox_ack acks, bool drained_full) {
   if (!body) {
     finish(self, body.error());
     return;
@@ -100,7 +100,7 @@ void on_answer(sync_self self, caf::expected<std::string> body,
 
 void sync_once(sync_self self, std::vector<message> msgs,
                std::optional<int64_t> since, int depth,
-               std::vector<std::string> acks, bool drained_full) {
+               outbox_ack acks, bool drained_full) {
   auto* st = &self->state; // captured by the continuations below
   auto fail = [=](const caf::error& err) { finish(self, err); };
   if (!since && st->hub_trie) {
@@ -164,20 +164,16 @@ void legacy_round(sync_self self) {
   self->request(st->queue, sync_ask_timeout, outbox_atom::value, st->cfg.batch,
                 uint64_t{st->cfg.page_bytes})
       .then(
-          [=](std::vector<message>& msgs) {
-            std::vector<std::string> acks;
-            acks.reserve(msgs.size());
-            for (const auto& m : msgs)
-              acks.push_back(m.timestamp);
-            bool full = msgs.size() >= self->state.cfg.batch;
-            sync_once(self, std::move(msgs), std::nullopt, 0, std::move(acks),
-                      full);
+          [=](outbox_page& page) {
+            outbox_ack acks{page.through, page.messages.size()};
+            sync_once(self, std::move(page.messages), std::nullopt, 0, acks,
+                      page.more);
           },
           [=](const caf::error& err) { finish(self, err); });
 }
 
 void legacy_answer(sync_self self, std::string answer,
-                   std::vector<std::string> acks, bool drained_full) {
+                   outbox_ack acks, bool drained_full) {
   on_answer(self, std::move(answer), std::nullopt, 0, std::move(acks),
             drained_full);
 }

@@ -33,6 +33,6 @@ void exchange_round(sync_self self);
 /// outbox entries that call carried).
 void legacy_round(sync_self self);
 void legacy_answer(sync_self self, std::string answer,
-                   std::vector<std::string> acks, bool drained_full);
+                   outbox_ack acks, bool drained_full);
 
 } // namespace crdt::detail

@@ -111,12 +111,10 @@ writer(writer_actor::stateful_pointer<writer_state> self,
           }
         }
       },
-      [=](ack_atom,
-          const std::vector<std::string>& stamps) -> caf::result<uint64_t> {
-        auto n = self->state.store->ack_outbox(stamps);
-        if (!n)
-          return n.error();
-        return static_cast<uint64_t>(*n);
+      [=](ack_atom, uint64_t through) -> caf::result<uint64_t> {
+        if (auto err = self->state.store->ack_outbox(through))
+          return err;
+        return through;
       },
       [=](config_atom, const std::string& key, const std::string& value,
           const std::string& type) -> caf::result<bool> {

@@ -105,6 +105,9 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   auto pending = ws.outbox_size();
   if (!pending)
     return pending.error();
+  auto acked = ws.outbox_acked();
+  if (!acked)
+    return acked.error();
   auto last = parse_timestamp(ws.clock());
   if (!last)
     return make_error(ec::storage_failure,
@@ -154,7 +157,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
     svc->readers.push_back(
         own(spawn_blocking(sys, opts.detach, crdt::reader, std::move(r))));
   svc->queue = own(sys.spawn(crdt::queue, static_cast<uint64_t>(*pending),
-                             svc->readers.front(), svc->writer));
+                             *acked, svc->readers.front(), svc->writer));
   svc->applier = own(sys.spawn(crdt::applier, svc->clock, svc->writer,
                                svc->queue, opts.write_queue_limit));
   hub_state hub;

@@ -1,10 +1,18 @@
-// The raw-SQLite ceiling for creates: the same rows and messages a create
-// through the server produces (log, winning cells, outbox, the record row,
-// trie nodes, clock), written straight into SQLite with prepared statements
-// in batched transactions. No HTTP, no actors, no JSON.
+// Raw-SQLite baselines for creates, written straight into SQLite with
+// prepared statements in batched transactions (no HTTP, no actors, no JSON):
+//
+//   durable  only what a create must make durable: the record's row and
+//            its ten field messages in the log (the same table and key as
+//            the server's log). Everything else the server keeps (field
+//            timestamps, outbox, trie, clock) can be derived from the log.
+//   full     what the server wrote per create before the outbox became a
+//            mark over the log and the field timestamps one row per record:
+//            log, ten cell rows, ten outbox rows, the record, trie nodes,
+//            clock. Kept to compare with earlier figures.
 //
 // Usage: bench_baseline <db-file> [creates=200000] [batch=64] [FULL|NORMAL]
-// Prints one line: "baseline: N creates/s, M messages/s".
+//                       [durable|full]
+// Prints one line: "baseline: N creates/s, M messages/s (...)".
 
 #include "protocol/merkle.hpp"
 #include "protocol/murmur3.hpp"
@@ -67,6 +75,8 @@ int main(int argc, char** argv) {
   long creates = argc > 2 ? std::atol(argv[2]) : 200000;
   long batch = argc > 3 ? std::atol(argv[3]) : 64;
   std::string sync = argc > 4 ? argv[4] : "FULL";
+  std::string mode = argc > 5 ? argv[5] : "durable";
+  bool full = mode == "full";
   if (sqlite3_open(argv[1], &db) != SQLITE_OK)
     return 1;
   exec(("PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync
@@ -128,6 +138,9 @@ INSERT OR IGNORE INTO crdt_clock VALUES(0, '0123456789abcdef', '');
         sqlite3_bind_text(msg, 4, c, -1, SQLITE_STATIC);
         text(msg, 5, name);
         run(msg);
+        last = ts;
+        if (!full)
+          continue;
         text(cell, 1, table);
         text(cell, 2, id);
         sqlite3_bind_text(cell, 3, c, -1, SQLITE_STATIC);
@@ -136,7 +149,6 @@ INSERT OR IGNORE INTO crdt_clock VALUES(0, '0123456789abcdef', '');
         text(out, 1, ts);
         run(out);
         leaves[merkle_key(now)] ^= murmur3_32(ts);
-        last = ts;
       }
       text(row, 1, id);
       text(row, 2, name);
@@ -146,6 +158,10 @@ INSERT OR IGNORE INTO crdt_clock VALUES(0, '0123456789abcdef', '');
       text(row, 6, org);
       text(row, 7, iso);
       run(row);
+    }
+    if (!full) {
+      exec("COMMIT");
+      continue;
     }
     std::map<std::string, uint32_t> nodes;
     for (auto& [key, h] : leaves)
@@ -163,10 +179,10 @@ INSERT OR IGNORE INTO crdt_clock VALUES(0, '0123456789abcdef', '');
   double secs
       = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
-  std::printf("baseline: %.0f creates/s, %.0f messages/s (%ld creates, batch "
-              "%ld, synchronous=%s)\n",
-              creates / secs, creates * 10 / secs, creates, batch,
-              sync.c_str());
+  std::printf("baseline: %.0f creates/s, %.0f messages/s (%s, %ld creates, "
+              "batch %ld, synchronous=%s)\n",
+              creates / secs, creates * 10 / secs, mode.c_str(), creates,
+              batch, sync.c_str());
   for (auto s : {msg, cell, out, row, mrk, clk})
     sqlite3_finalize(s);
   sqlite3_close(db);

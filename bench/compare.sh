@@ -18,12 +18,11 @@ trap cleanup EXIT
 git -C "$root" worktree add -q --detach "$other" "$rev"
 for dir in "$other" "$root"; do
   BUILD_DIR="$dir/build" TARGET=crdt-store "$dir/scripts/build.sh" >/dev/null
-  BUILD_DIR="$dir/build" TARGET=bench_baseline "$dir/scripts/build.sh" >/dev/null
 done
 for round in $(seq "$ROUNDS"); do
   echo "== round $round: $rev"
   # The current scripts drive both binaries, so both see the same load.
-  BUILD_DIR="$other/build" "$root/bench/run.sh" | grep -E 'creates:|GET/id:|ratio:'
+  BUILD_DIR="$other/build" "$root/bench/run.sh" | grep -E 'creates:|GET/id:|list 100:|RSS:|ratio:'
   echo "== round $round: this checkout"
-  "$root/bench/run.sh" | grep -E 'creates:|GET/id:|ratio:'
+  "$root/bench/run.sh" | grep -E 'creates:|GET/id:|list 100:|RSS:|ratio:'
 done

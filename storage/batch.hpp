@@ -49,6 +49,17 @@ struct write_batch {
   std::string local_value;
 };
 
+/// What the hub acknowledged of an outbox page (see outbox_page): the
+/// outbox's mark may move to `through`, and `count` queued messages left.
+struct outbox_ack {
+  uint64_t through = 0;
+  uint64_t count = 0;
+  /// Nothing to acknowledge: the page looked at no log entry.
+  bool empty() const {
+    return through == 0;
+  }
+};
+
 /// Per-prefix XOR deltas to the merkle trie, as a commit produced them.
 using merkle_deltas = std::vector<std::pair<std::string, uint32_t>>;
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iostream>
 
 namespace crdt {
 
@@ -19,15 +20,15 @@ namespace {
 constexpr const char* internal_ddl = R"sql(
 CREATE TABLE IF NOT EXISTS crdt_messages(
   ts TEXT PRIMARY KEY, dataset TEXT NOT NULL, row_id TEXT NOT NULL,
-  col TEXT NOT NULL, value, seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS crdt_cells(
-  dataset TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL,
-  ts TEXT NOT NULL, PRIMARY KEY(dataset, row_id, col)) WITHOUT ROWID;
+  col TEXT NOT NULL, value, seq INTEGER NOT NULL DEFAULT 0,
+  outgoing INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_stamps(
+  dataset TEXT NOT NULL, row_id TEXT NOT NULL, stamps BLOB NOT NULL,
+  PRIMARY KEY(dataset, row_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_merkle(
   key TEXT PRIMARY KEY, hash INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_clock(
   id INTEGER PRIMARY KEY CHECK (id = 0), node TEXT NOT NULL, ts TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS crdt_outbox(ts TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS crdt_schema(
   dataset TEXT NOT NULL, col TEXT NOT NULL, type TEXT NOT NULL,
   active INTEGER NOT NULL DEFAULT 1,
@@ -76,8 +77,19 @@ caf::expected<bool> has_column(sql::connection& c, const char* table,
   return false;
 }
 
-// Brings databases of earlier versions up to this one's internal tables.
-caf::error upgrade(sql::connection& c) {
+// Whether the database has a table `name`.
+caf::expected<bool> has_table(sql::connection& c, const char* name) {
+  auto s = c.prepare_once(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  if (!s)
+    return s.error();
+  s->bind(1, std::string_view{name});
+  return s->step() == SQLITE_ROW;
+}
+
+// Brings databases of earlier versions up to this one's internal tables;
+// sets `rebuild` when the derived tables must be replayed from the log.
+caf::error upgrade(sql::connection& c, bool& rebuild) {
   // crdt_schema.active: every field recorded before was in that start's
   // schema.
   auto active = has_column(c, "crdt_schema", "active");
@@ -112,10 +124,43 @@ WHERE o.group_id = crdt_hub_messages.group_id AND o.ts = crdt_hub_messages.ts;
     if (auto err = tx.commit())
       return err;
   }
-  return c.exec(
-      "CREATE INDEX IF NOT EXISTS crdt_messages_seq ON crdt_messages(seq);"
-      "CREATE INDEX IF NOT EXISTS crdt_hub_messages_seq "
-      "ON crdt_hub_messages(group_id, seq);");
+  if (auto err = c.exec(
+          "CREATE INDEX IF NOT EXISTS crdt_messages_seq ON crdt_messages(seq);"
+          "CREATE INDEX IF NOT EXISTS crdt_hub_messages_seq "
+          "ON crdt_hub_messages(group_id, seq);"))
+    return err;
+  // The outbox was a table of queued timestamps; it is now the messages
+  // marked `outgoing` past the acknowledged sequence number (crdt_local
+  // outbox_acked, 0 here): what was queued stays queued.
+  auto outgoing = has_column(c, "crdt_messages", "outgoing");
+  if (!outgoing)
+    return outgoing.error();
+  if (!*outgoing) {
+    sql::transaction tx{c};
+    if (auto err = tx.begin())
+      return err;
+    if (auto err = c.exec("ALTER TABLE crdt_messages ADD COLUMN outgoing "
+                          "INTEGER NOT NULL DEFAULT 0"))
+      return err;
+    auto old = has_table(c, "crdt_outbox");
+    if (!old)
+      return old.error();
+    if (*old)
+      if (auto err = c.exec("UPDATE crdt_messages SET outgoing = 1 WHERE ts "
+                            "IN (SELECT ts FROM crdt_outbox); "
+                            "DROP TABLE crdt_outbox;"))
+        return err;
+    if (auto err = tx.commit())
+      return err;
+  }
+  // The winning timestamps were one row per field (crdt_cells); they are
+  // one row per record now (crdt_stamps), rebuilt from the log once; the
+  // full rebuild drops the old table in its own transaction.
+  auto cells = has_table(c, "crdt_cells");
+  if (!cells)
+    return cells.error();
+  rebuild = *cells;
+  return caf::none;
 }
 
 } // namespace
@@ -147,7 +192,8 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
     return err;
   if (auto err = c.exec(internal_ddl))
     return err;
-  if (auto err = upgrade(c))
+  bool rebuild_all = false;
+  if (auto err = upgrade(c, rebuild_all))
     return err;
   if (auto err = result->load_seq())
     return err;
@@ -172,12 +218,21 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
     if (auto err = detail::step_done(c, *ins, "cannot persist the node id"))
       return err;
   }
+  sel->reset(); // an unfinished read would lock the tables a rebuild drops
   std::vector<std::string> replay;
   if (auto err = result->migrate(schemas, replay))
     return err;
-  for (auto& t : replay)
-    if (auto err = result->rebuild(t))
+  if (rebuild_all) {
+    std::cout << "crdt-store: upgrading the database: rebuilding the tables "
+                 "from the message log"
+              << std::endl;
+    if (auto err = result->rebuild())
       return err;
+  } else {
+    for (auto& t : replay)
+      if (auto err = result->rebuild(t))
+        return err;
+  }
   return result;
 }
 

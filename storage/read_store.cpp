@@ -7,6 +7,8 @@
 #include "storage/detail.hpp"
 #include "storage/render.hpp"
 
+#include <algorithm>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -155,29 +157,49 @@ read_store::account_by_id(const std::string& id) {
   return std::move(found->front());
 }
 
-caf::expected<std::vector<message>> read_store::outbox(size_t limit,
-                                                       size_t max_bytes) {
+caf::expected<outbox_page> read_store::outbox(uint64_t after, size_t limit,
+                                              size_t max_bytes) {
+  // Received messages past the mark are skipped; at most this many log
+  // entries are looked at per page.
+  const size_t scan = std::max<size_t>(limit * 8, 8192);
   auto s = db_->prepare(
-      "SELECT m.ts, m.dataset, m.row_id, m.col, m.value FROM crdt_outbox o "
-      "JOIN crdt_messages m ON m.ts = o.ts ORDER BY o.ts LIMIT ?1");
+      "SELECT ts, dataset, row_id, col, value, seq, outgoing FROM crdt_messages "
+      "WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
-  (*s)->bind(1, static_cast<int64_t>(limit));
-  std::vector<message> out;
+  (*s)->bind(1, static_cast<int64_t>(after));
+  (*s)->bind(2, static_cast<int64_t>(scan));
+  outbox_page page;
   size_t bytes = 0;
+  size_t looked = 0;
   int rc;
   while ((rc = (*s)->step()) == SQLITE_ROW) {
+    ++looked;
+    auto seq = static_cast<uint64_t>((*s)->column_int(5));
+    if ((*s)->column_int(6) == 0) {
+      page.through = seq;
+      continue;
+    }
+    if (page.messages.size() >= limit) {
+      page.more = true;
+      break;
+    }
     auto m = detail::message_at(**s);
     auto size = json_size(m) + 1;
-    if (!out.empty() && bytes + size > max_bytes)
+    if (!page.messages.empty() && bytes + size > max_bytes) {
+      page.more = true;
       break;
+    }
     bytes += size;
-    out.push_back(std::move(m));
+    page.messages.push_back(std::move(m));
+    page.through = seq;
   }
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     return db_->fail("cannot read the outbox");
-  return out;
+  if (rc == SQLITE_DONE && looked >= scan)
+    page.more = true;
+  return page;
 }
 
 namespace {

@@ -16,6 +16,18 @@
 
 namespace crdt {
 
+/// What read_store::outbox() found.
+struct outbox_page {
+  /// Queued messages, oldest first.
+  std::vector<message> messages;
+  /// The sequence number up to which the page covers the log: once the hub
+  /// has these messages, the outbox's mark may move here. 0 when the page
+  /// looked at nothing.
+  uint64_t through = 0;
+  /// Whether the page stopped at a bound: more may be queued past it.
+  bool more = false;
+};
+
 /// A read-only connection that renders records as JSON in their schema
 /// types. One per reader actor.
 class read_store {
@@ -67,10 +79,13 @@ public:
   /// The live account with this id, or ec::not_found.
   caf::expected<account> account_by_id(const std::string& id);
 
-  /// Up to `limit` queued messages, oldest first, whose JSON takes at
-  /// most `max_bytes` (at least one when any is queued).
-  caf::expected<std::vector<message>> outbox(size_t limit,
-                                             size_t max_bytes = SIZE_MAX);
+  /// A page of the outbox: the messages marked outgoing past sequence
+  /// number `after`, oldest first, up to `limit` whose JSON takes at most
+  /// `max_bytes` (at least one when any is queued). Looks at a bounded
+  /// number of log entries per call, so that a long run of received
+  /// messages past the mark costs several calls, not one long one.
+  caf::expected<outbox_page> outbox(uint64_t after, size_t limit,
+                                    size_t max_bytes = SIZE_MAX);
 
   /// Messages of `group` (empty: this node's own log) with a timestamp
   /// `>= since`, oldest first, leaving out those authored by node

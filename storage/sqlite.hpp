@@ -48,6 +48,11 @@ public:
   void bind(int i, int64_t x) {
     sqlite3_bind_int64(stmt_.get(), i, x);
   }
+  /// Binds bytes as a BLOB; not copied either.
+  void bind_blob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(stmt_.get(), i, bytes.data(),
+                      static_cast<int>(bytes.size()), SQLITE_STATIC);
+  }
   void bind_null(int i) {
     sqlite3_bind_null(stmt_.get(), i);
   }
@@ -80,6 +85,11 @@ public:
   }
   std::string_view column_text(int i) const {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), i));
+    return {p ? p : "",
+            static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i))};
+  }
+  std::string_view column_blob(int i) const {
+    auto p = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), i));
     return {p ? p : "",
             static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i))};
   }

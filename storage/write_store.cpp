@@ -6,6 +6,7 @@
 
 #include "protocol/error.hpp"
 #include "protocol/murmur3.hpp"
+#include "protocol/stamps.hpp"
 #include "protocol/timestamp.hpp"
 #include "storage/detail.hpp"
 
@@ -18,29 +19,18 @@ namespace crdt {
 namespace {
 
 constexpr const char* insert_message_sql
-    = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value, seq) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING";
+    = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value, seq, "
+      "outgoing) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
 
-// The LWW decision: a cell takes a message with a greater timestamp, or,
-// for the creation facts, a smaller one (see creation_fields()).
-const std::string& upsert_cell_sql() {
-  static const std::string sql = [] {
-    std::string in;
-    for (const auto& f : creation_fields())
-      in += (in.empty() ? "'" : ", '") + f + "'";
-    return "INSERT INTO crdt_cells(dataset, row_id, col, ts) "
-           "VALUES(?1, ?2, ?3, ?4) "
-           "ON CONFLICT(dataset, row_id, col) DO UPDATE SET ts = excluded.ts "
-           "WHERE CASE WHEN excluded.col IN ("
-           + in
-           + ") THEN excluded.ts < crdt_cells.ts "
-             "ELSE excluded.ts > crdt_cells.ts END";
-  }();
-  return sql;
-}
+constexpr const char* select_stamps_sql
+    = "SELECT stamps FROM crdt_stamps WHERE dataset = ?1 AND row_id = ?2";
 
-constexpr const char* insert_outbox_sql
-    = "INSERT OR IGNORE INTO crdt_outbox(ts) VALUES(?1)";
+constexpr const char* upsert_stamps_sql
+    = "INSERT INTO crdt_stamps(dataset, row_id, stamps) VALUES(?1, ?2, ?3) "
+      "ON CONFLICT(dataset, row_id) DO UPDATE SET stamps = excluded.stamps";
+
+/// The crdt_local key of the outbox's acknowledged sequence number.
+constexpr const char* outbox_acked_key = "outbox_acked";
 
 constexpr const char* insert_hub_message_sql
     = "INSERT INTO crdt_hub_messages(group_id, ts, dataset, row_id, col, "
@@ -190,25 +180,20 @@ write_store::load_hub_merkles() {
   return out;
 }
 
-caf::expected<size_t>
-write_store::ack_outbox(const std::vector<std::string>& stamps) {
-  sql::transaction tx{*db_};
-  if (auto err = tx.begin())
-    return err;
-  auto del = db_->prepare("DELETE FROM crdt_outbox WHERE ts = ?1");
-  if (!del)
-    return del.error();
-  size_t removed = 0;
-  for (const auto& ts : stamps) {
-    sql::reset_guard guard{**del};
-    (*del)->bind(1, std::string_view{ts});
-    if ((*del)->step() != SQLITE_DONE)
-      return db_->fail("cannot acknowledge outbox entries");
-    removed += static_cast<size_t>(db_->changes());
-  }
-  if (auto err = tx.commit())
-    return err;
-  return removed;
+caf::error write_store::ack_outbox(uint64_t through) {
+  auto acked = outbox_acked();
+  if (!acked)
+    return acked.error();
+  if (through <= *acked)
+    return caf::none;
+  return put_local(outbox_acked_key, std::to_string(through));
+}
+
+caf::expected<uint64_t> write_store::outbox_acked() {
+  auto v = local_value(outbox_acked_key);
+  if (!v)
+    return v.error();
+  return v->empty() ? uint64_t{0} : std::stoull(*v);
 }
 
 caf::expected<std::string>
@@ -299,28 +284,52 @@ caf::expected<std::map<std::string, uint64_t>> write_store::load_heads() {
 }
 
 caf::expected<size_t> write_store::outbox_size() {
-  auto s = db_->prepare_once("SELECT count(*) FROM crdt_outbox");
+  auto acked = outbox_acked();
+  if (!acked)
+    return acked.error();
+  auto s = db_->prepare_once("SELECT count(*) FROM crdt_messages "
+                             "WHERE seq > ?1 AND outgoing = 1");
   if (!s)
     return s.error();
+  s->bind(1, static_cast<int64_t>(*acked));
   if (s->step() != SQLITE_ROW)
     return db_->fail("cannot count the outbox");
   return static_cast<size_t>(s->column_int(0));
 }
 
-caf::error write_store::apply_lww(const message& m) {
-  auto cell = db_->prepare(upsert_cell_sql());
-  if (!cell)
-    return cell.error();
-  auto& s = **cell;
+caf::expected<record_stamps*>
+write_store::stamps_of(const std::string& dataset, const std::string& row) {
+  auto key = std::make_pair(dataset, row);
+  auto it = stamps_.find(key);
+  if (it != stamps_.end())
+    return &it->second.stamps;
+  auto sel = db_->prepare(select_stamps_sql);
+  if (!sel)
+    return sel.error();
+  auto& s = **sel;
   sql::reset_guard guard{s};
-  s.bind(1, std::string_view{m.dataset});
-  s.bind(2, std::string_view{m.row});
-  s.bind(3, std::string_view{m.column});
-  s.bind(4, std::string_view{m.timestamp});
-  if (s.step() != SQLITE_DONE)
-    return db_->fail("cannot update a cell");
-  if (db_->changes() == 0)
+  s.bind(1, std::string_view{dataset});
+  s.bind(2, std::string_view{row});
+  cached_stamps entry;
+  auto rc = s.step();
+  if (rc == SQLITE_ROW) {
+    if (!record_stamps::decode(s.column_blob(0), entry.stamps))
+      return make_error(ec::storage_failure,
+                        "corrupt field timestamps of " + dataset + " " + row);
+  } else if (rc != SQLITE_DONE) {
+    return db_->fail("cannot read field timestamps");
+  }
+  return &stamps_.emplace(std::move(key), std::move(entry))
+              .first->second.stamps;
+}
+
+caf::error write_store::apply_lww(const message& m) {
+  auto stamps = stamps_of(m.dataset, m.row);
+  if (!stamps)
+    return stamps.error();
+  if (!(*stamps)->offer(m.column, m.timestamp))
     return caf::none; // an older message: kept in the log, cell unchanged
+  dirty_.insert(std::make_pair(m.dataset, m.row));
   auto t = tables_.find(m.dataset);
   if (t == tables_.end())
     return caf::none; // unknown table: applied when the schema gains it
@@ -340,6 +349,24 @@ caf::error write_store::apply_lww(const message& m) {
 }
 
 caf::error write_store::flush_rows() {
+  if (!dirty_.empty()) {
+    auto put = db_->prepare(upsert_stamps_sql);
+    if (!put)
+      return put.error();
+    auto& s = **put;
+    std::string bytes;
+    for (const auto& key : dirty_) {
+      sql::reset_guard guard{s};
+      bytes = stamps_.at(key).stamps.encode();
+      s.bind(1, std::string_view{key.first});
+      s.bind(2, std::string_view{key.second});
+      s.bind_blob(3, bytes);
+      if (s.step() != SQLITE_DONE)
+        return db_->fail("cannot write field timestamps");
+    }
+  }
+  dirty_.clear();
+  stamps_.clear();
   std::string sql;
   for (auto& row : pending_) {
     const auto& l = *row.table;
@@ -406,15 +433,16 @@ caf::expected<commit_summary>
 write_store::commit(const std::vector<const write_batch*>& batches) {
   pending_.clear();
   pending_index_.clear();
+  stamps_.clear();
+  dirty_.clear();
   sql::transaction tx{*db_};
   if (auto err = tx.begin())
     return err;
   auto ins = db_->prepare(insert_message_sql);
   auto hub = db_->prepare(insert_hub_message_sql);
-  auto out = db_->prepare(insert_outbox_sql);
   auto mrk = db_->prepare(upsert_merkle_sql);
   auto hub_mrk = db_->prepare(upsert_hub_merkle_sql);
-  if (!ins || !hub || !out || !mrk || !hub_mrk)
+  if (!ins || !hub || !mrk || !hub_mrk)
     return db_->fail("cannot prepare the commit");
   commit_summary summary;
   // XOR per leaf key first; prefixes are expanded once at the end. The
@@ -455,6 +483,8 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
         s.bind(++i, std::string_view{m.column});
         s.bind(++i, m.val);
         s.bind(++i, static_cast<int64_t>(seq));
+        if (!relayed)
+          s.bind(++i, int64_t{batch->enqueue ? 1 : 0});
         if (s.step() != SQLITE_DONE)
           return db_->fail("cannot append to the message log");
       }
@@ -465,14 +495,8 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       leaves[batch->group][merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
       if (relayed)
         continue;
-      if (batch->enqueue) {
-        auto& s = **out;
-        sql::reset_guard guard{s};
-        s.bind(1, std::string_view{m.timestamp});
-        if (s.step() != SQLITE_DONE)
-          return db_->fail("cannot queue a message");
-        ++summary.enqueued;
-      }
+      if (batch->enqueue)
+        ++summary.enqueued; // outgoing: the outbox is the log past a mark
       if (auto err = apply_lww(m))
         return err;
     }
@@ -522,6 +546,8 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
 caf::error write_store::rebuild(const std::string& only_table) {
   pending_.clear();
   pending_index_.clear();
+  stamps_.clear();
+  dirty_.clear();
   sql::transaction tx{*db_};
   if (auto err = tx.begin())
     return err;
@@ -534,10 +560,12 @@ caf::error write_store::rebuild(const std::string& only_table) {
   std::string scan = "SELECT ts, dataset, row_id, col, value "
                      "FROM crdt_messages ";
   if (only_table.empty()) {
-    if (auto err = db_->exec("DELETE FROM crdt_cells"))
+    // crdt_cells: what databases before crdt_stamps kept instead.
+    if (auto err = db_->exec(
+            "DELETE FROM crdt_stamps; DROP TABLE IF EXISTS crdt_cells"))
       return err;
   } else {
-    auto del = db_->prepare_once("DELETE FROM crdt_cells WHERE dataset = ?1");
+    auto del = db_->prepare_once("DELETE FROM crdt_stamps WHERE dataset = ?1");
     if (!del)
       return del.error();
     del->bind(1, std::string_view{only_table});

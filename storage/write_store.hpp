@@ -2,6 +2,7 @@
 
 #include "protocol/merkle.hpp"
 #include "protocol/schema.hpp"
+#include "protocol/stamps.hpp"
 #include "storage/batch.hpp"
 #include "storage/sqlite.hpp"
 
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,8 +52,12 @@ public:
   /// Loads the persisted merkle trie.
   caf::expected<merkle_trie> load_merkle();
 
-  /// Number of entries in the outbox.
+  /// Number of messages in the outbox: those marked outgoing past the
+  /// acknowledged sequence number.
   caf::expected<size_t> outbox_size();
+
+  /// The sequence number up to which the hub acknowledged the outbox.
+  caf::expected<uint64_t> outbox_acked();
 
   /// Tries of the groups this node relays as a hub.
   caf::expected<std::map<std::string, merkle_trie>> load_hub_merkles();
@@ -60,9 +66,9 @@ public:
   /// this node's own), 0 for none.
   caf::expected<std::map<std::string, uint64_t>> load_heads();
 
-  /// Removes entries the hub acknowledged from the outbox; answers how many
-  /// were there.
-  caf::expected<size_t> ack_outbox(const std::vector<std::string>& stamps);
+  /// Moves the outbox's acknowledged sequence number forward to `through`
+  /// (never back).
+  caf::error ack_outbox(uint64_t through);
 
   /// Every config_sync row as key -> value.
   caf::expected<std::map<std::string, std::string>> load_config();
@@ -122,6 +128,9 @@ private:
   caf::error load_seq();
   caf::error put_local(const std::string& key, const std::string& value);
   caf::error apply_lww(const message& m);
+  /// The winning timestamps of a record's fields, read once per commit.
+  caf::expected<record_stamps*> stamps_of(const std::string& dataset,
+                                          const std::string& row);
   caf::error flush_rows();
 
   std::unique_ptr<sql::connection> db_;
@@ -132,6 +141,13 @@ private:
   uint64_t next_seq_ = 1;
   std::vector<pending_row> pending_;
   std::map<std::pair<std::string, std::string>, size_t> pending_index_;
+  /// Field timestamps of the records this commit touched, and which of
+  /// them changed (written by flush_rows()).
+  struct cached_stamps {
+    record_stamps stamps;
+  };
+  std::map<std::pair<std::string, std::string>, cached_stamps> stamps_;
+  std::set<std::pair<std::string, std::string>> dirty_;
 };
 
 } // namespace crdt

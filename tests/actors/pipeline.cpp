@@ -84,7 +84,7 @@ struct fixture : test::test_system {
                   rp.deliver(commit_ack{});
                 held->clear();
               },
-              [=](ack_atom, const std::vector<std::string>&) {
+              [=](ack_atom, uint64_t) {
                 return uint64_t{0};
               },
               [=](config_atom, const std::string&, const std::string&,
@@ -178,7 +178,8 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   auto received = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
   auto wrt = stuck_writer(received);
-  auto que = sys->spawn(crdt::queue, uint64_t{0}, reader_actor{}, wrt);
+  auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
+                        reader_actor{}, wrt);
   auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{2});
   std::vector<record_change> one{ada()};
   // Two batches reach the writer and stay there; the third local write is
@@ -278,7 +279,8 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
                         std::map<std::string, uint64_t>{});
   auto* raw = store.get();
   auto wrt = sys->spawn(crdt::writer, std::move(store), clk);
-  auto que = sys->spawn(crdt::queue, uint64_t{0}, reader_actor{}, wrt);
+  auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
+                        reader_actor{}, wrt);
   auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{100});
   record_change c;
   c.kind = record_change::create;

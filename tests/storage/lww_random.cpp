@@ -375,7 +375,7 @@ BOOST_AUTO_TEST_CASE(rebuild_from_the_log_equals_the_live_tables) {
       BOOST_CHECK(!live->empty());
       // Wreck the materialized view, then rebuild it from the log.
       BOOST_REQUIRE(!s->db().exec("DELETE FROM contacts; UPDATE notes SET "
-                                  "body = 'garbage'; DELETE FROM crdt_cells"));
+                                  "body = 'garbage'; DELETE FROM crdt_stamps"));
       BOOST_REQUIRE(!s->rebuild());
       auto rebuilt = dump_tables(s->db(), schemas);
       BOOST_REQUIRE(rebuilt);

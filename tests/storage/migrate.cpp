@@ -138,6 +138,52 @@ INSERT INTO crdt_hub_messages SELECT * FROM h; DROP TABLE h;
   BOOST_CHECK_EQUAL((*heads)["other"], 4u);
 }
 
+BOOST_AUTO_TEST_CASE(a_database_with_cells_and_an_outbox_table_is_upgraded) {
+  std::string live;
+  {
+    auto w = open(schemas({{"people", people_v2}}));
+    commit(*w,
+           {msg(t0, "people", row_a, "name", text("old")),
+            msg(t0 + 5, "people", row_a, "name", text("new")),
+            msg(t0 + 1, "people", row_a, "age", integer(3)),
+            msg(t0 + 2, "people", row_b, "name", text("b"), "bbbbbbbbbbbbbbbb")},
+           true);
+    live = dump(*w, schemas({{"people", people_v2}}));
+    // Back to the layout before crdt_stamps and the outgoing mark: cells
+    // per field, queued timestamps in crdt_outbox (two of the four).
+    BOOST_REQUIRE(!w->db().exec(R"sql(
+DROP TABLE crdt_stamps;
+CREATE TABLE crdt_cells(dataset TEXT NOT NULL, row_id TEXT NOT NULL,
+  col TEXT NOT NULL, ts TEXT NOT NULL, PRIMARY KEY(dataset, row_id, col))
+  WITHOUT ROWID;
+INSERT INTO crdt_cells SELECT dataset, row_id, col, max(ts) FROM crdt_messages
+  GROUP BY dataset, row_id, col;
+CREATE TABLE crdt_outbox(ts TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO crdt_outbox SELECT ts FROM crdt_messages ORDER BY ts LIMIT 2;
+DROP INDEX crdt_messages_seq;
+CREATE TABLE m AS SELECT ts, dataset, row_id, col, value, seq FROM crdt_messages;
+DROP TABLE crdt_messages;
+CREATE TABLE crdt_messages(ts TEXT PRIMARY KEY, dataset TEXT NOT NULL,
+  row_id TEXT NOT NULL, col TEXT NOT NULL, value,
+  seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+INSERT INTO crdt_messages SELECT * FROM m; DROP TABLE m;
+)sql"));
+  }
+  auto s = schemas({{"people", people_v2}});
+  auto w = open(s);
+  // The tables are rebuilt from the log, the old ones are gone, and what
+  // was queued is still queued.
+  BOOST_CHECK_EQUAL(dump(*w, s), live);
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM sqlite_master WHERE name "
+                              "IN ('crdt_cells', 'crdt_outbox')"),
+                    0);
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_stamps"), 2);
+  BOOST_CHECK_EQUAL(*w->outbox_size(), 2u);
+  // LWW still holds against the rebuilt stamps: an older name loses.
+  commit(*w, {msg(t0 + 3, "people", row_a, "name", text("stale"))});
+  BOOST_CHECK(cell(*w, "people", row_a, "name") == text("new"));
+}
+
 // -- rebuild ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_live_tables) {
@@ -197,7 +243,7 @@ BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_live_tables) {
   BOOST_CHECK_EQUAL(dump(*w, s), live);
   // Wipe both tables and the cell bookkeeping: rebuild restores them all.
   BOOST_REQUIRE(!w->db().exec("DELETE FROM people; UPDATE pets SET kind = "
-                              "'garbage'; DELETE FROM crdt_cells"));
+                              "'garbage'; DELETE FROM crdt_stamps"));
   BOOST_REQUIRE(!w->rebuild());
   BOOST_CHECK_EQUAL(dump(*w, s), live);
   // Rebuilding one table leaves the other alone.

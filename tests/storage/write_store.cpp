@@ -20,8 +20,8 @@ BOOST_AUTO_TEST_CASE(open_creates_the_internal_tables_and_a_node_id) {
   while (s->step() == SQLITE_ROW)
     tables.emplace(s->column_text(0));
   for (const char* t :
-       {"crdt_messages", "crdt_cells", "crdt_merkle", "crdt_clock",
-        "crdt_outbox", "crdt_schema", "crdt_hub_messages", "crdt_hub_merkle",
+       {"crdt_messages", "crdt_stamps", "crdt_merkle", "crdt_clock",
+        "crdt_schema", "crdt_hub_messages", "crdt_hub_merkle",
         "config_sync", "people"})
     BOOST_CHECK_MESSAGE(tables.count(t) == 1, "missing table " << t);
   BOOST_CHECK((columns(*w, "people")
@@ -95,7 +95,8 @@ BOOST_AUTO_TEST_CASE(a_batch_is_logged_and_applied) {
   BOOST_CHECK(!res->deltas.empty());
   BOOST_CHECK(res->group_deltas.empty());
   BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_messages"), 5);
-  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_cells"), 5);
+  // One row of field timestamps per record.
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_stamps"), 2);
   BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM people"), 2);
   BOOST_CHECK(cell(*w, "people", row_a, "name") == text("Ada"));
   BOOST_CHECK(cell(*w, "people", row_a, "age") == integer(36));
@@ -185,12 +186,13 @@ BOOST_AUTO_TEST_CASE(the_newest_message_of_a_cell_wins) {
   BOOST_CHECK(cell(*w, "people", row, "age") == integer(2));
   // The winning timestamp is recorded per cell.
   auto s = w->db().prepare_once(
-      "SELECT ts FROM crdt_cells WHERE dataset = 'people' AND row_id = ?1 "
-      "AND col = 'name'");
+      "SELECT stamps FROM crdt_stamps WHERE dataset = 'people' AND row_id = ?1");
   BOOST_REQUIRE(s);
   s->bind(1, std::string_view{row_a});
   BOOST_REQUIRE_EQUAL(s->step(), SQLITE_ROW);
-  BOOST_CHECK_EQUAL(s->column_text(0),
+  record_stamps stamps;
+  BOOST_REQUIRE(record_stamps::decode(s->column_blob(0), stamps));
+  BOOST_CHECK_EQUAL(stamps.get("name"),
                     to_string(timestamp{t0 + 9000, 0, "aaaaaaaaaaaaaaaa"}));
 }
 
@@ -319,25 +321,80 @@ BOOST_AUTO_TEST_CASE(only_enqueued_batches_reach_the_outbox) {
   BOOST_CHECK_EQUAL(res->stored, 12u);
   BOOST_CHECK_EQUAL(res->enqueued, 7u);
   BOOST_CHECK_EQUAL(*w->outbox_size(), 7u);
-  // The outbox holds exactly the local ones, oldest first.
+  BOOST_CHECK_EQUAL(*w->outbox_acked(), 0u);
+  // The outbox holds exactly the local ones, oldest first; the received
+  // ones before them (seq 1-5) are looked at and passed over.
   auto r = reader(schemas({{"people", people_v1}}));
-  auto out = r->outbox(100);
+  auto out = r->outbox(0, 100);
   BOOST_REQUIRE(out);
-  BOOST_REQUIRE_EQUAL(out->size(), 7u);
-  for (size_t i = 0; i < out->size(); ++i)
-    BOOST_CHECK((*out)[i] == local.messages[i]);
-  BOOST_CHECK_EQUAL(r->outbox(3)->size(), 3u);
+  BOOST_REQUIRE_EQUAL(out->messages.size(), 7u);
+  for (size_t i = 0; i < out->messages.size(); ++i)
+    BOOST_CHECK(out->messages[i] == local.messages[i]);
+  BOOST_CHECK_EQUAL(out->through, 12u);
+  BOOST_CHECK(!out->more);
+  auto three = r->outbox(0, 3);
+  BOOST_REQUIRE(three);
+  BOOST_CHECK_EQUAL(three->messages.size(), 3u);
+  BOOST_CHECK_EQUAL(three->through, 8u);
+  BOOST_CHECK(three->more);
+  // A byte cap stops a page too, after at least one message.
+  auto small = r->outbox(0, 100, 1);
+  BOOST_REQUIRE(small);
+  BOOST_CHECK_EQUAL(small->messages.size(), 1u);
+  BOOST_CHECK_EQUAL(small->through, 6u);
+  BOOST_CHECK(small->more);
   // A duplicate of a local message is not queued again.
   BOOST_CHECK_EQUAL(w->commit({&local})->enqueued, 0u);
   BOOST_CHECK_EQUAL(*w->outbox_size(), 7u);
-  auto acked
-      = w->ack_outbox({local.messages[0].timestamp, local.messages[1].timestamp,
-                       received.messages[0].timestamp, "nope"});
-  BOOST_REQUIRE(acked);
-  BOOST_CHECK_EQUAL(*acked, 2u);
-  BOOST_CHECK_EQUAL(*w->outbox_size(), 5u);
-  // Acknowledged messages stay in the log.
+  // Acknowledging the first page moves the mark: the rest stays queued,
+  // and the mark never moves back.
+  BOOST_REQUIRE(!w->ack_outbox(three->through));
+  BOOST_CHECK_EQUAL(*w->outbox_acked(), 8u);
+  BOOST_CHECK_EQUAL(*w->outbox_size(), 4u);
+  BOOST_REQUIRE(!w->ack_outbox(2));
+  BOOST_CHECK_EQUAL(*w->outbox_acked(), 8u);
+  auto rest = r->outbox(8, 100);
+  BOOST_REQUIRE(rest);
+  BOOST_REQUIRE_EQUAL(rest->messages.size(), 4u);
+  BOOST_CHECK(rest->messages[0] == local.messages[3]);
+  // Acknowledged messages stay in the log; the mark survives a reopen.
   BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_messages"), 12);
+  w.reset();
+  w = open(schemas({{"people", people_v1}}));
+  BOOST_CHECK_EQUAL(*w->outbox_acked(), 8u);
+  BOOST_CHECK_EQUAL(*w->outbox_size(), 4u);
+}
+
+BOOST_AUTO_TEST_CASE(an_outbox_page_looks_at_a_bounded_part_of_the_log) {
+  auto w = open(schemas({{"people", people_v1}}));
+  // 10,000 received messages, then one local one.
+  write_batch received, local;
+  for (int i = 0; i < 10000; ++i)
+    received.messages.push_back(msg(t0 + i, "people", row, "name",
+                                    value{std::to_string(i)},
+                                    "bbbbbbbbbbbbbbbb"));
+  local.enqueue = true;
+  local.messages.push_back(msg(t0 + 20000, "people", row, "name", text("mine")));
+  BOOST_REQUIRE(w->commit({&received, &local}));
+  auto r = reader(schemas({{"people", people_v1}}));
+  // The first page passes over 8,192 received ones and says there is more.
+  auto first = r->outbox(0, 100);
+  BOOST_REQUIRE(first);
+  BOOST_CHECK(first->messages.empty());
+  BOOST_CHECK_EQUAL(first->through, 8192u);
+  BOOST_CHECK(first->more);
+  auto second = r->outbox(first->through, 100);
+  BOOST_REQUIRE(second);
+  BOOST_REQUIRE_EQUAL(second->messages.size(), 1u);
+  BOOST_CHECK(second->messages[0] == local.messages[0]);
+  BOOST_CHECK_EQUAL(second->through, 10001u);
+  BOOST_CHECK(!second->more);
+  // Past the end: nothing looked at.
+  auto none = r->outbox(10001, 100);
+  BOOST_REQUIRE(none);
+  BOOST_CHECK(none->messages.empty());
+  BOOST_CHECK_EQUAL(none->through, 0u);
+  BOOST_CHECK(!none->more);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
