@@ -142,6 +142,9 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   n.id_ = ws.node_id();
   n.sync_ = *scfg;
   auto svc = std::make_shared<services>();
+  // Sessions run on the scheduler's few workers; a handful of connections
+  // covers them (more callers at once fall back to the reader actors).
+  svc->pool = std::make_shared<read_pool>(opts.store.path, opts.schemas, 4);
   auto own = [&](const auto& handle) {
     n.owned_.push_back(caf::actor_cast<caf::actor>(handle));
     return handle;

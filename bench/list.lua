@@ -11,7 +11,7 @@ function init(args)
 end
 
 function request()
-  local offset = math.random(0, 5000)
+  local offset = math.random(0, 1000)
   return wrk.format("GET", "/store/contacts?limit=100&offset=" .. offset
     .. "&pluck=first_name,last_name&order=-first_name", headers)
 end

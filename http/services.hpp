@@ -2,7 +2,9 @@
 
 #include "actors/interfaces.hpp"
 #include "protocol/schema.hpp"
+#include "storage/read_pool.hpp"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,8 @@ struct services {
   sync_actor sync;
   auth_actor auth;
   std::vector<reader_actor> readers;
+  /// Connections for short reads made by the sessions themselves.
+  std::shared_ptr<read_pool> pool;
   schema_set schemas;
   node_info info;
 };

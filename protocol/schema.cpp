@@ -181,6 +181,12 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
                   + "' needs one type of string, integer, number, boolean, "
                     "object, array (optionally with null)");
     f.type = *ft;
+    auto ix = it->value.FindMember("x-index");
+    if (ix != it->value.MemberEnd()) {
+      if (!ix->value.IsBool())
+        return fail("field '" + f.name + "': 'x-index' must be true or false");
+      f.indexed = ix->value.GetBool();
+    }
     result->index_.emplace(f.name, result->fields_.size());
     result->fields_.push_back(std::move(f));
   }

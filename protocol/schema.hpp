@@ -31,6 +31,8 @@ struct field {
   field_type type = field_type::text;
   /// Accepts JSON null (the schema's type list contains "null").
   bool nullable = false;
+  /// "x-index": true: lists ordered by this field use an index.
+  bool indexed = false;
 };
 
 /// One problem with a submitted record.

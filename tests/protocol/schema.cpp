@@ -89,6 +89,19 @@ BOOST_AUTO_TEST_CASE(bad_schemas_are_refused_with_the_reason) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(x_index_marks_a_field_for_ordered_lists) {
+  auto t = table_schema::parse(
+      "t", R"({"properties":{"a":{"type":"string","x-index":true},
+               "b":{"type":"integer"}}})");
+  BOOST_REQUIRE(t);
+  BOOST_CHECK((*t)->find("a")->indexed);
+  BOOST_CHECK(!(*t)->find("b")->indexed);
+  auto bad = table_schema::parse(
+      "t", R"({"properties":{"a":{"type":"string","x-index":"yes"}}})");
+  BOOST_REQUIRE(!bad);
+  BOOST_CHECK(describe(bad.error()).find("x-index") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(validation_names_unknown_and_system_fields) {
   auto errors = check(R"({"first_name":"a","shoe":1,"tombstone":1})", true);
   BOOST_REQUIRE_EQUAL(errors.size(), 2u);

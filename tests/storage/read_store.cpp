@@ -156,6 +156,79 @@ BOOST_AUTO_TEST_CASE(list_honours_pluck_limit_offset_and_order) {
   BOOST_CHECK(is(bad.error(), ec::unknown_table));
 }
 
+BOOST_AUTO_TEST_CASE(lists_in_an_organization_use_the_live_row_indexes) {
+  constexpr const char* indexed = R"({"type":"object","properties":{
+    "name":{"type":"string","x-index":true},"qty":{"type":"integer"}}})";
+  auto s = schemas({{"items", indexed}});
+  auto w = open(s);
+  // Two organizations; one record of "a" deleted.
+  commit(*w, {msg(t0, "items", row_a, "organization_id", text("a")),
+              msg(t0 + 1, "items", row_a, "name", text("zeta")),
+              msg(t0 + 2, "items", row_b, "organization_id", text("a")),
+              msg(t0 + 3, "items", row_b, "name", text("alpha")),
+              msg(t0 + 4, "items", row_c, "organization_id", text("b")),
+              msg(t0 + 5, "items", row_c, "name", text("mid")),
+              msg(t0 + 6, "items", row, "organization_id", text("a")),
+              msg(t0 + 7, "items", row, "name", text("omega")),
+              msg(t0 + 8, "items", row, "tombstone", integer(1))});
+  // One index of live rows by id, one per "x-index" field.
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM sqlite_master WHERE "
+                              "name IN ('items_live', 'items_name_live')"),
+                    2);
+  // The list's query (as read_store builds it) walks the index: no sort.
+  auto plan = w->db().prepare_once(
+      "EXPLAIN QUERY PLAN SELECT id, name FROM \"items\" WHERE tombstone IS "
+      "NOT 1 AND organization_id = ?3 ORDER BY \"name\" DESC, id DESC LIMIT "
+      "?1 OFFSET ?2");
+  BOOST_REQUIRE(plan);
+  std::string steps;
+  while (plan->step() == SQLITE_ROW)
+    steps += std::string{plan->column_text(3)} + "; ";
+  BOOST_CHECK_MESSAGE(steps.find("items_name_live") != std::string::npos
+                          && steps.find("TEMP B-TREE") == std::string::npos,
+                      steps);
+  auto r = reader(s);
+  read_store::list_query q;
+  q.order = "name";
+  q.descending = true;
+  auto got = r->list("items", q, "a");
+  BOOST_REQUIRE(got);
+  BOOST_CHECK_EQUAL(got->first, 2u);
+  BOOST_CHECK(got->second.find(row_a) < got->second.find(row_b));
+  BOOST_CHECK(got->second.find(row_c) == std::string::npos);
+  q.limit = 1;
+  q.offset = 1;
+  got = r->list("items", q, "a");
+  BOOST_REQUIRE(got);
+  BOOST_CHECK_EQUAL(got->first, 1u);
+  BOOST_CHECK(got->second.find(row_b) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_read_pool_lends_at_most_its_bound) {
+  auto s = schemas({{"people", people_v1}});
+  auto w = open(s);
+  commit(*w, {msg(t0, "people", row_a, "name", text("Ada"))});
+  read_pool pool{opts.path, s, 2};
+  {
+    auto one = pool.acquire();
+    auto two = pool.acquire();
+    BOOST_REQUIRE(one && two);
+    // Both busy: the caller is told to go elsewhere.
+    BOOST_CHECK(!pool.acquire());
+    BOOST_REQUIRE((*one)->get("people", row_a, ""));
+  }
+  // Given back on destruction, and reused (no third connection).
+  auto again = pool.acquire();
+  BOOST_REQUIRE(again);
+  auto got = (*again)->get("people", row_a, "");
+  BOOST_REQUIRE(got);
+  BOOST_CHECK(got->find("Ada") != std::string::npos);
+  // A pool over a file that cannot be opened lends nothing.
+  read_pool broken{"/nonexistent/dir/db.sqlite", s, 2};
+  BOOST_CHECK(!broken.acquire());
+  BOOST_CHECK(!broken.acquire());
+}
+
 BOOST_AUTO_TEST_CASE(config_sync_rows_are_local_settings) {
   auto s = schemas({{"people", people_v1}});
   auto w = open(s);

@@ -4,6 +4,7 @@
 // database under a fresh temporary folder, schemas from text, messages at
 // chosen times, and helpers that read the database back.
 
+#include "storage/read_pool.hpp"
 #include "storage/read_store.hpp"
 #include "storage/write_store.hpp"
 
