@@ -22,8 +22,8 @@ BUILD = os.environ.get("BUILD_DIR", os.path.join(ROOT, "build"))
 # (name, file, original text, mutated text, the guarantee it breaks)
 MUTANTS = [
     ("ack-before-ok", "actors/sync_exchange.cpp",
-     "              acks.push_back(m.timestamp);\n",
-     "              acks.push_back(m.timestamp);\n"
+     "            outbox_ack acks{page.through, page.messages.size()};\n",
+     "            outbox_ack acks{page.through, page.messages.size()};\n"
      "            self->request(st->queue, sync_ask_timeout, ack_atom::value, acks)\n"
      "                .then([](uint64_t) {});\n",
      "outbox entries leave before the hub answered ok (at-least-once)"),
@@ -51,9 +51,9 @@ MUTANTS = [
      '    st.by_address.failure("addr:" + address_key(peer), now);',
      "    ;",
      "failures are not counted per client address"),
-    ("lww-reversed", "storage/write_store.cpp",
-     'ELSE excluded.ts > crdt_cells.ts END',
-     'ELSE excluded.ts < crdt_cells.ts END',
+    ("lww-reversed", "protocol/stamps.cpp",
+     'is_creation_field(field) ? ts < it->second : ts > it->second;',
+     'is_creation_field(field) ? ts < it->second : ts < it->second;',
      "the older write wins a cell"),
     # (Dropping kParseValidateEncodingFlag alone is an equivalent mutant:
     # the check of every string after parsing catches the same bytes.)
