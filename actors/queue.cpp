@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace crdt {
@@ -9,14 +10,18 @@ namespace crdt {
 queue_actor::behavior_type
 queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
       uint64_t acked, reader_actor reader, writer_actor writer) {
-  self->state.pending = pending;
+  self->state.pending = static_cast<int64_t>(pending);
   self->state.acked = acked;
   self->state.reader = std::move(reader);
   self->state.writer = std::move(writer);
   constexpr auto timeout = std::chrono::seconds(30);
   return {
-      [=](enqueue_atom, uint64_t n) { self->state.pending += n; },
-      [=](status_atom) { return self->state.pending; },
+      [=](enqueue_atom, uint64_t n) {
+        self->state.pending += static_cast<int64_t>(n);
+      },
+      [=](status_atom) {
+        return static_cast<uint64_t>(std::max<int64_t>(self->state.pending, 0));
+      },
       [=](outbox_atom, uint32_t n,
           uint64_t max_bytes) -> caf::result<outbox_page> {
         return self->delegate(self->state.reader, outbox_atom::value,
@@ -26,7 +31,7 @@ queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
         // A page read before an earlier acknowledgement landed covers
         // nothing new.
         if (ack.through <= self->state.acked)
-          return self->state.pending;
+          return static_cast<uint64_t>(std::max<int64_t>(self->state.pending, 0));
         auto rp = self->make_response_promise<uint64_t>();
         self->request(self->state.writer, timeout, ack_atom::value,
                       ack.through)
@@ -35,9 +40,10 @@ queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
                   auto& st = self->state;
                   if (through > st.acked) {
                     st.acked = through;
-                    st.pending -= std::min(ack.count, st.pending);
+                    st.pending -= static_cast<int64_t>(ack.count);
                   }
-                  rp.deliver(st.pending);
+                  rp.deliver(
+                      static_cast<uint64_t>(std::max<int64_t>(st.pending, 0)));
                 },
                 [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;

@@ -10,8 +10,11 @@ namespace crdt {
 /// number; the queue reads pages through a reader and moves the mark
 /// through the writer once the hub has a page.
 struct queue_state {
-  /// Messages queued and not yet acknowledged by the hub.
-  uint64_t pending = 0;
+  /// Messages queued and not yet acknowledged by the hub. Signed: the
+  /// applier reports a commit's queued messages after the commit, so a
+  /// sync may acknowledge them first; adding and subtracting then commute
+  /// (status reports at least 0).
+  int64_t pending = 0;
   /// The acknowledged sequence number.
   uint64_t acked = 0;
   reader_actor reader;

@@ -153,6 +153,7 @@ void step(sync_self self) {
       .then(
           [=](outbox_page& page) {
             outbox_ack acks{page.through, page.messages.size()};
+            bool outbox_more = page.more;
             auto& msgs = page.messages;
             exchange_request req;
             req.group_id = st->cfg.group;
@@ -193,7 +194,7 @@ void step(sync_self self) {
                                                           status_atom::value)
                                                 .then(
                                                     [=](uint64_t pending) {
-                                                      if (more
+                                                      if (more || outbox_more
                                                           || (pending > 0
                                                               && !acks.empty()))
                                                         step(self);

@@ -152,9 +152,12 @@ void list_records(const request_context& ctx) {
     return;
   }
   auto table = t->name();
-  // A short page is read right here, like a record by id; long lists (no
-  // limit, or a deep offset) go to a reader actor, off the scheduler.
-  if (q->limit && *q->limit <= inline_list_limit
+  // A short page in an indexed order is read right here, like a record by
+  // id; long lists (no limit, a deep offset) and orders that sort the
+  // table go to a reader actor, off the scheduler's few threads.
+  const auto* by = q->order.empty() ? nullptr : t->find(q->order);
+  bool indexed = q->order.empty() || q->order == "id" || (by && by->indexed);
+  if (indexed && q->limit && *q->limit <= inline_list_limit
       && q->offset <= inline_list_offset)
     if (auto lease = ctx.svc().pool->acquire()) {
       auto r = (*lease)->list(table, *q, ctx.who().organization_id);

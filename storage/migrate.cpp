@@ -333,13 +333,15 @@ caf::error write_store::migrate(const schema_set& schemas,
     }
     // Lists: the live records of an organization in id order, and in the
     // order of each field the schema marks "x-index". Partial indexes of
-    // live rows, so that skipping an offset never reads the table.
+    // live rows, so that skipping an offset never reads the table. Named
+    // in the reserved crdt_ namespace with ':' (never in a table or field
+    // name), so that no user table or other index can clash with them.
     std::vector<std::string> ordered{""};
     for (const auto& f : table->fields())
       if (f.indexed)
         ordered.push_back(f.name);
     for (const auto& f : ordered) {
-      auto index = sql::quote(name + (f.empty() ? "" : "_" + f) + "_live");
+      auto index = sql::quote("crdt_live:" + name + (f.empty() ? "" : ":" + f));
       if (auto err = c.exec("CREATE INDEX IF NOT EXISTS " + index + " ON "
                             + sql::quote(name) + "(organization_id, "
                             + (f.empty() ? "" : sql::quote(f) + ", ")

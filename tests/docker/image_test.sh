@@ -36,6 +36,16 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # so that an interrupted run still cleans up
+
+# Containers of an earlier run that was killed before its cleanup would
+# hold the compose ports: remove those whose test process is gone.
+for p in $(podman ps -a --format '{{index .Labels "com.docker.compose.project"}}' 2>/dev/null \
+             | grep -E '^crdtimg[0-9]+$' | sort -u); do
+  kill -0 "${p#crdtimg}" 2>/dev/null && continue
+  podman ps -a -q --filter "label=com.docker.compose.project=$p" | xargs -r podman rm -f >/dev/null 2>&1 || true
+  podman volume ls -q | grep "^${p}_" | xargs -r podman volume rm -f >/dev/null 2>&1 || true
+done
 
 check() { # name, command...
   local what=$1

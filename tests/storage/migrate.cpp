@@ -184,6 +184,24 @@ INSERT INTO crdt_messages SELECT * FROM m; DROP TABLE m;
   BOOST_CHECK(cell(*w, "people", row_a, "name") == text("new"));
 }
 
+// The list indexes live in the reserved namespace: a user table named like
+// another table's index must not stop the node from starting.
+BOOST_AUTO_TEST_CASE(list_indexes_never_clash_with_user_tables) {
+  constexpr const char* orders = R"({"type":"object","properties":{
+    "b_c":{"type":"string","x-index":true}}})";
+  constexpr const char* orders_b = R"({"type":"object","properties":{
+    "c":{"type":"string","x-index":true}}})";
+  auto s = schemas({{"orders", orders}, {"orders_live", people_v1},
+                    {"orders_b", orders_b}});
+  auto w = open(s);
+  BOOST_REQUIRE(w);
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM sqlite_master WHERE type = "
+                              "'index' AND name LIKE 'crdt_live:orders%'"),
+                    5);
+  w.reset();
+  BOOST_CHECK(open(s)); // and again on an existing database
+}
+
 // -- rebuild ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(rebuild_reproduces_the_live_tables) {

@@ -173,7 +173,8 @@ BOOST_AUTO_TEST_CASE(lists_in_an_organization_use_the_live_row_indexes) {
               msg(t0 + 8, "items", row, "tombstone", integer(1))});
   // One index of live rows by id, one per "x-index" field.
   BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM sqlite_master WHERE "
-                              "name IN ('items_live', 'items_name_live')"),
+                              "name IN ('crdt_live:items', "
+                              "'crdt_live:items:name')"),
                     2);
   // The list's query (as read_store builds it) walks the index: no sort.
   auto plan = w->db().prepare_once(
@@ -184,7 +185,7 @@ BOOST_AUTO_TEST_CASE(lists_in_an_organization_use_the_live_row_indexes) {
   std::string steps;
   while (plan->step() == SQLITE_ROW)
     steps += std::string{plan->column_text(3)} + "; ";
-  BOOST_CHECK_MESSAGE(steps.find("items_name_live") != std::string::npos
+  BOOST_CHECK_MESSAGE(steps.find("crdt_live:items:name") != std::string::npos
                           && steps.find("TEMP B-TREE") == std::string::npos,
                       steps);
   auto r = reader(s);
