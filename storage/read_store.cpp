@@ -161,10 +161,12 @@ read_store::account_by_id(const std::string& id) {
 }
 
 caf::expected<outbox_page> read_store::outbox(uint64_t after, size_t limit,
-                                              size_t max_bytes) {
-  // Received messages past the mark are skipped; at most this many log
-  // entries are looked at per page.
-  const size_t scan = std::max<size_t>(limit * 8, 8192);
+                                              size_t max_bytes, size_t scan) {
+  // Received messages past the mark are skipped (the page's `through`
+  // passes them, so the mark moves over them with the next acknowledgement
+  // and no round looks at them twice); at most `scan` log entries are
+  // looked at per page.
+  scan = std::max(scan, limit);
   auto s = db_->prepare(
       "SELECT ts, dataset, row_id, col, value, seq, outgoing FROM crdt_messages "
       "WHERE seq > ?1 ORDER BY seq LIMIT ?2");

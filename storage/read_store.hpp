@@ -82,10 +82,12 @@ public:
   /// A page of the outbox: the messages marked outgoing past sequence
   /// number `after`, oldest first, up to `limit` whose JSON takes at most
   /// `max_bytes` (at least one when any is queued). Looks at a bounded
-  /// number of log entries per call, so that a long run of received
-  /// messages past the mark costs several calls, not one long one.
+  /// number of log entries per call (`scan`), so that even millions of
+  /// received messages past the mark cost a bounded time per call (about
+  /// half a second for the default million).
   caf::expected<outbox_page> outbox(uint64_t after, size_t limit,
-                                    size_t max_bytes = SIZE_MAX);
+                                    size_t max_bytes = SIZE_MAX,
+                                    size_t scan = 1000000);
 
   /// Messages of `group` (empty: this node's own log) with a timestamp
   /// `>= since`, oldest first, leaving out those authored by node

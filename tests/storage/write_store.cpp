@@ -377,13 +377,14 @@ BOOST_AUTO_TEST_CASE(an_outbox_page_looks_at_a_bounded_part_of_the_log) {
   local.messages.push_back(msg(t0 + 20000, "people", row, "name", text("mine")));
   BOOST_REQUIRE(w->commit({&received, &local}));
   auto r = reader(schemas({{"people", people_v1}}));
-  // The first page passes over 8,192 received ones and says there is more.
-  auto first = r->outbox(0, 100);
+  // With a bound of 8,192 entries, the first page passes over that many
+  // received ones and says there is more.
+  auto first = r->outbox(0, 100, SIZE_MAX, 8192);
   BOOST_REQUIRE(first);
   BOOST_CHECK(first->messages.empty());
   BOOST_CHECK_EQUAL(first->through, 8192u);
   BOOST_CHECK(first->more);
-  auto second = r->outbox(first->through, 100);
+  auto second = r->outbox(first->through, 100, SIZE_MAX, 8192);
   BOOST_REQUIRE(second);
   BOOST_REQUIRE_EQUAL(second->messages.size(), 1u);
   BOOST_CHECK(second->messages[0] == local.messages[0]);
@@ -395,6 +396,11 @@ BOOST_AUTO_TEST_CASE(an_outbox_page_looks_at_a_bounded_part_of_the_log) {
   BOOST_CHECK(none->messages.empty());
   BOOST_CHECK_EQUAL(none->through, 0u);
   BOOST_CHECK(!none->more);
+  // With the default bound, one page passes over all of them.
+  auto whole = r->outbox(0, 100);
+  BOOST_REQUIRE(whole);
+  BOOST_REQUIRE_EQUAL(whole->messages.size(), 1u);
+  BOOST_CHECK_EQUAL(whole->through, 10001u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
