@@ -47,6 +47,33 @@ auto give_up(self_ptr self, caf::typed_response_promise<T> rp) {
   };
 }
 
+// A local write: stamps `n` messages with one clock request, lets `fill`
+// build the batch from the stamps, commits it to the outbox, tells the
+// queue, and answers the first timestamp.
+template <class Fill>
+caf::result<std::string> stamp_and_commit(self_ptr self, uint32_t n,
+                                          Fill fill) {
+  ++self->state.in_flight;
+  auto rp = self->make_response_promise<std::string>();
+  self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
+      .then(
+          [=, fill = std::move(fill)](
+              std::vector<std::string>& stamps) mutable {
+            write_batch batch = fill(stamps);
+            batch.enqueue = true;
+            batch.clock = stamps.back();
+            auto first = stamps.front();
+            commit(self, std::move(batch), rp, [=](const commit_ack& ack) {
+              if (ack.enqueued > 0)
+                self->send(self->state.queue, enqueue_atom::value,
+                           uint64_t{ack.enqueued});
+              return first;
+            });
+          },
+          give_up(self, rp));
+  return rp;
+}
+
 } // namespace
 
 applier_actor::behavior_type
@@ -68,29 +95,31 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
         // sender has already paid for them and retries them anyway.
         if (self->state.in_flight >= self->state.max_in_flight)
           return make_error(ec::overloaded, "Overloaded, retry later");
-        ++self->state.in_flight;
-        auto rp = self->make_response_promise<std::string>();
         auto n = static_cast<uint32_t>(message_count(changes));
-        self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
-            .then(
-                [=, changes = std::move(changes)](
-                    std::vector<std::string>& stamps) mutable {
-                  write_batch batch;
-                  batch.messages = make_messages(changes, stamps);
-                  batch.checks = checks_of(changes);
-                  batch.enqueue = true;
-                  batch.clock = stamps.back();
-                  auto first = stamps.front();
-                  commit(self, std::move(batch), rp,
-                         [=](const commit_ack& ack) {
-                           if (ack.enqueued > 0)
-                             self->send(self->state.queue, enqueue_atom::value,
-                                        uint64_t{ack.enqueued});
-                           return first;
-                         });
-                },
-                give_up(self, rp));
-        return rp;
+        return stamp_and_commit(
+            self, n,
+            [changes = std::move(changes)](std::vector<std::string>& stamps) {
+              write_batch batch;
+              batch.messages = make_messages(changes, stamps);
+              batch.checks = checks_of(changes);
+              return batch;
+            });
+      },
+      [=](define_atom,
+          std::vector<message>& defs) -> caf::result<std::string> {
+        if (defs.empty())
+          return make_error(ec::bad_request, "nothing to define");
+        auto n = static_cast<uint32_t>(defs.size());
+        return stamp_and_commit(
+            self, n,
+            [defs = std::move(defs)](std::vector<std::string>& stamps) mutable {
+              for (size_t i = 0; i < defs.size(); ++i)
+                defs[i].timestamp = stamps[i];
+              write_batch batch;
+              batch.messages = std::move(defs);
+              batch.define = true;
+              return batch;
+            });
       },
       [=](apply_atom, incoming& in) -> caf::result<size_t> {
         ++self->state.in_flight;

@@ -151,7 +151,8 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
             *call);
         bool own = group_id == st.group;
         auto problem
-            = check_batch(msgs, own, st.schemas, wall_clock_ms(), st.max_drift);
+            = check_batch(msgs, own, *st.catalog->tables(), wall_clock_ms(),
+                          st.max_drift);
         if (!problem.empty())
           return make_error(ec::bad_request, problem);
         auto group = own ? std::string{} : group_id;

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
-#include "protocol/schema.hpp"
+#include "protocol/catalog.hpp"
 
 #include <string>
 #include <vector>
@@ -18,8 +18,8 @@ struct hub_state {
   size_t next_reader = 0;
   /// This node's group: its messages go to the tables too.
   std::string group;
-  /// Tables of this node's group, for value checks.
-  schema_set schemas;
+  /// The tables this node serves now (for checking its own group's batches).
+  catalog_ptr catalog;
   /// How far a message may be ahead of this node's clock.
   int64_t max_drift = 60000;
   /// This node's id: the hub's name in the bounded exchange.

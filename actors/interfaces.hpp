@@ -180,7 +180,12 @@ using applier_actor = caf::typed_actor<
     // precondition holds at commit time; answers the first timestamp.
     caf::replies_to<write_atom, std::vector<record_change>>::with<std::string>,
     // Commits received messages (see incoming); answers how many were new.
-    caf::replies_to<apply_atom, incoming>::with<size_t>>;
+    caf::replies_to<apply_atom, incoming>::with<size_t>,
+    // Stamps table definitions made here (messages of the schema dataset,
+    // timestamps empty) and commits them unless one contradicts a committed
+    // definition (ec::conflict); answers the first timestamp once the
+    // tables are served.
+    caf::replies_to<define_atom, std::vector<message>>::with<std::string>>;
 
 /// The only writer of the database: group-commits the batches waiting in
 /// its mailbox in one transaction. Runs detached.

@@ -117,7 +117,9 @@ int main(int argc, char** argv) {
   if (cfg.check) {
     if (!file_exists(opts.store.path))
       return fail("check: no database at " + opts.store.path);
-    auto store = write_store::open(opts.store, opts.schemas);
+    // An offline check writes nothing: the folder's new definitions wait
+    // for the next start.
+    auto store = write_store::open(opts.store, opts.schemas, nullptr, false);
     if (!store)
       return fail(describe(store.error()));
     auto verdict = (*store)->check();

@@ -89,7 +89,9 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
                       "libsodium cannot be initialized (no entropy source?)");
   // Organizations and accounts replicate like the user's tables.
   add_builtin_tables(opts.schemas);
-  auto store = write_store::open(opts.store, opts.schemas);
+  auto catalog = std::make_shared<schema_catalog>();
+  auto store = write_store::open(opts.store, opts.schemas, catalog,
+                                 opts.define_schema);
   if (!store)
     return store.error();
   auto& ws = **store;
@@ -132,7 +134,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   // One read connection per reader, plus the auth actor's own.
   std::vector<std::unique_ptr<read_store>> read_stores;
   for (size_t i = 0; i < std::max<size_t>(opts.readers, 1) + 1; ++i) {
-    auto r = read_store::open(opts.store.path, opts.schemas);
+    auto r = read_store::open(opts.store.path, catalog);
     if (!r)
       return r.error();
     read_stores.push_back(std::move(*r));
@@ -144,7 +146,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   auto svc = std::make_shared<services>();
   // Sessions run on the scheduler's few workers; a handful of connections
   // covers them (more callers at once fall back to the reader actors).
-  svc->pool = std::make_shared<read_pool>(opts.store.path, opts.schemas, 4);
+  svc->pool = std::make_shared<read_pool>(opts.store.path, catalog, 4);
   auto own = [&](const auto& handle) {
     n.owned_.push_back(caf::actor_cast<caf::actor>(handle));
     return handle;
@@ -168,7 +170,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   hub.applier = svc->applier;
   hub.readers = svc->readers;
   hub.group = opts.info.group_id;
-  hub.schemas = opts.schemas;
+  hub.catalog = catalog;
   hub.max_drift = opts.max_drift_ms;
   hub.node_id = n.id_;
   hub.page_bytes = opts.sync_page_bytes;
@@ -187,7 +189,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   sync.transport = std::move(opts.transport);
   sync.cursor = parse_cursor(*cursor);
   svc->sync = own(sys.spawn(crdt::sync, std::move(sync)));
-  svc->schemas = std::move(opts.schemas);
+  svc->catalog = catalog;
   svc->info = std::move(opts.info);
   n.svc_ = std::move(svc);
   return n;

@@ -54,6 +54,9 @@ struct node_options {
   /// Whether the actors that block (SQLite, password hashing) get threads
   /// of their own; off under CAF's deterministic test scheduler.
   bool detach = true;
+  /// Whether the folder's new table definitions are committed (and sync);
+  /// off, its tables are served on this node only (tests of other layers).
+  bool define_schema = true;
 };
 
 /// A running node. Owns its actors: destroying (or stopping) it sends each

@@ -84,6 +84,12 @@ void delete_account(const request_context& ctx);
 void change_password(const request_context& ctx);
 void create_organization(const request_context& ctx);
 
+// -- table definitions (schema_routes.cpp) ------------------------------------
+
+void list_tables(const request_context& ctx);
+void get_table(const request_context& ctx);
+void define_table(const request_context& ctx);
+
 // -- the node: settings, sync, health (node_routes.cpp) -----------------------
 
 void list_settings(const request_context& ctx);

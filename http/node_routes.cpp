@@ -61,7 +61,8 @@ http_reply sync_error_reply(const caf::error& err) {
 // The /health object: node, clock, outbox and the last sync round.
 std::string render_health(const node_info& info, const clock_status& cs,
                           uint64_t pending, const sync_status& ss,
-                          const storage_status& storage) {
+                          const storage_status& storage,
+                          const schema_catalog& catalog) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w{buf};
   auto str = [&](const char* k, const std::string& v) {
@@ -88,6 +89,31 @@ std::string render_health(const node_info& info, const clock_status& cs,
     w.Key("writes_refused");
     w.Uint64(storage.refused);
   }
+  w.EndObject();
+  // The tables served, and definitions that lost to an earlier one of
+  // the same field (the same list on every node once synced).
+  w.Key("schema");
+  w.StartObject();
+  w.Key("tables");
+  w.Uint64(catalog.definitions().size());
+  w.Key("conflicts");
+  w.StartArray();
+  for (const auto& c : catalog.conflicts()) {
+    w.StartObject();
+    str("table", c.table);
+    str("field", c.field);
+    for (auto [key, d] : {std::make_pair("winner", &c.winner),
+                          std::make_pair("loser", &c.loser)}) {
+      w.Key(key);
+      w.StartObject();
+      str("type", type_of_definition(d->definition));
+      str("definition", d->definition);
+      str("timestamp", d->timestamp);
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
   w.EndObject();
   w.Key("sync_enabled");
   w.Bool(ss.enabled);
@@ -200,7 +226,8 @@ void health_of_storage(const request_context& ctx, const clock_status& cs,
       .then(
           [=](storage_status& storage) {
             ctx.reply({200,
-                       render_health(ctx.svc().info, cs, pending, ss, storage),
+                       render_health(ctx.svc().info, cs, pending, ss, storage,
+                                     *ctx.svc().catalog),
                        {}});
           },
           [=](caf::error& err) { ctx.reply(error_reply(err)); });

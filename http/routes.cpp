@@ -13,6 +13,11 @@ const std::vector<route>& routes() {
       {"GET", "/store/:table/:id", a::member, get_record},
       {"PATCH", "/store/:table/:id", a::member, update_record},
       {"DELETE", "/store/:table/:id", a::member, delete_record},
+      // Table definitions: read by anyone with a token, made by the
+      // node's operators; they replicate to the whole group.
+      {"GET", "/schema", a::member, list_tables},
+      {"GET", "/schema/:table", a::member, get_table},
+      {"POST", "/schema/:table", a::node_admin, define_table},
       // The node's sync settings (config_sync), path as in the seed.
       {"GET", "/config/config_sync", a::node_admin, list_settings},
       {"GET", "/config/config_sync/:key", a::node_admin, get_setting},

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
-#include "protocol/schema.hpp"
+#include "protocol/catalog.hpp"
 #include "storage/read_pool.hpp"
 
 #include <memory>
@@ -37,7 +37,8 @@ struct services {
   std::vector<reader_actor> readers;
   /// Connections for short reads made by the sessions themselves.
   std::shared_ptr<read_pool> pool;
-  schema_set schemas;
+  /// The tables served now (changes when definitions arrive).
+  catalog_ptr catalog;
   node_info info;
 };
 

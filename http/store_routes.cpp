@@ -19,14 +19,16 @@ constexpr int64_t inline_list_offset = 10000;
 
 // The route's table; replies 404 when it does not exist (or is one of the
 // service's own tables, which have their own routes).
-const table_schema* find_table(const request_context& ctx) {
+// The table is held for the whole request, even if a new definition
+// replaces the catalog's tables meanwhile.
+table_ptr find_table(const request_context& ctx) {
   const auto& name = ctx.param("table");
-  auto it = ctx.svc().schemas.find(name);
-  if (it == ctx.svc().schemas.end() || is_internal_table(name)) {
+  auto t = ctx.svc().catalog->find(name);
+  if (!t || is_internal_table(name)) {
     ctx.reply(error_reply(404, "Unknown table", name));
     return nullptr;
   }
-  return it->second.get();
+  return t;
 }
 
 // Answers the record as it is now stored; `written` (when not empty)
@@ -63,7 +65,7 @@ void reply_record(const request_context& ctx, const std::string& table,
 // PATCH and DELETE: the writer applies the change only if the record is
 // live in the caller's organization when it commits.
 void change_record(const request_context& ctx, record_change::kind_t kind) {
-  const auto* t = find_table(ctx);
+  auto t = find_table(ctx);
   if (!t)
     return;
   auto table = t->name();
@@ -87,7 +89,7 @@ void change_record(const request_context& ctx, record_change::kind_t kind) {
     change = make_change(kind, *t, id, rapidjson::Value{}, ctx.who());
   }
   change.must_be = precondition::live;
-  auto schema = ctx.svc().schemas.find(table)->second;
+  auto schema = t;
   write(ctx, {change}, table, [=](const std::string& first) {
     if (kind == record_change::update)
       reply_record(ctx, table, id, "Successfully updated in " + table,
@@ -101,7 +103,7 @@ void change_record(const request_context& ctx, record_change::kind_t kind) {
 } // namespace
 
 void create_record(const request_context& ctx) {
-  const auto* t = find_table(ctx);
+  auto t = find_table(ctx);
   if (!t)
     return;
   auto parsed = parse_record_body(ctx.body());
@@ -134,7 +136,7 @@ void create_record(const request_context& ctx) {
   if (client_id)
     change.must_be = precondition::absent;
   auto table = t->name();
-  auto schema = ctx.svc().schemas.find(table)->second;
+  auto schema = t;
   write(ctx, {change}, table, [=](const std::string& first) {
     auto rec = render_created(*schema, change, iso8601_of(first));
     ctx.reply(ok_reply(201, "Successfully created in " + table, 1, rec));
@@ -142,7 +144,7 @@ void create_record(const request_context& ctx) {
 }
 
 void list_records(const request_context& ctx) {
-  const auto* t = find_table(ctx);
+  auto t = find_table(ctx);
   if (!t)
     return;
   std::vector<field_error> errors;
@@ -180,7 +182,7 @@ void list_records(const request_context& ctx) {
 }
 
 void get_record(const request_context& ctx) {
-  const auto* t = find_table(ctx);
+  auto t = find_table(ctx);
   if (!t)
     return;
   reply_record(ctx, t->name(), ctx.param("id"),

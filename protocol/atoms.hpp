@@ -61,5 +61,7 @@ CAF_ADD_ATOM(crdt_store, crdt, bootstrap_atom, "bootstrap")
   CAF_ADD_ATOM(crdt_store, crdt, descend_atom, "descend")
   /// Reader: a page of the bounded sync exchange.
   CAF_ADD_ATOM(crdt_store, crdt, page_atom, "page")
+  /// Applier: commit table definitions made on this node.
+  CAF_ADD_ATOM(crdt_store, crdt, define_atom, "define")
 
 CAF_END_TYPE_ID_BLOCK(crdt_store)

@@ -138,6 +138,23 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
                 + rapidjson::GetParseError_En(doc->GetParseError()));
   if (!doc->IsObject())
     return fail("not a JSON object");
+  // A table is its fields and which of them are required: that is what
+  // replicates (see schema_defs.hpp). Other top-level constraints would
+  // hold on one node and not on the next, so they are refused; annotations
+  // are fine.
+  for (auto it = doc->MemberBegin(); it != doc->MemberEnd(); ++it) {
+    std::string_view k{it->name.GetString(), it->name.GetStringLength()};
+    if (k == "type") {
+      if (!it->value.IsString() || std::string_view{it->value.GetString()} != "object")
+        return fail("'type' must be \"object\"");
+    } else if (k != "properties" && k != "required" && k != "additionalProperties"
+               && k != "$schema" && k != "$id" && k != "id" && k != "title"
+               && k != "description" && k != "$comment") {
+      return fail("top-level keyword '" + std::string{k}
+                  + "' is not supported: a table is its 'properties' and "
+                    "'required' (put constraints on the fields)");
+    }
+  }
   auto props = doc->FindMember("properties");
   if (props == doc->MemberEnd() || !props->value.IsObject())
     return fail("needs an object 'properties'");
@@ -190,6 +207,10 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
     result->index_.emplace(f.name, result->fields_.size());
     result->fields_.push_back(std::move(f));
   }
+  // SQLite allows 2,000 columns; a definition beyond what the tables can
+  // hold would replicate and then fail on every node.
+  if (result->fields_.size() > max_fields)
+    return fail("has more than " + std::to_string(max_fields) + " fields");
   auto req = doc->FindMember("required");
   if (req != doc->MemberEnd()) {
     if (!req->value.IsArray())
@@ -210,6 +231,16 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
   result->create_doc_ = std::move(doc);
   result->update_doc_ = std::move(update);
   return table_ptr{std::move(result)};
+}
+
+bool table_schema::required(std::string_view field) const {
+  auto req = create_doc_->FindMember("required");
+  if (req == create_doc_->MemberEnd())
+    return false;
+  for (auto& r : req->value.GetArray())
+    if (std::string_view{r.GetString(), r.GetStringLength()} == field)
+      return true;
+  return false;
 }
 
 const field* table_schema::find(std::string_view name) const {
@@ -357,9 +388,7 @@ caf::expected<schema_set> load_schema_dir(const std::string& dir) {
                         dir + "/" + f + ": " + describe(table.error()));
     out.emplace((*table)->name(), std::move(*table));
   }
-  if (out.empty())
-    return make_error(ec::schema_conflict,
-                      "no *.json table definitions in '" + dir + "'");
+  // An empty folder is fine: the node learns its tables from the group.
   return out;
 }
 

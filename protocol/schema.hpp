@@ -59,6 +59,9 @@ const std::vector<std::string>& creation_fields();
 /// True for a column in creation_fields().
 bool is_creation_field(std::string_view name);
 
+/// The most user fields a table may have.
+constexpr size_t max_fields = 1000;
+
 /// True when `name` is a legal table or field name: ^[a-z][a-z0-9_]{0,62}$.
 bool valid_identifier(std::string_view name);
 
@@ -90,6 +93,14 @@ public:
   /// violation RapidJSON reports.
   std::vector<field_error> validate(const rapidjson::Value& data,
                                     bool create) const;
+
+  /// The table's JSON Schema as loaded (with additionalProperties: false).
+  const rapidjson::Document& document() const {
+    return *create_doc_;
+  }
+
+  /// Whether `required` names the field.
+  bool required(std::string_view field) const;
 
 private:
   std::string name_;

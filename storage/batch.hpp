@@ -47,6 +47,9 @@ struct write_batch {
   /// the messages it covers are stored.
   std::string local_key;
   std::string local_value;
+  /// Local table definitions (POST /schema, the schema folder): refused
+  /// with ec::conflict when one contradicts a committed definition.
+  bool define = false;
 };
 
 /// What the hub acknowledged of an outbox page (see outbox_page): the

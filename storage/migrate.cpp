@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS config_sync(
   key TEXT PRIMARY KEY, value TEXT, type TEXT NOT NULL DEFAULT 'string');
 CREATE TABLE IF NOT EXISTS crdt_local(
   key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_schema_defs(
+  tbl TEXT NOT NULL, col TEXT NOT NULL, def TEXT NOT NULL, ts TEXT NOT NULL,
+  PRIMARY KEY(tbl, col)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS crdt_schema_losers(
+  ts TEXT PRIMARY KEY, tbl TEXT NOT NULL, col TEXT NOT NULL,
+  def TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
 caf::error make_parents(const std::string& path) {
@@ -178,7 +184,8 @@ caf::error write_store::load_seq() {
 }
 
 caf::expected<std::unique_ptr<write_store>>
-write_store::open(const store_options& opts, const schema_set& schemas) {
+write_store::open(const store_options& opts, const schema_set& schemas,
+                  catalog_ptr catalog, bool define) {
   if (auto err = make_parents(opts.path))
     return err;
   auto db = sql::connection::open(opts.path,
@@ -219,8 +226,13 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
       return err;
   }
   sel->reset(); // an unfinished read would lock the tables a rebuild drops
-  std::vector<std::string> replay;
-  if (auto err = result->migrate(schemas, replay))
+  result->catalog_
+      = catalog ? std::move(catalog) : std::make_shared<schema_catalog>();
+  // The tables come from the committed definitions, the folder's new ones
+  // included, plus the built-in tables.
+  if (auto err = result->define_files(schemas, define))
+    return err;
+  if (auto err = result->refresh_schema())
     return err;
   if (rebuild_all) {
     std::cout << "crdt-store: upgrading the database: rebuilding the tables "
@@ -228,10 +240,6 @@ write_store::open(const store_options& opts, const schema_set& schemas) {
               << std::endl;
     if (auto err = result->rebuild())
       return err;
-  } else {
-    for (auto& t : replay)
-      if (auto err = result->rebuild(t))
-        return err;
   }
   return result;
 }
@@ -247,7 +255,7 @@ caf::error write_store::migrate(const schema_set& schemas,
   auto remember
       = c.prepare_once("INSERT INTO crdt_schema(dataset, col, type, active) "
                        "VALUES(?1, ?2, ?3, 1) ON CONFLICT(dataset, col) DO "
-                       "UPDATE SET active = 1");
+                       "UPDATE SET active = 1, type = excluded.type");
   auto has_messages = c.prepare_once(
       "SELECT 1 FROM crdt_messages WHERE dataset = ?1 LIMIT 1");
   for (auto* s : {&known, &remember, &has_messages})
@@ -270,21 +278,24 @@ caf::error write_store::migrate(const schema_set& schemas,
   if (auto err = c.exec("UPDATE crdt_schema SET active = 0"))
     return err;
   for (const auto& [name, table] : schemas) {
-    // Types are immutable: compare with what earlier starts recorded.
+    // A field whose type differs from the recorded one: define_files()
+    // refuses that from the schema folder, so it is a definition that won
+    // over another one of the same field, committed concurrently elsewhere.
+    // The table is made anew and filled from the log, where the values of
+    // the losing type do not apply (see apply_lww).
     const auto& recorded = before[name];
     bool returning = false;
+    bool retype = false;
     for (const auto& f : table->fields()) {
       auto it = recorded.find(f.name);
       if (it != recorded.end() && !it->second.second)
         returning = true;
       if (it != recorded.end() && it->second.first != to_string(f.type))
-        return make_error(ec::schema_conflict,
-                          "schema conflict: table '" + name + "' field '"
-                              + f.name + "' was " + it->second.first
-                              + " and is now " + to_string(f.type)
-                              + "; field types cannot change (give the group "
-                                "a new GROUP_ID for an incompatible schema)");
+        retype = true;
     }
+    if (retype)
+      if (auto err = c.exec("DROP TABLE IF EXISTS " + sql::quote(name)))
+        return err;
     // Create the table or add the missing columns.
     std::vector<std::string> existing;
     auto info = c.prepare_once("PRAGMA table_info(" + sql::quote(name) + ")");
@@ -360,7 +371,7 @@ caf::error write_store::migrate(const schema_set& schemas,
       l.columns.push_back(f.name);
     for (size_t i = 0; i < l.columns.size(); ++i)
       l.index.emplace(l.columns[i], i);
-    tables_.emplace(name, std::move(l));
+    tables_[name] = std::move(l);
   }
   return tx.commit();
 }

@@ -15,7 +15,7 @@ std::optional<read_pool::lease> read_pool::acquire() {
     ++opened_;
   }
   // Opened outside the lock: other callers need not wait for it.
-  auto store = read_store::open(path_, schemas_);
+  auto store = read_store::open(path_, catalog_);
   if (!store) {
     std::lock_guard<std::mutex> guard{mtx_};
     --opened_;

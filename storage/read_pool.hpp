@@ -38,8 +38,8 @@ public:
     std::unique_ptr<read_store> store_;
   };
 
-  read_pool(std::string path, schema_set schemas, size_t max)
-      : path_(std::move(path)), schemas_(std::move(schemas)), max_(max) {}
+  read_pool(std::string path, catalog_ptr catalog, size_t max)
+      : path_(std::move(path)), catalog_(std::move(catalog)), max_(max) {}
 
   /// A connection, or nothing when `max` are in use (or opening failed).
   std::optional<lease> acquire();
@@ -48,7 +48,7 @@ private:
   void give_back(std::unique_ptr<read_store> store);
 
   std::string path_;
-  schema_set schemas_;
+  catalog_ptr catalog_;
   size_t max_;
   std::mutex mtx_;
   std::vector<std::unique_ptr<read_store>> idle_;

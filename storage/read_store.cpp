@@ -38,13 +38,13 @@ comma_joined(sql::connection& db, sql::statement& s, const char* what, F one) {
 } // namespace
 
 caf::expected<std::unique_ptr<read_store>>
-read_store::open(const std::string& path, const schema_set& schemas) {
+read_store::open(const std::string& path, catalog_ptr catalog) {
   auto db = sql::connection::open(path, SQLITE_OPEN_READONLY);
   if (!db)
     return db.error();
   auto result = std::unique_ptr<read_store>(new read_store);
   result->db_ = std::move(*db);
-  result->schemas_ = schemas;
+  result->catalog_ = std::move(catalog);
   if (auto err
       = result->db_->exec("PRAGMA busy_timeout=10000; PRAGMA query_only=1;"))
     return err;
@@ -54,10 +54,10 @@ read_store::open(const std::string& path, const schema_set& schemas) {
 caf::expected<std::string> read_store::get(const std::string& table,
                                            const std::string& id,
                                            const std::string& org) {
-  auto t = schemas_.find(table);
-  if (t == schemas_.end())
+  auto t = catalog_->find(table);
+  if (!t)
     return make_error(ec::unknown_table, "unknown table " + table);
-  auto sel = select_columns(*t->second, {});
+  auto sel = select_columns(*t, {});
   auto s
       = db_->prepare("SELECT " + sel.columns_sql + " FROM " + sql::quote(table)
                      + " WHERE id = ?1 AND tombstone IS NOT 1"
@@ -81,10 +81,10 @@ caf::expected<std::string> read_store::get(const std::string& table,
 caf::expected<std::pair<size_t, std::string>>
 read_store::list(const std::string& table, const list_query& q,
                  const std::string& org) {
-  auto t = schemas_.find(table);
-  if (t == schemas_.end())
+  auto t = catalog_->find(table);
+  if (!t)
     return make_error(ec::unknown_table, "unknown table " + table);
-  auto sel = select_columns(*t->second, q.pluck);
+  auto sel = select_columns(*t, q.pluck);
   // With an organization (every caller has one) the condition is a plain
   // equality, so that the live-row indexes serve the order (see migrate).
   std::string sql = "SELECT " + sel.columns_sql + " FROM " + sql::quote(table)
@@ -109,7 +109,7 @@ read_store::list(const std::string& table, const list_query& q,
 caf::expected<record_state> read_store::state(const std::string& table,
                                               const std::string& id,
                                               const std::string& org) {
-  if (schemas_.find(table) == schemas_.end())
+  if (!catalog_->find(table))
     return make_error(ec::unknown_table, "unknown table " + table);
   return detail::state_of(*db_, table, id, org);
 }
@@ -421,8 +421,19 @@ caf::expected<std::string> dump_tables(sql::connection& db,
                                        const schema_set& schemas) {
   std::string out;
   for (const auto& [name, t] : schemas) {
-    auto s
-        = db.prepare_once("SELECT * FROM " + sql::quote(name) + " ORDER BY id");
+    // Columns by name, not in table order: a table that gained a field
+    // later has it last, one created with it has it in place.
+    std::vector<std::string> cols = system_fields();
+    std::vector<std::string> user;
+    for (const auto& f : t->fields())
+      user.push_back(f.name);
+    std::sort(user.begin(), user.end());
+    cols.insert(cols.end(), user.begin(), user.end());
+    std::string list;
+    for (const auto& c : cols)
+      list += (list.empty() ? "" : ", ") + sql::quote(c);
+    auto s = db.prepare_once("SELECT " + list + " FROM " + sql::quote(name)
+                             + " ORDER BY id");
     if (!s)
       return s.error();
     auto n = sqlite3_column_count(s->get());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol/catalog.hpp"
 #include "protocol/change.hpp"
 #include "protocol/exchange.hpp"
 #include "protocol/message.hpp"
@@ -42,7 +43,7 @@ public:
   };
 
   static caf::expected<std::unique_ptr<read_store>>
-  open(const std::string& path, const schema_set& schemas);
+  open(const std::string& path, catalog_ptr catalog);
 
   // Every record read takes the caller's organization: records of other
   // organizations read as if they did not exist. An empty organization
@@ -139,7 +140,8 @@ public:
 
 private:
   std::unique_ptr<sql::connection> db_;
-  schema_set schemas_;
+  /// The tables served now; each call takes the current ones.
+  catalog_ptr catalog_;
 };
 
 /// Opens the database file with the same pragmas the writer uses and

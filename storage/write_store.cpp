@@ -6,11 +6,13 @@
 
 #include "protocol/error.hpp"
 #include "protocol/murmur3.hpp"
+#include "protocol/schema_defs.hpp"
 #include "protocol/stamps.hpp"
 #include "protocol/timestamp.hpp"
 #include "storage/detail.hpp"
 
 #include <functional>
+#include <iostream>
 #include <map>
 #include <unordered_map>
 
@@ -324,13 +326,21 @@ write_store::stamps_of(const std::string& dataset, const std::string& row) {
 }
 
 caf::error write_store::apply_lww(const message& m) {
+  auto t = tables_.find(m.dataset);
+  // A value of another type than the field's never takes part: it can
+  // only come from a node that held a definition which lost to an earlier
+  // one of the same field (see schema_defs.hpp). Skipped alike on every
+  // node, it cannot make replicas differ.
+  if (t != tables_.end())
+    if (const auto* f = t->second.schema->find(m.column))
+      if (!value_fits(*f, m.val))
+        return caf::none;
   auto stamps = stamps_of(m.dataset, m.row);
   if (!stamps)
     return stamps.error();
   if (!(*stamps)->offer(m.column, m.timestamp))
     return caf::none; // an older message: kept in the log, cell unchanged
   dirty_.insert(std::make_pair(m.dataset, m.row));
-  auto t = tables_.find(m.dataset);
   if (t == tables_.end())
     return caf::none; // unknown table: applied when the schema gains it
   auto col = t->second.index.find(m.column);
@@ -402,6 +412,8 @@ caf::error write_store::flush_rows() {
 }
 
 caf::error write_store::evaluate(const write_batch& b, caf::error& refusal) {
+  if (b.define)
+    return check_definitions(b, refusal);
   if (b.checks.empty())
     return caf::none;
   // The rows of earlier batches of this commit must be visible to checks.
@@ -435,6 +447,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   pending_index_.clear();
   stamps_.clear();
   dirty_.clear();
+  schema_changed_ = false;
   sql::transaction tx{*db_};
   if (auto err = tx.begin())
     return err;
@@ -497,8 +510,12 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
         continue;
       if (batch->enqueue)
         ++summary.enqueued; // outgoing: the outbox is the log past a mark
-      if (auto err = apply_lww(m))
+      if (m.dataset == schema_dataset) {
+        if (auto err = apply_definition(m))
+          return err;
+      } else if (auto err = apply_lww(m)) {
         return err;
+      }
     }
     summary.stored_per_batch.push_back(summary.stored - stored_before);
   }
@@ -540,6 +557,13 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
     return err;
   clock_ = std::move(clock);
   next_seq_ = seq;
+  // New definitions: the tables are served before the commit is answered.
+  // The messages are durable already; should this fail, the next start
+  // does it again.
+  if (schema_changed_)
+    if (auto err = refresh_schema())
+      std::cerr << "crdt-store: schema: cannot apply new definitions: "
+                << describe(err) << std::endl;
   return summary;
 }
 
@@ -559,10 +583,12 @@ caf::error write_store::rebuild(const std::string& only_table) {
   }
   std::string scan = "SELECT ts, dataset, row_id, col, value "
                      "FROM crdt_messages ";
+  schema_changed_ = false;
   if (only_table.empty()) {
     // crdt_cells: what databases before crdt_stamps kept instead.
     if (auto err = db_->exec(
-            "DELETE FROM crdt_stamps; DROP TABLE IF EXISTS crdt_cells"))
+            "DELETE FROM crdt_stamps; DROP TABLE IF EXISTS crdt_cells; "
+            "DELETE FROM crdt_schema_defs; DELETE FROM crdt_schema_losers"))
       return err;
   } else {
     auto del = db_->prepare_once("DELETE FROM crdt_stamps WHERE dataset = ?1");
@@ -582,7 +608,9 @@ caf::error write_store::rebuild(const std::string& only_table) {
   size_t n = 0;
   int rc;
   while ((rc = s->step()) == SQLITE_ROW) {
-    if (auto err = apply_lww(detail::message_at(*s)))
+    auto m = detail::message_at(*s);
+    auto err = m.dataset == schema_dataset ? apply_definition(m) : apply_lww(m);
+    if (err)
       return err;
     if (++n % 10000 == 0)
       if (auto err = flush_rows())
@@ -592,7 +620,12 @@ caf::error write_store::rebuild(const std::string& only_table) {
     return db_->fail("cannot scan the message log");
   if (auto err = flush_rows())
     return err;
-  return tx.commit();
+  if (auto err = tx.commit())
+    return err;
+  // A full rebuild derived the definitions again: serve what they say.
+  if (only_table.empty() && schema_changed_)
+    return refresh_schema();
+  return caf::none;
 }
 
 } // namespace crdt

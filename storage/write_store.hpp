@@ -1,5 +1,6 @@
 #pragma once
 
+#include "protocol/catalog.hpp"
 #include "protocol/merkle.hpp"
 #include "protocol/schema.hpp"
 #include "protocol/stamps.hpp"
@@ -34,10 +35,26 @@ struct store_options {
 /// outbox. Not thread-safe: the writer actor owns it.
 class write_store {
 public:
-  /// Opens (creating if needed) and migrates the database. Refuses a schema
-  /// that changes the type of an existing field.
+  /// Opens (creating if needed) and migrates the database. `schemas` are
+  /// the tables of the schema folder and the built-in ones (crdt_*): the
+  /// folder's definitions the database does not hold yet are committed as
+  /// messages of the schema dataset (see schema_defs.hpp), which reach the
+  /// hub like any local write; one that contradicts a committed definition
+  /// (another type, or other constraints) is refused with
+  /// ec::schema_conflict. The tables served are then those of every
+  /// committed definition, the group's included, published to `catalog`
+  /// (a fresh one when null). `define` = false commits nothing and serves
+  /// the folder's tables as they are, beside the committed ones: for
+  /// offline tools that must not write, and for tests of other layers.
   static caf::expected<std::unique_ptr<write_store>>
-  open(const store_options& opts, const schema_set& schemas);
+  open(const store_options& opts, const schema_set& schemas,
+       catalog_ptr catalog = nullptr, bool define = true);
+
+  /// The tables this store serves, updated by every commit that changes a
+  /// definition.
+  const catalog_ptr& catalog() const {
+    return catalog_;
+  }
 
   /// This node's id, created on first start.
   const std::string& node_id() const {
@@ -122,6 +139,25 @@ private:
 
   caf::error migrate(const schema_set& schemas,
                      std::vector<std::string>& replay);
+  /// Checks the schema folder's tables against the committed definitions
+  /// (and the types recorded before definitions replicated), then commits
+  /// the definitions that are new.
+  caf::error define_files(const schema_set& schemas, bool define);
+  /// Applies a received or local definition message: the smallest
+  /// timestamp of a (table, field) wins; a differing one is remembered as
+  /// a conflict. Sets schema_changed_ when the winners or conflicts moved.
+  caf::error apply_definition(const message& m);
+  /// Refuses (ec::conflict) a local definition batch that contradicts a
+  /// committed definition.
+  caf::error check_definitions(const write_batch& b, caf::error& refusal);
+  /// The committed winners and the conflicts still standing.
+  caf::expected<def_map> load_definitions();
+  caf::expected<std::vector<schema_conflict>>
+  load_conflicts(const def_map& winners);
+  /// Re-reads the definitions, creates or alters the tables they describe,
+  /// replays the log into tables and fields that are new, and publishes
+  /// the result to the catalog.
+  caf::error refresh_schema();
   /// Evaluates the checks of a batch against the rows as this transaction
   /// sees them; a check that fails sets `refusal`. Errors are SQLite's.
   caf::error evaluate(const write_batch& b, caf::error& refusal);
@@ -135,6 +171,14 @@ private:
 
   std::unique_ptr<sql::connection> db_;
   std::map<std::string, layout, std::less<>> tables_;
+  /// Tables served without definitions: the service's own (accounts,
+  /// organizations), and with open(define = false) the folder's.
+  schema_set builtin_;
+  catalog_ptr catalog_;
+  /// A commit changed a definition: refresh_schema() runs after it.
+  bool schema_changed_ = false;
+  /// Conflicts already logged, so that each is logged once.
+  std::set<std::string> logged_conflicts_;
   std::string node_id_;
   std::string clock_;
   /// The sequence number the next stored message gets.

@@ -79,16 +79,18 @@ inline store_options test_store(const std::string& path) {
   return opts;
 }
 
+/// A write store that serves `schemas` without committing them as
+/// definitions (tests/storage/definitions.cpp covers those).
 inline std::unique_ptr<write_store> open_writer(const store_options& opts,
                                                 const schema_set& schemas) {
-  auto w = write_store::open(opts, schemas);
+  auto w = write_store::open(opts, schemas, nullptr, false);
   BOOST_REQUIRE_MESSAGE(w, why(w));
   return std::move(*w);
 }
 
 inline std::unique_ptr<read_store> open_reader(const std::string& path,
                                                const schema_set& schemas) {
-  auto r = read_store::open(path, schemas);
+  auto r = read_store::open(path, std::make_shared<schema_catalog>(schemas));
   BOOST_REQUIRE_MESSAGE(r, why(r));
   return std::move(*r);
 }

@@ -80,6 +80,7 @@ struct fixture : test::test_system {
     node_options o;
     o.store = opts;
     o.schemas = schemas;
+    o.define_schema = false; // the counts below are of the accounts' messages
     o.info.group_id = group;
     o.info.token_key = token_key;
     o.readers = 1;

@@ -5,6 +5,8 @@
 
 #include "tests/actors/sync_fixture.hpp"
 
+#include "protocol/schema_defs.hpp"
+
 using namespace crdt;
 using namespace crdt::test;
 
@@ -54,6 +56,149 @@ BOOST_AUTO_TEST_CASE(nodes_converge_whatever_the_order_duplicates_and_losses) {
   }
   BOOST_TEST_MESSAGE("rows compared per node over all seeds: " << total_rows);
   BOOST_CHECK_GT(total_rows, 1000u);
+}
+
+namespace {
+
+// Defines table `table` with one field of `type` on node `n` (through the
+// applier, like POST /schema); a refusal (the node already knows the field
+// with another type) is fine.
+void define(sync_fixture& f, const node& n, const std::string& table,
+            const std::string& field, const std::string& type) {
+  auto t = table_schema::parse(
+      table, R"({"properties":{")" + field + R"(":{"type":")" + type + R"("}}})");
+  BOOST_REQUIRE(t);
+  std::vector<message> msgs;
+  auto known = n.svc().catalog->definitions();
+  for (auto& d : definitions_of(**t)) {
+    auto it = known.find(table);
+    if (it == known.end() || !it->second.count(d.column))
+      msgs.push_back(message{{}, schema_dataset, d.table, d.column,
+                             value{d.definition}});
+  }
+  if (msgs.empty())
+    return;
+  f.sys->spawn([&, msgs](caf::event_based_actor* self) {
+    self->request(n.svc().applier, caf::infinite, define_atom::value, msgs)
+        .then([](const std::string&) {},
+              [](caf::error& err) { BOOST_CHECK(is(err, ec::conflict)); });
+  });
+  f.sched->run();
+}
+
+// Every table the node serves, rendered.
+std::string dump_served(const node& n, const std::string& path) {
+  auto tables = n.svc().catalog->tables();
+  auto r = test::open_reader(path, *tables);
+  auto d = dump_tables(r->db(), *tables);
+  BOOST_REQUIRE(d);
+  return *d;
+}
+
+std::string conflicts_of(const node& n) {
+  std::string out;
+  for (const auto& c : n.svc().catalog->conflicts())
+    out += c.table + "." + c.field + " " + c.winner.timestamp + " over "
+           + c.loser.timestamp + "\n";
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(schema_additions_interleaved_with_data_converge) {
+  size_t defined = 0, conflicts = 0, rows = 0;
+  for (unsigned seed = 1; seed <= 40; ++seed) {
+    BOOST_TEST_CONTEXT("seed " << seed) {
+      std::mt19937 rng{seed};
+      auto& hub = make_node("hub");
+      auto transport = std::make_shared<fake_transport>(*sys, hub.svc().hub,
+                                                        rng, 0.2, 0.2);
+      std::vector<node*> all;
+      for (int i = 0; i < 3; ++i)
+        all.push_back(&make_node("n", transport, 1 + rng() % 8));
+      std::vector<node*> peers = all;
+      all.push_back(&hub);
+      std::vector<std::string> contact_ids;
+      std::uniform_int_distribution<int> op{0, 19};
+      std::uniform_int_distribution<size_t> who{0, all.size() - 1};
+      std::uniform_int_distribution<int> small{0, 2};
+      int next_id = 0;
+      for (int step = 0; step < 60; ++step) {
+        auto& n = *all[who(rng)];
+        bool is_hub = &n == &hub;
+        int o = op(rng);
+        if (o < 4) {
+          // A new table or field; the same name may be given another type
+          // on another node before they sync.
+          define(*this, n, "d" + std::to_string(small(rng)),
+                 "f" + std::to_string(small(rng)),
+                 rng() % 2 ? "integer" : "string");
+        } else if (o < 12) {
+          // A record in a table this node knows, with values of the types
+          // this node knows.
+          auto tables = n.svc().catalog->tables();
+          std::vector<table_ptr> dynamic;
+          for (const auto& [name, t] : *tables)
+            if (name[0] == 'd' && !t->fields().empty())
+              dynamic.push_back(t);
+          if (dynamic.empty())
+            continue;
+          const auto& t = dynamic[rng() % dynamic.size()];
+          record_change c;
+          c.kind = record_change::create;
+          c.table = t->name();
+          c.id = make_ulid(1700000000000 + next_id++);
+          for (const auto& fld : t->fields())
+            if (rng() % 3)
+              c.fields.emplace_back(fld.name,
+                                    fld.type == field_type::integer
+                                        ? value{int64_t(rng() % 100)}
+                                        : value{"v" + std::to_string(rng() % 100)});
+          if (c.fields.empty())
+            c.fields.emplace_back(t->fields().front().name,
+                                  t->fields().front().type == field_type::integer
+                                      ? value{int64_t{1}}
+                                      : value{std::string{"v"}});
+          write(n, c);
+        } else if (o < 15) {
+          write(n, random_change(rng, contact_ids));
+        } else if (!is_hub) {
+          sync_now(n);
+        }
+      }
+      transport->dup = 0.0;
+      transport->drop = 0.0;
+      for (int pass = 0; pass < 2; ++pass)
+        for (auto* n : peers)
+          sync_now(*n);
+      auto want_defs = hub.svc().catalog->definitions();
+      auto want_conflicts = conflicts_of(hub);
+      auto want = dump_served(hub, path_of(hub));
+      defined += want_defs.size();
+      conflicts += hub.svc().catalog->conflicts().size();
+      rows += static_cast<size_t>(std::count(want.begin(), want.end(), '\n'));
+      for (auto* n : peers) {
+        auto defs = n->svc().catalog->definitions();
+        BOOST_CHECK(defs.size() == want_defs.size());
+        for (const auto& [table, cols] : want_defs)
+          for (const auto& [col, w] : cols) {
+            BOOST_REQUIRE(defs.count(table) && defs.at(table).count(col));
+            BOOST_CHECK_EQUAL(defs.at(table).at(col).definition, w.definition);
+            BOOST_CHECK_EQUAL(defs.at(table).at(col).timestamp, w.timestamp);
+          }
+        BOOST_CHECK_EQUAL(conflicts_of(*n), want_conflicts);
+        BOOST_CHECK_EQUAL(dump_served(*n, path_of(*n)), want);
+        BOOST_CHECK_EQUAL(root(*n), root(hub));
+      }
+      clear();
+    }
+  }
+  BOOST_TEST_MESSAGE("tables " << defined << ", conflicts " << conflicts
+                               << ", rows " << rows);
+  // The seeds must exercise what the test is about.
+  BOOST_CHECK_GT(defined, 40u);
+  BOOST_CHECK_GT(conflicts, 5u);
+  BOOST_CHECK_GT(rows, 400u);
 }
 
 BOOST_AUTO_TEST_CASE(a_fresh_hub_is_refilled_from_the_nodes_history) {

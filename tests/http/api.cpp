@@ -355,7 +355,7 @@ BOOST_AUTO_TEST_CASE(a_created_record_renders_like_a_read) {
   write_batch b;
   b.messages = make_messages(c, stamps);
   BOOST_REQUIRE((*w)->commit({&b}));
-  auto r = read_store::open(opts.path, schemas);
+  auto r = read_store::open(opts.path, std::make_shared<schema_catalog>(schemas));
   BOOST_REQUIRE(r);
   auto got = (*r)->get("items", c.id, "");
   BOOST_REQUIRE(got);

@@ -179,6 +179,17 @@ BOOST_AUTO_TEST_CASE(every_route_matches_its_pattern) {
        "node_admin",
        {}},
       {"GET", {"health"}, "/health", "anyone", {}},
+      {"GET", {"schema"}, "/schema", "member", {}},
+      {"GET",
+       {"schema", "devices"},
+       "/schema/:table",
+       "member",
+       {{"table", "devices"}}},
+      {"POST",
+       {"schema", "devices"},
+       "/schema/:table",
+       "node_admin",
+       {{"table", "devices"}}},
   };
   for (const auto& c : cases) {
     auto m = match(c.method, c.path);

@@ -156,7 +156,7 @@ struct fixture : test::test_system {
   /// Timestamps of the logged messages of a record's column, in order.
   std::vector<std::string> stamps_of(const std::string& id,
                                      const std::string& column) {
-    auto r = test::open_reader(dir.file("db.sqlite"), n.svc().schemas);
+    auto r = test::open_reader(dir.file("db.sqlite"), *n.svc().catalog->tables());
     auto s = r->db().prepare_once(
         "SELECT ts FROM crdt_messages WHERE row_id = ?1 AND col = ?2 "
         "ORDER BY ts");

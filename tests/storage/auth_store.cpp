@@ -362,7 +362,7 @@ BOOST_AUTO_TEST_CASE(a_local_secret_is_stored_once) {
   BOOST_CHECK_EQUAL(*other, "other-value");
   // Across a reopen.
   writer.reset();
-  auto w = write_store::open(opts, schemas);
+  auto w = write_store::open(opts, schemas, nullptr, false);
   BOOST_REQUIRE(w);
   writer = std::move(*w);
   auto reopened = writer->local_secret("jwt_secret", "third-value");

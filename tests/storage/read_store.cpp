@@ -209,7 +209,7 @@ BOOST_AUTO_TEST_CASE(the_read_pool_lends_at_most_its_bound) {
   auto s = schemas({{"people", people_v1}});
   auto w = open(s);
   commit(*w, {msg(t0, "people", row_a, "name", text("Ada"))});
-  read_pool pool{opts.path, s, 2};
+  read_pool pool{opts.path, w->catalog(), 2};
   {
     auto one = pool.acquire();
     auto two = pool.acquire();
@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(the_read_pool_lends_at_most_its_bound) {
   BOOST_REQUIRE(got);
   BOOST_CHECK(got->find("Ada") != std::string::npos);
   // A pool over a file that cannot be opened lends nothing.
-  read_pool broken{"/nonexistent/dir/db.sqlite", s, 2};
+  read_pool broken{"/nonexistent/dir/db.sqlite", w->catalog(), 2};
   BOOST_CHECK(!broken.acquire());
   BOOST_CHECK(!broken.acquire());
 }
