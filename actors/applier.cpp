@@ -109,6 +109,8 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
           std::vector<message>& defs) -> caf::result<std::string> {
         if (defs.empty())
           return make_error(ec::bad_request, "nothing to define");
+        if (self->state.in_flight >= self->state.max_in_flight)
+          return make_error(ec::overloaded, "Overloaded, retry later");
         auto n = static_cast<uint32_t>(defs.size());
         return stamp_and_commit(
             self, n,

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
   if (cfg.check) {
     if (!file_exists(opts.store.path))
       return fail("check: no database at " + opts.store.path);
-    // An offline check writes nothing: the folder's new definitions wait
+    // An offline check commits no definitions: the folder's new ones wait
     // for the next start.
     auto store = write_store::open(opts.store, opts.schemas, nullptr, false);
     if (!store)

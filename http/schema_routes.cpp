@@ -29,18 +29,24 @@ std::string table_row(const std::string& name,
 } // namespace
 
 void list_tables(const request_context& ctx) {
-  auto defs = ctx.svc().catalog->definitions();
+  const auto& catalog = *ctx.svc().catalog;
+  auto defs = catalog.definitions();
   std::string rows;
-  for (const auto& [name, columns] : defs)
+  size_t n = 0;
+  for (const auto& [name, columns] : defs) {
+    if (!catalog.find(name))
+      continue; // defined, but its definitions do not form a table
     rows += (rows.empty() ? "" : ",") + table_row(name, columns);
-  ctx.reply(ok_reply(200, "Tables", defs.size(), rows));
+    ++n;
+  }
+  ctx.reply(ok_reply(200, "Tables", n, rows));
 }
 
 void get_table(const request_context& ctx) {
   const auto& name = ctx.param("table");
   auto defs = ctx.svc().catalog->definitions();
   auto it = defs.find(name);
-  if (it == defs.end()) {
+  if (it == defs.end() || !ctx.svc().catalog->find(name)) {
     ctx.reply(error_reply(404, "Unknown table", name));
     return;
   }
@@ -63,6 +69,11 @@ void define_table(const request_context& ctx) {
     ctx.reply(error_reply(409, why, name));
     return;
   }
+  why = over_capacity(committed, defs);
+  if (!why.empty()) {
+    ctx.reply(error_reply(400, why, name));
+    return;
+  }
   auto known = committed.find(name);
   bool new_table = known == committed.end();
   std::vector<message> fresh;
@@ -71,12 +82,24 @@ void define_table(const request_context& ctx) {
       fresh.push_back(message{{}, schema_dataset, std::move(d.table),
                               std::move(d.column),
                               value{std::move(d.definition)}});
+  // What a hub would refuse must not be committed (see check_definition).
+  for (auto& m : fresh) {
+    m.timestamp = "(new)";
+    if (auto bad = check_definition(m); !bad.empty()) {
+      ctx.reply(error_reply(400, bad, name));
+      return;
+    }
+    m.timestamp.clear();
+  }
   if (fresh.empty()) {
     ctx.reply(ok_reply(200, "Nothing new in " + name, 1,
                        table_row(name, known->second)));
     return;
   }
-  auto added = fresh.size() - (new_table ? 1 : 0);
+  std::vector<std::string> added;
+  for (const auto& m : fresh)
+    if (m.column != table_marker)
+      added.push_back(m.column);
   ctx.self
       ->request(ctx.svc().applier, write_timeout, define_atom::value,
                 std::move(fresh))
@@ -84,15 +107,21 @@ void define_table(const request_context& ctx) {
           [=](const std::string&) {
             auto now = ctx.svc().catalog->definitions();
             auto it = now.find(name);
-            if (it == now.end()) {
+            auto served = ctx.svc().catalog->find(name);
+            bool all = served && it != now.end();
+            for (const auto& f : added)
+              all = all && served->find(f);
+            if (!all) {
               ctx.reply(error_reply(500, "The definition was stored but the "
-                                         "table is not served; see the log",
+                                         "table is not served as defined; "
+                                         "see the log",
                                     name));
               return;
             }
             ctx.reply(ok_reply(new_table ? 201 : 200,
                                new_table ? "Defined table " + name
-                                         : "Added " + std::to_string(added)
+                                         : "Added "
+                                               + std::to_string(added.size())
                                                + " fields to " + name,
                                1, table_row(name, it->second)));
           },

@@ -115,6 +115,74 @@ std::string keyword_message(std::string_view keyword, const field* f) {
   return "violates '" + std::string{keyword} + "'";
 }
 
+// RapidJSON compiles a pattern into an automaton that copies a repeated
+// part once per repetition: "((a{60000}){60000})" would take minutes and
+// gigabytes when the schema is built, on every node the definition reaches.
+constexpr size_t max_pattern_bytes = 256;
+constexpr unsigned long max_repeat = 100;
+constexpr int max_counted_repeats = 2;
+
+std::string unsafe_pattern(std::string_view p) {
+  if (p.size() > max_pattern_bytes)
+    return "'pattern' is longer than " + std::to_string(max_pattern_bytes)
+           + " bytes";
+  int counted = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (p[i] != '{')
+      continue;
+    ++counted;
+    unsigned long n = 0;
+    for (size_t j = i + 1; j < p.size() && p[j] != '}'; ++j) {
+      if (p[j] == ',') {
+        n = 0;
+        continue;
+      }
+      if (p[j] < '0' || p[j] > '9')
+        break;
+      n = std::min<unsigned long>(n * 10 + static_cast<unsigned long>(p[j] - '0'),
+                                  max_repeat + 1);
+      if (n > max_repeat)
+        return "'pattern' repeats more than " + std::to_string(max_repeat)
+               + " times";
+    }
+  }
+  if (counted > max_counted_repeats)
+    return "'pattern' has more than " + std::to_string(max_counted_repeats)
+           + " counted repetitions";
+  return {};
+}
+
+// Why a field's schema (at any depth: items, properties, ...) holds a
+// keyword this service will not compile, or "".
+std::string unsafe_keyword(const rapidjson::Value& v) {
+  if (v.IsArray()) {
+    for (auto& x : v.GetArray())
+      if (auto why = unsafe_keyword(x); !why.empty())
+        return why;
+    return {};
+  }
+  if (!v.IsObject())
+    return {};
+  for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+    std::string_view k{it->name.GetString(), it->name.GetStringLength()};
+    if (k == "patternProperties")
+      return "'patternProperties' is not supported";
+    if (k == "pattern" && it->value.IsString()) {
+      auto why = unsafe_pattern(
+          {it->value.GetString(), it->value.GetStringLength()});
+      if (!why.empty())
+        return why;
+    }
+    if (auto why = unsafe_keyword(it->value); !why.empty())
+      return why;
+  }
+  return {};
+}
+
 } // namespace
 
 caf::expected<table_ptr> table_schema::parse(const std::string& name,
@@ -131,6 +199,11 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
                 "reserved (crdt_*, sqlite_*, config_sync)");
   auto result = std::make_shared<table_schema>();
   result->name_ = name;
+  // Definitions come from files, admins and other nodes: bounded before
+  // RapidJSON recurses into them.
+  if (!within_json_depth(json_text) || !valid_utf8(json_text))
+    return fail("nested more than " + std::to_string(max_json_depth)
+                + " levels deep, or not UTF-8");
   auto doc = std::make_unique<rapidjson::Document>();
   doc->Parse(json_text.data(), json_text.size());
   if (doc->HasParseError())
@@ -198,6 +271,8 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
                   + "' needs one type of string, integer, number, boolean, "
                     "object, array (optionally with null)");
     f.type = *ft;
+    if (auto why = unsafe_keyword(it->value); !why.empty())
+      return fail("field '" + f.name + "': " + why);
     auto ix = it->value.FindMember("x-index");
     if (ix != it->value.MemberEnd()) {
       if (!ix->value.IsBool())

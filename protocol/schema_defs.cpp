@@ -8,6 +8,8 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <tuple>
 
 namespace crdt {
@@ -132,6 +134,9 @@ std::string check_definition(const message& m) {
   const auto* text = std::get_if<std::string>(&m.val);
   if (!text)
     return "schema message " + m.timestamp + " has no JSON text";
+  if (text->size() > max_definition_bytes)
+    return "schema message " + m.timestamp + ": a definition holds at most "
+           + std::to_string(max_definition_bytes) + " bytes";
   if (m.column == table_marker) {
     if (*text != "{}")
       return "schema message " + m.timestamp + ": a table marker is {}";
@@ -181,12 +186,36 @@ std::string incompatibility(const def_map& winners,
   return {};
 }
 
+std::string over_capacity(const def_map& winners,
+                          const std::vector<field_def>& proposed) {
+  std::map<std::string, std::set<std::string>> fields;
+  for (const auto& p : proposed) {
+    auto& cols = fields[p.table];
+    if (p.column != table_marker)
+      cols.insert(p.column);
+  }
+  for (auto& [table, cols] : fields) {
+    auto t = winners.find(table);
+    if (t != winners.end())
+      for (const auto& [col, w] : t->second)
+        if (col != table_marker)
+          cols.insert(col);
+  }
+  for (const auto& [table, cols] : fields)
+    if (cols.size() > max_fields)
+      return "table '" + table + "' would have " + std::to_string(cols.size())
+             + " fields; a table has at most " + std::to_string(max_fields);
+  return {};
+}
+
 std::string table_json(const def_map::mapped_type& columns) {
   std::vector<std::tuple<std::string, std::string, const def_winner*>> order;
   for (const auto& [col, w] : columns)
     if (col != table_marker)
       order.emplace_back(w.timestamp, col, &w);
   std::sort(order.begin(), order.end());
+  if (order.size() > max_fields)
+    order.resize(max_fields);
   rapidjson::Document doc;
   doc.SetObject();
   auto& a = doc.GetAllocator();

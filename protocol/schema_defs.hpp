@@ -79,9 +79,18 @@ std::string check_definition(const message& m);
 std::string incompatibility(const def_map& winners,
                             const std::vector<field_def>& proposed);
 
+/// Why `proposed` would give a table more than max_fields fields together
+/// with its committed ones; empty when it does not.
+std::string over_capacity(const def_map& winners,
+                          const std::vector<field_def>& proposed);
+
+/// The longest definition text a message may carry.
+constexpr size_t max_definition_bytes = 16 * 1024;
+
 /// Builds the tables the winning definitions describe. Fields are ordered
 /// by the timestamp of their definition, then by name, so that every node
-/// lists them alike. A table whose definitions do not form a valid schema
+/// lists them alike; beyond max_fields, the later ones are left out alike
+/// everywhere. A table whose definitions do not form a valid schema
 /// (which check_definition keeps from happening) is left out and named in
 /// `skipped`.
 schema_set assemble(const def_map& winners,

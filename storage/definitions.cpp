@@ -1,6 +1,7 @@
 // Table definitions as replicated data (see protocol/schema_defs.hpp): the
 // writer keeps the winning definition of every (table, field) in
-// crdt_schema_defs and the ones that lost in crdt_schema_losers, creates
+// crdt_schema_defs and every definition message in crdt_schema_history
+// (the conflicts are those whose text differs from the winner's), creates
 // the tables they describe, and publishes them to the catalog.
 
 #include "storage/write_store.hpp"
@@ -11,6 +12,7 @@
 #include "storage/detail.hpp"
 
 #include <iostream>
+#include <limits>
 
 namespace crdt {
 
@@ -53,9 +55,15 @@ caf::error write_store::apply_definition(const message& m) {
       = "INSERT INTO crdt_schema_defs(tbl, col, def, ts) VALUES(?1, ?2, ?3, "
         "?4) ON CONFLICT(tbl, col) DO UPDATE SET def = excluded.def, "
         "ts = excluded.ts";
-  constexpr const char* lose
-      = "INSERT INTO crdt_schema_losers(tbl, col, def, ts) VALUES(?1, ?2, ?3, "
+  // Every definition is remembered, not only those that lose on arrival:
+  // which ones lose depends on the order they came in (one that matched the
+  // winner of the moment may lose to an earlier one later), and the report
+  // must be the same on every node.
+  constexpr const char* remember
+      = "INSERT INTO crdt_schema_history(tbl, col, def, ts) VALUES(?1, ?2, ?3, "
         "?4) ON CONFLICT(ts) DO NOTHING";
+  if (auto err = put(remember, def, m.timestamp))
+    return err;
   if (!old) {
     schema_changed_ = true;
     return put(win, def, m.timestamp);
@@ -71,24 +79,64 @@ caf::error write_store::apply_definition(const message& m) {
   }
   schema_changed_ = true;
   if (m.timestamp < old->timestamp) {
-    if (auto err = put(lose, old->definition, old->timestamp))
+    // Another definition of a field this node already applied: which values
+    // fit (type, null) may differ, so the table is rebuilt from the log.
+    // Marked in this transaction, replayed after it (replay_marked).
+    if (auto err = put_local(detail::replay_key(m.row), "1"))
       return err;
     return put(win, def, m.timestamp);
   }
-  return put(lose, def, m.timestamp);
+  return caf::none; // a later, different definition: a conflict to report
+}
+
+caf::error write_store::replay_marked() {
+  std::vector<std::string> marked;
+  {
+    auto s = db_->prepare_once("SELECT key FROM crdt_local WHERE key >= "
+                               "'replay:' AND key < 'replay;'");
+    if (!s)
+      return s.error();
+    while (s->step() == SQLITE_ROW)
+      marked.emplace_back(std::string{s->column_text(0)}.substr(7));
+  }
+  for (const auto& t : marked) {
+    if (tables_.count(t)) {
+      if (auto err = rebuild(t))
+        return err;
+      continue;
+    }
+    // Not served (its definitions were left out): nothing to rebuild.
+    auto del = db_->prepare_once("DELETE FROM crdt_local WHERE key = ?1");
+    if (!del)
+      return del.error();
+    auto key = detail::replay_key(t);
+    del->bind(1, std::string_view{key});
+    if (del->step() != SQLITE_DONE)
+      return db_->fail("cannot clear a replay mark");
+  }
+  return caf::none;
 }
 
 caf::error write_store::check_definitions(const write_batch& b,
                                           caf::error& refusal) {
   std::vector<field_def> proposed;
-  for (const auto& m : b.messages)
-    if (m.dataset == schema_dataset)
-      if (const auto* text = std::get_if<std::string>(&m.val))
-        proposed.push_back({m.row, m.column, *text});
+  for (const auto& m : b.messages) {
+    if (m.dataset != schema_dataset)
+      continue;
+    // What the hub would refuse must not reach the outbox: it would stop
+    // this node's sync for good.
+    if (auto why = check_definition(m); !why.empty()) {
+      refusal = make_error(ec::bad_request, why);
+      return caf::none;
+    }
+    proposed.push_back({m.row, m.column, std::get<std::string>(m.val)});
+  }
   auto winners = load_definitions();
   if (!winners)
     return winners.error();
   auto why = incompatibility(*winners, proposed);
+  if (why.empty())
+    why = over_capacity(*winners, proposed);
   if (!why.empty())
     refusal = make_error(ec::conflict, why);
   return caf::none;
@@ -112,7 +160,7 @@ caf::expected<def_map> write_store::load_definitions() {
 caf::expected<std::vector<schema_conflict>>
 write_store::load_conflicts(const def_map& winners) {
   auto s = db_->prepare_once(
-      "SELECT tbl, col, def, ts FROM crdt_schema_losers ORDER BY ts");
+      "SELECT tbl, col, def, ts FROM crdt_schema_history ORDER BY ts");
   if (!s)
     return s.error();
   std::vector<schema_conflict> out;
@@ -126,7 +174,7 @@ write_store::load_conflicts(const def_map& winners) {
     if (t == winners.end())
       continue;
     auto w = t->second.find(c.field);
-    // A loser whose text an even earlier definition repeats agrees again.
+    // The winner itself, and definitions that say the same, agree.
     if (w == t->second.end() || w->second.definition == c.loser.definition)
       continue;
     c.winner = w->second;
@@ -148,12 +196,10 @@ caf::error write_store::refresh_schema() {
     std::cerr << "crdt-store: schema: leaving out table " << why << std::endl;
   for (const auto& [name, t] : builtin_)
     tables.emplace(name, t); // a committed definition goes first
-  std::vector<std::string> replay;
-  if (auto err = migrate(tables, replay))
+  if (auto err = migrate(tables))
     return err;
-  for (const auto& t : replay)
-    if (auto err = rebuild(t))
-      return err;
+  if (auto err = replay_marked())
+    return err;
   auto conflicts = load_conflicts(*winners);
   if (!conflicts)
     return conflicts.error();
@@ -179,38 +225,60 @@ caf::error write_store::define_files(const schema_set& schemas, bool define) {
   auto recorded
       = db_->prepare_once("SELECT type FROM crdt_schema WHERE dataset = ?1 "
                           "AND col = ?2");
+  auto lost = db_->prepare_once(
+      "SELECT 1 FROM crdt_schema_history WHERE tbl = ?1 AND col = ?2 AND def = ?3");
   if (!recorded)
     return recorded.error();
+  if (!lost)
+    return lost.error();
   std::vector<field_def> fresh;
   for (const auto& [name, table] : schemas) {
     if (name.rfind("crdt_", 0) == 0 || !define)
       builtin_.emplace(name, table);
     if (name.rfind("crdt_", 0) == 0)
       continue;
-    auto defs = definitions_of(*table);
-    auto why = incompatibility(*winners, defs);
-    if (!why.empty())
-      return make_error(ec::schema_conflict,
-                        "schema conflict: the schema folder's " + why);
-    for (const auto& f : table->fields()) {
-      recorded->bind(1, std::string_view{name});
-      recorded->bind(2, std::string_view{f.name});
-      std::string was;
-      if (recorded->step() == SQLITE_ROW)
-        was = std::string{recorded->column_text(0)};
-      recorded->reset();
-      if (!was.empty() && was != to_string(f.type))
-        return make_error(ec::schema_conflict,
-                          "schema conflict: table '" + name + "' field '"
-                              + f.name + "' was " + was + " and is now "
-                              + to_string(f.type)
-                              + "; field types cannot change (give the group "
-                                "a new GROUP_ID for an incompatible schema)");
-    }
-    for (auto& d : defs) {
+    for (auto& d : definitions_of(*table)) {
       auto t = winners->find(d.table);
-      if (t == winners->end() || t->second.find(d.column) == t->second.end())
-        fresh.push_back(std::move(d));
+      bool known = t != winners->end() && t->second.count(d.column);
+      if (known) {
+        auto why = incompatibility(*winners, {d});
+        if (why.empty())
+          continue; // committed already, the same
+        // This very definition was committed once and lost to an earlier
+        // one of the group: the group's applies; the node still starts.
+        lost->bind(1, std::string_view{d.table});
+        lost->bind(2, std::string_view{d.column});
+        lost->bind(3, std::string_view{d.definition});
+        bool was_lost = lost->step() == SQLITE_ROW;
+        lost->reset();
+        if (!was_lost)
+          return make_error(ec::schema_conflict,
+                            "schema conflict: the schema folder's " + why);
+        std::cerr << "crdt-store: schema: the folder's definition of "
+                  << d.table << "." << d.column
+                  << " lost to an earlier one of the group, which applies ("
+                  << type_of_definition(t->second.at(d.column).definition)
+                  << "); see /health" << std::endl;
+        continue;
+      }
+      if (d.column != table_marker) {
+        recorded->bind(1, std::string_view{d.table});
+        recorded->bind(2, std::string_view{d.column});
+        std::string was;
+        if (recorded->step() == SQLITE_ROW)
+          was = std::string{recorded->column_text(0)};
+        recorded->reset();
+        const auto* f = table->find(d.column);
+        if (!was.empty() && was != to_string(f->type))
+          return make_error(ec::schema_conflict,
+                            "schema conflict: table '" + name + "' field '"
+                                + f->name + "' was " + was + " and is now "
+                                + to_string(f->type)
+                                + "; field types cannot change (give the "
+                                  "group a new GROUP_ID for an incompatible "
+                                  "schema)");
+      }
+      fresh.push_back(std::move(d));
     }
   }
   if (fresh.empty() || !define)

@@ -18,6 +18,12 @@ namespace crdt::detail {
 /// fields, in table order (the system fields after `id`).
 const std::vector<std::string>& message_columns();
 
+/// The crdt_local key that marks a table to be rebuilt from the log (its
+/// definitions changed; see write_store::replay_marked).
+inline std::string replay_key(const std::string& table) {
+  return "replay:" + table;
+}
+
 /// Steps a statement that returns no rows (or ignores them); an error
 /// names `what`.
 caf::error step_done(sql::connection& db, sql::statement& s, const char* what);

@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS crdt_local(
 CREATE TABLE IF NOT EXISTS crdt_schema_defs(
   tbl TEXT NOT NULL, col TEXT NOT NULL, def TEXT NOT NULL, ts TEXT NOT NULL,
   PRIMARY KEY(tbl, col)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS crdt_schema_losers(
+CREATE TABLE IF NOT EXISTS crdt_schema_history(
   ts TEXT PRIMARY KEY, tbl TEXT NOT NULL, col TEXT NOT NULL,
   def TEXT NOT NULL) WITHOUT ROWID;
 )sql";
@@ -244,8 +244,7 @@ write_store::open(const store_options& opts, const schema_set& schemas,
   return result;
 }
 
-caf::error write_store::migrate(const schema_set& schemas,
-                                std::vector<std::string>& replay) {
+caf::error write_store::migrate(const schema_set& schemas) {
   auto& c = *db_;
   // crdt_schema remembers each field's type (immutable) and whether the
   // previous start's schema had it (`active`): a field or table that comes
@@ -277,6 +276,7 @@ caf::error write_store::migrate(const schema_set& schemas,
   }
   if (auto err = c.exec("UPDATE crdt_schema SET active = 0"))
     return err;
+  std::map<std::string, layout> layouts;
   for (const auto& [name, table] : schemas) {
     // A field whose type differs from the recorded one: define_files()
     // refuses that from the schema folder, so it is a definition that won
@@ -335,12 +335,16 @@ caf::error write_store::migrate(const schema_set& schemas,
       if (rc != SQLITE_DONE)
         return c.fail("cannot record the schema");
     }
-    // Messages that arrived before the table or field existed apply now.
+    // Messages that arrived before the table or field existed apply now:
+    // marked here, in the transaction that made the columns, so that a
+    // crash before the replay does not forget it.
     if (changed) {
       has_messages->bind(1, std::string_view{name});
-      if (has_messages->step() == SQLITE_ROW)
-        replay.push_back(name);
+      bool any = has_messages->step() == SQLITE_ROW;
       has_messages->reset();
+      if (any)
+        if (auto err = put_local(detail::replay_key(name), "1"))
+          return err;
     }
     // Lists: the live records of an organization in id order, and in the
     // order of each field the schema marks "x-index". Partial indexes of
@@ -371,9 +375,15 @@ caf::error write_store::migrate(const schema_set& schemas,
       l.columns.push_back(f.name);
     for (size_t i = 0; i < l.columns.size(); ++i)
       l.index.emplace(l.columns[i], i);
-    tables_[name] = std::move(l);
+    layouts[name] = std::move(l);
   }
-  return tx.commit();
+  if (auto err = tx.commit())
+    return err;
+  // Served only once the tables exist: a rolled-back migration leaves the
+  // layouts as they were.
+  for (auto& [name, l] : layouts)
+    tables_[name] = std::move(l);
+  return caf::none;
 }
 
 } // namespace crdt

@@ -588,7 +588,8 @@ caf::error write_store::rebuild(const std::string& only_table) {
     // crdt_cells: what databases before crdt_stamps kept instead.
     if (auto err = db_->exec(
             "DELETE FROM crdt_stamps; DROP TABLE IF EXISTS crdt_cells; "
-            "DELETE FROM crdt_schema_defs; DELETE FROM crdt_schema_losers"))
+            "DELETE FROM crdt_schema_defs; DELETE FROM crdt_schema_history; "
+            "DELETE FROM crdt_local WHERE key >= 'replay:' AND key < 'replay;'"))
       return err;
   } else {
     auto del = db_->prepare_once("DELETE FROM crdt_stamps WHERE dataset = ?1");
@@ -597,6 +598,13 @@ caf::error write_store::rebuild(const std::string& only_table) {
     del->bind(1, std::string_view{only_table});
     if (del->step() != SQLITE_DONE)
       return db_->fail("cannot reset cells");
+    auto unmark = db_->prepare_once("DELETE FROM crdt_local WHERE key = ?1");
+    if (!unmark)
+      return unmark.error();
+    auto key = detail::replay_key(only_table);
+    unmark->bind(1, std::string_view{key});
+    if (unmark->step() != SQLITE_DONE)
+      return db_->fail("cannot clear a replay mark");
     scan += "WHERE dataset = ?1 ";
   }
   scan += "ORDER BY ts";

@@ -137,8 +137,13 @@ private:
     std::vector<std::optional<value>> cells;
   };
 
-  caf::error migrate(const schema_set& schemas,
-                     std::vector<std::string>& replay);
+  /// Creates and alters the tables of `schemas` and serves them. A table
+  /// that gained a column, or was made anew, gets a replay mark (see
+  /// replay_key) in the same transaction.
+  caf::error migrate(const schema_set& schemas);
+  /// Rebuilds every table with a replay mark from the log, clearing each
+  /// mark in the rebuild's transaction: a crash in between replays again.
+  caf::error replay_marked();
   /// Checks the schema folder's tables against the committed definitions
   /// (and the types recorded before definitions replicated), then commits
   /// the definitions that are new.

@@ -17,13 +17,8 @@ BOOST_AUTO_TEST_CASE(nodes_converge_whatever_the_order_duplicates_and_losses) {
   for (unsigned seed = 1; seed <= 100; ++seed) {
     BOOST_TEST_CONTEXT("seed " << seed) {
       std::mt19937 rng{seed};
-      auto& hub = make_node("hub");
-      auto transport = std::make_shared<fake_transport>(*sys, hub.svc().hub,
-                                                        rng, 0.2, 0.2);
-      std::vector<node*> peers;
-      for (int i = 0; i < 3; ++i)
-        // Small outbox batches so that draining takes several calls.
-        peers.push_back(&make_node("n", transport, 1 + rng() % 8));
+      auto [hub_ptr, transport, peers] = make_group(rng, 0.2, 0.2);
+      auto& hub = *hub_ptr;
       std::vector<std::string> ids;
       std::uniform_int_distribution<int> op{0, 9};
       std::uniform_int_distribution<size_t> who{0, peers.size()};
@@ -110,13 +105,9 @@ BOOST_AUTO_TEST_CASE(schema_additions_interleaved_with_data_converge) {
   for (unsigned seed = 1; seed <= 40; ++seed) {
     BOOST_TEST_CONTEXT("seed " << seed) {
       std::mt19937 rng{seed};
-      auto& hub = make_node("hub");
-      auto transport = std::make_shared<fake_transport>(*sys, hub.svc().hub,
-                                                        rng, 0.2, 0.2);
-      std::vector<node*> all;
-      for (int i = 0; i < 3; ++i)
-        all.push_back(&make_node("n", transport, 1 + rng() % 8));
-      std::vector<node*> peers = all;
+      auto [hub_ptr, transport, peers] = make_group(rng, 0.2, 0.2);
+      auto& hub = *hub_ptr;
+      std::vector<node*> all = peers;
       all.push_back(&hub);
       std::vector<std::string> contact_ids;
       std::uniform_int_distribution<int> op{0, 19};

@@ -140,6 +140,27 @@ struct sync_fixture : test::test_system {
     return *nodes.back();
   }
 
+  /// A hub and three nodes that sync through one in-process transport,
+  /// which duplicates requests and loses answers at the given rates. Each
+  /// node drains its outbox 1 to 8 messages a call, so that draining takes
+  /// several calls.
+  struct lossy_group {
+    node* hub = nullptr;
+    std::shared_ptr<fake_transport> transport;
+    std::vector<node*> peers;
+  };
+
+  lossy_group make_group(std::mt19937& rng, double dup, double drop,
+                         size_t page_bytes = 512 * 1024) {
+    lossy_group g;
+    g.hub = &make_node("hub");
+    g.transport = std::make_shared<fake_transport>(*sys, g.hub->svc().hub, rng,
+                                                   dup, drop);
+    for (int i = 0; i < 3; ++i)
+      g.peers.push_back(&make_node("n", g.transport, 1 + rng() % 8, page_bytes));
+    return g;
+  }
+
   const std::string& path_of(const node& n) {
     for (size_t i = 0; i < nodes.size(); ++i)
       if (nodes[i].get() == &n)

@@ -67,13 +67,9 @@ BOOST_AUTO_TEST_CASE(long_histories_converge_through_small_pages_and_losses) {
   for (unsigned seed = 1; seed <= 100; ++seed) {
     BOOST_TEST_CONTEXT("seed " << seed) {
       std::mt19937 rng{seed};
-      auto& hub = make_node("hub");
-      auto transport = std::make_shared<fake_transport>(*sys, hub.svc().hub,
-                                                        rng, 0.1, 0.2);
-      std::vector<node*> peers;
-      for (int i = 0; i < 3; ++i)
-        // Pages of about ten messages: every exchange takes many calls.
-        peers.push_back(&make_node("n", transport, 1 + rng() % 8, 1500));
+      // Pages of about ten messages: every exchange takes many calls.
+      auto [hub_ptr, transport, peers] = make_group(rng, 0.1, 0.2, 1500);
+      auto& hub = *hub_ptr;
       std::vector<std::string> ids;
       std::set<int64_t> minutes;
       for (int step = 0; step < 30; ++step) {

@@ -5,7 +5,7 @@ import glob
 import json
 import time
 
-from harness import NodeTestCase
+from harness import NodeTestCase, wait_for
 
 CONTACT = "/store/contacts"
 SOME_ID = "01JAR2HPE7JJS1HYQZ7FYK0S4D"
@@ -74,14 +74,7 @@ class AuthCase(NodeTestCase):
         return b["data"]
 
     def wait_until(self, check, what, timeout=20):
-        deadline = time.time() + timeout
-        while True:
-            got = check()
-            if got:
-                return got
-            if time.time() > deadline:
-                self.fail(f"timed out waiting for {what}")
-            time.sleep(0.05)
+        return wait_for(what, check, timeout)
 
     def wait_synced(self, hub, *nodes, timeout=20):
         """Until every node has sent its outbox and all tries (hub included) are equal."""

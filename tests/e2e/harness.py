@@ -40,6 +40,19 @@ class LoginError(RuntimeError):
         self.status, self.body = status, body
 
 
+def wait_for(what, check, timeout=20):
+    """Calls check() until it answers something true, and answers that; fails
+    with AssertionError naming `what` after `timeout` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,7 +8,7 @@ import shutil
 import time
 import unittest
 
-from harness import NodeTestCase
+from harness import NodeTestCase, wait_for
 from proxy import Proxy
 
 SECRET = "schema-e2e-jwt-secret-0123456789abcdef"
@@ -16,17 +16,6 @@ DEVICES = {"type": "object",
            "properties": {"serial": {"type": "string", "x-index": True},
                           "temp": {"type": ["number", "null"]}},
            "required": ["serial"]}
-
-
-def wait_for(what, check, timeout=20):
-    deadline = time.time() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class SchemaReplicationTest(NodeTestCase):
@@ -52,7 +41,9 @@ class SchemaReplicationTest(NodeTestCase):
         self.assertEqual(a.call("POST", "/schema/devices", DEVICES, token=mtoken)[0], 403)
         # Bad definitions: 400, nothing defined.
         for bad in [{"properties": {"x": {"type": "date"}}}, {"properties": {"id": {"type": "string"}}},
-                    {"properties": {}, "minProperties": 1}]:
+                    {"properties": {}, "minProperties": 1},
+                    {"properties": {"x": {"type": "string", "pattern": "((a{60000}){60000})"}}},
+                    {"properties": {"x": {"type": "string", "enum": ["v" * 100] * 200}}}]:
             s, body, _ = a.call("POST", "/schema/devices", bad)
             self.assertEqual(s, 400, body)
         self.assertEqual(a.call("POST", "/schema/crdt_x", DEVICES)[0], 400)

@@ -144,4 +144,49 @@ BOOST_AUTO_TEST_CASE(top_level_constraints_are_refused_annotations_are_not) {
   BOOST_CHECK(!table_schema::parse("t", many));
 }
 
+BOOST_AUTO_TEST_CASE(patterns_that_would_explode_are_refused) {
+  BOOST_CHECK(table_schema::parse(
+      "t", R"({"properties":{"code":{"type":"string","pattern":"^[A-Z]{2}[0-9]{4}$"}}})"));
+  for (const char* bad :
+       {R"J({"properties":{"x":{"type":"string","pattern":"((a{60000}){60000})"}}})J",
+        R"J({"properties":{"x":{"type":"string","pattern":"a{1}b{2}c{3}"}}})J",
+        R"J({"properties":{"x":{"type":"array","items":{"type":"string","pattern":"(a{500})"}}}})J",
+        R"({"properties":{"x":{"type":"object","patternProperties":{"^a":{}}}}})"})
+    BOOST_CHECK_MESSAGE(!table_schema::parse("t", bad), bad);
+  std::string deep = R"({"properties":{"x":{"type":"object","default":)";
+  for (int i = 0; i < 100; ++i)
+    deep += "[";
+  for (int i = 0; i < 100; ++i)
+    deep += "]";
+  deep += "}}}";
+  BOOST_CHECK(!table_schema::parse("t", deep));
+}
+
+BOOST_AUTO_TEST_CASE(a_table_holds_at_most_max_fields) {
+  def_map w;
+  std::vector<field_def> proposed;
+  for (size_t i = 0; i < max_fields + 5; ++i) {
+    char ts[64];
+    std::snprintf(ts, sizeof ts, "2026-01-01T00:00:%02zu.%03zuZ-0000-0000000000000001",
+                  i / 1000, i % 1000);
+    field_def d{"wide", "f" + std::to_string(i),
+                R"({"required":false,"schema":{"type":"string"}})"};
+    if (i < max_fields)
+      w["wide"][d.column] = def_winner{d.definition, ts};
+    else
+      proposed.push_back(d);
+  }
+  BOOST_CHECK(!over_capacity(w, proposed).empty());
+  BOOST_CHECK(over_capacity(w, {}).empty());
+  // Definitions past the bound (from a peer) leave the later fields out,
+  // alike everywhere, and keep the table.
+  for (size_t i = 0; i < proposed.size(); ++i)
+    w["wide"][proposed[i].column]
+        = def_winner{proposed[i].definition, "2026-01-01T00:01:00.000Z-0000-000000000000000" + std::to_string(i)};
+  auto built = assemble(w);
+  BOOST_REQUIRE_EQUAL(built.count("wide"), 1u);
+  BOOST_CHECK_EQUAL(built.at("wide")->fields().size(), max_fields);
+  BOOST_CHECK(!built.at("wide")->find("f1002"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
