@@ -89,6 +89,17 @@ caf::error write_store::apply_definition(const message& m) {
   return caf::none; // a later, different definition: a conflict to report
 }
 
+caf::error write_store::unmark_replay(const std::string& table) {
+  auto del = db_->prepare_once("DELETE FROM crdt_local WHERE key = ?1");
+  if (!del)
+    return del.error();
+  auto key = detail::replay_key(table);
+  del->bind(1, std::string_view{key});
+  if (del->step() != SQLITE_DONE)
+    return db_->fail("cannot clear a replay mark");
+  return caf::none;
+}
+
 caf::error write_store::replay_marked() {
   std::vector<std::string> marked;
   {
@@ -106,13 +117,8 @@ caf::error write_store::replay_marked() {
       continue;
     }
     // Not served (its definitions were left out): nothing to rebuild.
-    auto del = db_->prepare_once("DELETE FROM crdt_local WHERE key = ?1");
-    if (!del)
-      return del.error();
-    auto key = detail::replay_key(t);
-    del->bind(1, std::string_view{key});
-    if (del->step() != SQLITE_DONE)
-      return db_->fail("cannot clear a replay mark");
+    if (auto err = unmark_replay(t))
+      return err;
   }
   return caf::none;
 }

@@ -598,13 +598,8 @@ caf::error write_store::rebuild(const std::string& only_table) {
     del->bind(1, std::string_view{only_table});
     if (del->step() != SQLITE_DONE)
       return db_->fail("cannot reset cells");
-    auto unmark = db_->prepare_once("DELETE FROM crdt_local WHERE key = ?1");
-    if (!unmark)
-      return unmark.error();
-    auto key = detail::replay_key(only_table);
-    unmark->bind(1, std::string_view{key});
-    if (unmark->step() != SQLITE_DONE)
-      return db_->fail("cannot clear a replay mark");
+    if (auto err = unmark_replay(only_table))
+      return err;
     scan += "WHERE dataset = ?1 ";
   }
   scan += "ORDER BY ts";

@@ -144,6 +144,7 @@ private:
   /// Rebuilds every table with a replay mark from the log, clearing each
   /// mark in the rebuild's transaction: a crash in between replays again.
   caf::error replay_marked();
+  caf::error unmark_replay(const std::string& table);
   /// Checks the schema folder's tables against the committed definitions
   /// (and the types recorded before definitions replicated), then commits
   /// the definitions that are new.
