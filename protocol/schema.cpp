@@ -211,6 +211,9 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
                 + rapidjson::GetParseError_En(doc->GetParseError()));
   if (!doc->IsObject())
     return fail("not a JSON object");
+  // Escapes can spell what the text is not: "\udc00" alone is no UTF-8.
+  if (!valid_utf8_strings(*doc))
+    return fail("a string or name is not valid UTF-8 (a lone surrogate?)");
   // A table is its fields and which of them are required: that is what
   // replicates (see schema_defs.hpp). Other top-level constraints would
   // hold on one node and not on the next, so they are refused; annotations
@@ -241,6 +244,9 @@ caf::expected<table_ptr> table_schema::parse(const std::string& name,
                     "system field");
     if (!it->value.IsObject())
       return fail("field '" + f.name + "' is not an object");
+    // JSON allows a member twice; RapidJSON keeps both. A table cannot.
+    if (result->index_.count(f.name))
+      return fail("field '" + f.name + "' is defined twice");
     auto t = it->value.FindMember("type");
     if (t == it->value.MemberEnd())
       return fail("field '" + f.name + "' has no type");

@@ -11,7 +11,7 @@ cd "$root"
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
-targets="fuzz_record_body fuzz_timestamp fuzz_merkle_json fuzz_sync_body fuzz_target fuzz_http_head"
+targets="fuzz_record_body fuzz_timestamp fuzz_merkle_json fuzz_sync_body fuzz_target fuzz_http_head fuzz_definition"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Fuzz \
   -DBUILD_TESTING=OFF -DCRDT_BUILD_BENCH=OFF -DCRDT_BUILD_FUZZ=ON >/dev/null
 # shellcheck disable=SC2086

@@ -79,6 +79,18 @@ MUTANTS = [
      "    if (is_parse_error(ec)) {",
      "    if (false) {",
      "a malformed request head is dropped without an answer"),
+    ("definition-latest-wins", "storage/definitions.cpp",
+     "  schema_changed_ = true;\n  if (m.timestamp < old->timestamp) {",
+     "  schema_changed_ = true;\n  if (m.timestamp > old->timestamp) {",
+     "the latest definition of a field wins instead of the earliest"),
+    ("definition-no-replay", "storage/definitions.cpp",
+     "    if (auto err = put_local(detail::replay_key(m.row), \"1\"))\n      return err;\n",
+     "",
+     "a field whose winning definition changes keeps values that no longer fit"),
+    ("losing-type-applied", "storage/write_store.cpp",
+     "      if (!value_fits(*f, m.val))\n        return caf::none;",
+     "      if (false)\n        return caf::none;",
+     "values of a losing definition's type reach the table"),
 ]
 
 

@@ -142,6 +142,13 @@ BOOST_AUTO_TEST_CASE(top_level_constraints_are_refused_annotations_are_not) {
             + R"(":{"type":"string"})";
   many += "}}";
   BOOST_CHECK(!table_schema::parse("t", many));
+  // Found by fuzz_definition: a lone surrogate escape in a keyword made a
+  // definition that a hub would refuse.
+  BOOST_CHECK(!table_schema::parse(
+      "t", R"({"properties":{"a":{"type":"string","x\udccc":1}}})"));
+  // Found by fuzz_definition: a property given twice made two columns.
+  BOOST_CHECK(!table_schema::parse(
+      "t", R"({"properties":{"a":{"type":"string"},"a":{"type":"string"}}})"));
 }
 
 BOOST_AUTO_TEST_CASE(patterns_that_would_explode_are_refused) {
