@@ -53,6 +53,11 @@ auto give_up(self_ptr self, caf::typed_response_promise<T> rp) {
 template <class Fill>
 caf::result<std::string> stamp_and_commit(self_ptr self, uint32_t n,
                                           Fill fill) {
+  // Local writes are refused beyond the bound; received batches (sync
+  // answers, /sync calls) are counted but never refused, since their
+  // sender has already paid for them and retries them anyway.
+  if (self->state.in_flight >= self->state.max_in_flight)
+    return make_error(ec::overloaded, "Overloaded, retry later");
   ++self->state.in_flight;
   auto rp = self->make_response_promise<std::string>();
   self->request(self->state.clock, applier_timeout, stamp_atom::value, n)
@@ -90,11 +95,6 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
           std::vector<record_change>& changes) -> caf::result<std::string> {
         if (changes.empty())
           return make_error(ec::bad_request, "nothing to write");
-        // Local writes are refused beyond the bound; received batches (sync
-        // answers, /sync calls) are counted but never refused, since their
-        // sender has already paid for them and retries them anyway.
-        if (self->state.in_flight >= self->state.max_in_flight)
-          return make_error(ec::overloaded, "Overloaded, retry later");
         auto n = static_cast<uint32_t>(message_count(changes));
         return stamp_and_commit(
             self, n,
@@ -109,8 +109,6 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
           std::vector<message>& defs) -> caf::result<std::string> {
         if (defs.empty())
           return make_error(ec::bad_request, "nothing to define");
-        if (self->state.in_flight >= self->state.max_in_flight)
-          return make_error(ec::overloaded, "Overloaded, retry later");
         auto n = static_cast<uint32_t>(defs.size());
         return stamp_and_commit(
             self, n,

@@ -95,7 +95,7 @@ std::string render_health(const node_info& info, const clock_status& cs,
   w.Key("schema");
   w.StartObject();
   w.Key("tables");
-  w.Uint64(catalog.definitions().size());
+  w.Uint64(catalog.defined_tables());
   w.Key("conflicts");
   w.StartArray();
   for (const auto& c : catalog.conflicts()) {

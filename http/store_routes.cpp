@@ -89,11 +89,10 @@ void change_record(const request_context& ctx, record_change::kind_t kind) {
     change = make_change(kind, *t, id, rapidjson::Value{}, ctx.who());
   }
   change.must_be = precondition::live;
-  auto schema = t;
   write(ctx, {change}, table, [=](const std::string& first) {
     if (kind == record_change::update)
       reply_record(ctx, table, id, "Successfully updated in " + table,
-                   render_updated(*schema, change, iso8601_of(first)));
+                   render_updated(*t, change, iso8601_of(first)));
     else
       ctx.reply(ok_reply(200, "Successfully deleted from " + table, 1,
                          json_object({{"id", id}})));
@@ -136,9 +135,8 @@ void create_record(const request_context& ctx) {
   if (client_id)
     change.must_be = precondition::absent;
   auto table = t->name();
-  auto schema = t;
   write(ctx, {change}, table, [=](const std::string& first) {
-    auto rec = render_created(*schema, change, iso8601_of(first));
+    auto rec = render_created(*t, change, iso8601_of(first));
     ctx.reply(ok_reply(201, "Successfully created in " + table, 1, rec));
   });
 }

@@ -40,6 +40,12 @@ public:
     return defs_;
   }
 
+  /// How many tables the definitions name.
+  size_t defined_tables() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return defs_.size();
+  }
+
   /// Definitions that lost to an earlier one of the same field.
   std::vector<schema_conflict> conflicts() const {
     std::lock_guard<std::mutex> guard{mtx_};

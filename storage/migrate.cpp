@@ -246,9 +246,10 @@ write_store::open(const store_options& opts, const schema_set& schemas,
 
 caf::error write_store::migrate(const schema_set& schemas) {
   auto& c = *db_;
-  // crdt_schema remembers each field's type (immutable) and whether the
-  // previous start's schema had it (`active`): a field or table that comes
-  // back after being left out must catch up on what arrived meanwhile.
+  // crdt_schema remembers the column type each field was made with (a
+  // different one means its table is made anew) and whether the previous
+  // migration had it (`active`): a field or table that comes back after
+  // being left out must catch up on what arrived meanwhile.
   auto known = c.prepare_once(
       "SELECT col, type, active FROM crdt_schema WHERE dataset = ?1");
   auto remember

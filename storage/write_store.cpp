@@ -325,6 +325,10 @@ write_store::stamps_of(const std::string& dataset, const std::string& row) {
               .first->second.stamps;
 }
 
+caf::error write_store::apply(const message& m) {
+  return m.dataset == schema_dataset ? apply_definition(m) : apply_lww(m);
+}
+
 caf::error write_store::apply_lww(const message& m) {
   auto t = tables_.find(m.dataset);
   // A value of another type than the field's never takes part: it can
@@ -510,12 +514,8 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
         continue;
       if (batch->enqueue)
         ++summary.enqueued; // outgoing: the outbox is the log past a mark
-      if (m.dataset == schema_dataset) {
-        if (auto err = apply_definition(m))
-          return err;
-      } else if (auto err = apply_lww(m)) {
+      if (auto err = apply(m))
         return err;
-      }
     }
     summary.stored_per_batch.push_back(summary.stored - stored_before);
   }
@@ -611,9 +611,7 @@ caf::error write_store::rebuild(const std::string& only_table) {
   size_t n = 0;
   int rc;
   while ((rc = s->step()) == SQLITE_ROW) {
-    auto m = detail::message_at(*s);
-    auto err = m.dataset == schema_dataset ? apply_definition(m) : apply_lww(m);
-    if (err)
+    if (auto err = apply(detail::message_at(*s)))
       return err;
     if (++n % 10000 == 0)
       if (auto err = flush_rows())

@@ -169,6 +169,8 @@ private:
   caf::error evaluate(const write_batch& b, caf::error& refusal);
   caf::error load_seq();
   caf::error put_local(const std::string& key, const std::string& value);
+  /// Applies a message of this node's group: a definition, or a field.
+  caf::error apply(const message& m);
   caf::error apply_lww(const message& m);
   /// The winning timestamps of a record's fields, read once per commit.
   caf::expected<record_stamps*> stamps_of(const std::string& dataset,

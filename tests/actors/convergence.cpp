@@ -31,11 +31,7 @@ BOOST_AUTO_TEST_CASE(nodes_converge_whatever_the_order_duplicates_and_losses) {
           sync_now(n);
       }
       // Heal: no more losses; every node syncs until nothing is left.
-      transport->dup = 0.0;
-      transport->drop = 0.0;
-      for (int pass = 0; pass < 2; ++pass)
-        for (auto* n : peers)
-          sync_now(*n);
+      heal(*transport, peers);
       auto want = dump(hub);
       auto want_root = root(hub);
       BOOST_CHECK(!want.empty());
@@ -157,11 +153,7 @@ BOOST_AUTO_TEST_CASE(schema_additions_interleaved_with_data_converge) {
           sync_now(n);
         }
       }
-      transport->dup = 0.0;
-      transport->drop = 0.0;
-      for (int pass = 0; pass < 2; ++pass)
-        for (auto* n : peers)
-          sync_now(*n);
+      heal(*transport, peers);
       auto want_defs = hub.svc().catalog->definitions();
       auto want_conflicts = conflicts_of(hub);
       auto want = dump_served(hub, path_of(hub));

@@ -161,6 +161,15 @@ struct sync_fixture : test::test_system {
     return g;
   }
 
+  /// Ends the losses and duplicates, then lets every node sync twice.
+  void heal(fake_transport& transport, const std::vector<node*>& peers) {
+    transport.dup = 0.0;
+    transport.drop = 0.0;
+    for (int pass = 0; pass < 2; ++pass)
+      for (auto* n : peers)
+        sync_now(*n);
+  }
+
   const std::string& path_of(const node& n) {
     for (size_t i = 0; i < nodes.size(); ++i)
       if (nodes[i].get() == &n)
