@@ -91,11 +91,16 @@ void report(const bootstrap_request& req, const bootstrap_result& r) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Sync answers and bodies are large, short-lived buffers. A fixed mmap
-  // threshold returns them to the system when freed (glibc would otherwise
-  // raise the threshold and keep them in its heaps), and fewer arenas keep
-  // the many threads from each hoarding their own free memory.
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  // Sync answers and bodies are large, short-lived buffers (a page is 512 KiB
+  // by default). Below a fixed 4 MiB mmap threshold they are reused from the
+  // heap instead of being mapped, faulted in and unmapped on every round
+  // (each unmap flushes the TLB of every core: measured as the largest
+  // kernel cost of a sync). glibc would otherwise raise the threshold on its
+  // own and keep ever larger buffers; the trim threshold returns free heap
+  // tops past 16 MiB, and fewer arenas keep the many threads from each
+  // hoarding their own free memory.
+  mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
   mallopt(M_ARENA_MAX, 4);
   auto loaded = load_settings(argc, argv);
   if (!loaded)
