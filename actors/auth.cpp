@@ -1,6 +1,7 @@
 #include "actors/auth.hpp"
 
 #include "auth/accounts.hpp"
+#include "observe/metrics.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
 #include "protocol/ulid.hpp"
@@ -54,9 +55,11 @@ caf::expected<login_grant> check_login(auth_state& st,
   auto email = normalize_email(raw_email);
   auto now = login_throttle::clock::now();
   auto wait = throttled_for(st, email, peer, now);
-  if (wait > login_throttle::duration::zero())
+  if (wait > login_throttle::duration::zero()) {
+    metrics::process().logins_throttled.add();
     return make_throttled("Too many failed logins, retry later",
                           retry_seconds(wait));
+  }
   const read_store::account* match = nullptr;
   std::vector<read_store::account> found;
   if (auto rows = st.store->accounts_by_email(email)) {
@@ -76,6 +79,7 @@ caf::expected<login_grant> check_login(auth_state& st,
     verify_password(password, st.decoy_hash);
   }
   if (!match) {
+    metrics::process().login_failures.add();
     count_failure(st, email, peer, now);
     return make_error(ec::unauthorized, "Invalid email or password");
   }
@@ -176,8 +180,10 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
   return {
       [=](login_atom, const std::string& email, const std::string& password,
           const std::string& peer) -> caf::result<login_grant> {
-        if (auto err = refuse_if_crowded(self))
+        if (auto err = refuse_if_crowded(self)) {
+          metrics::process().logins_throttled.add();
           return err;
+        }
         auto grant = check_login(self->state, email, password, peer);
         if (!grant)
           return grant.error();

@@ -1,5 +1,6 @@
 #include "actors/hub.hpp"
 
+#include "observe/metrics.hpp"
 #include "protocol/error.hpp"
 #include "protocol/exchange.hpp"
 #include "protocol/sync.hpp"
@@ -67,6 +68,7 @@ void serve_legacy(self_ptr self, sync_request req, const std::string& group,
                             max_answer_messages)
                   .then(
                       [=](std::vector<message>& msgs) mutable {
+                        metrics::process().hub_messages_sent.add(msgs.size());
                         rp.deliver(write_sync_response(msgs, json));
                       },
                       failing(rp));
@@ -109,6 +111,8 @@ void serve_exchange(self_ptr self, exchange_request req,
                           ans->ranges = std::move(p.ranges);
                           ans->next = p.next;
                           ans->more = p.more;
+                          metrics::process().hub_messages_sent.add(
+                              ans->messages.size());
                           rp.deliver(write_exchange_answer(*ans));
                         },
                         failing(rp));
@@ -157,7 +161,10 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
           return make_error(ec::bad_request, problem);
         auto group = own ? std::string{} : group_id;
         auto rp = self->make_response_promise<std::string>();
-        if (auto* ex = std::get_if<exchange_request>(&*call))
+        auto* ex = std::get_if<exchange_request>(&*call);
+        metrics::process().hub_request(ex ? "exchange" : "legacy", group_id,
+                                       msgs.size());
+        if (ex)
           serve_exchange(self, std::move(*ex), group, rp);
         else
           serve_legacy(self, std::move(std::get<sync_request>(*call)), group,

@@ -55,6 +55,8 @@ struct storage_status {
   bool disk_full = false;
   std::string since;
   uint64_t refused = 0;
+  /// Messages held in the logs (own and relayed groups), for /metrics.
+  uint64_t log_messages = 0;
 };
 
 /// A group's root hash and the sequence number of its last stored

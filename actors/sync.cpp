@@ -1,6 +1,7 @@
 #include "actors/sync.hpp"
 
 #include "actors/sync_rounds.hpp"
+#include "observe/metrics.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
 
@@ -67,6 +68,7 @@ void call(sync_self self, std::string body,
   auto id = ++st->call_id;
   ++st->round.calls;
   st->round.bytes_sent += body.size();
+  metrics::process().sync_bytes_sent.add(body.size());
   st->on_reply = std::move(then);
   sync_actor handle = caf::actor_cast<sync_actor>(self);
   st->transport->post(st->cfg.endpoint, std::move(body),
@@ -93,6 +95,7 @@ void finish(sync_self self, const caf::error& err) {
                        : st->protocol == hub_protocol::legacy ? "legacy"
                                                               : "";
   st->last = st->round;
+  metrics::process().sync_round(!err, wall_clock_ms());
   if (err) {
     ++st->failures;
     std::cerr << "crdt-store: sync with " << st->cfg.endpoint
@@ -139,6 +142,7 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
         st->on_reply = nullptr;
         if (ok) {
           st->round.bytes_received += text.size();
+          metrics::process().sync_bytes_received.add(text.size());
           then(std::move(text));
         } else {
           then(make_error(ec::sync_failure, text));

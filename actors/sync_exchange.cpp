@@ -14,6 +14,7 @@
 // from then on (sync_legacy.cpp).
 
 #include "actors/sync_rounds.hpp"
+#include "observe/metrics.hpp"
 
 #include "protocol/error.hpp"
 #include "protocol/exchange.hpp"
@@ -89,6 +90,7 @@ void store(sync_self self, std::vector<message> msgs, std::string cursor,
     return;
   }
   st->round.messages_received += msgs.size();
+  metrics::process().sync_messages_received.add(msgs.size());
   self->request(st->applier, sync_ask_timeout, apply_atom::value,
                 incoming{{}, std::move(msgs), false, std::move(cursor)})
       .then([=](size_t) mutable { then(); }, failing(self));

@@ -1,10 +1,12 @@
 #include "actors/writer.hpp"
 
+#include "observe/metrics.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <iostream>
 
 namespace crdt {
@@ -88,7 +90,14 @@ writer(writer_actor::stateful_pointer<writer_state> self,
         batches.reserve(pending.size());
         for (auto& p : pending)
           batches.push_back(&p.first);
+        auto started = std::chrono::steady_clock::now();
         auto summary = st.store->commit(batches);
+        metrics::process().commit(
+            batches.size(),
+            std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                          - started)
+                .count(),
+            summary ? summary->stored : 0);
         observe(summary ? caf::error{} : summary.error(),
                 summary && stored_any(*summary));
         if (summary) {
@@ -122,7 +131,11 @@ writer(writer_actor::stateful_pointer<writer_state> self,
           return err;
         return true;
       },
-      [=](status_atom) { return self->state.storage; },
+      [=](status_atom) {
+        auto s = self->state.storage;
+        s.log_messages = self->state.store->stored_messages();
+        return s;
+      },
   };
 }
 

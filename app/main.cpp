@@ -7,6 +7,7 @@
 #include "http/api.hpp"
 #include "http/hub_client.hpp"
 #include "http/server.hpp"
+#include "observe/log.hpp"
 #include "protocol/error.hpp"
 
 #include <caf/all.hpp>
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
     std::cout << help_text();
     return 0;
   }
+  set_log_format(*parse_log_format(cfg.str("LOG_FORMAT")));
   auto schemas = load_schema_dir(cfg.str("SCHEMA_DIR"));
   if (!schemas)
     return fail(describe(schemas.error()));
@@ -147,7 +149,7 @@ int main(int argc, char** argv) {
   }
   opts.info = {cfg.str("GROUP_ID"), cfg.str("DATABASE"),
                cfg.str("DEFAULT_ORGANIZATION_ID"), cfg.str("SYNC_SECRET"),
-               cfg.str("JWT_SECRET")};
+               cfg.str("JWT_SECRET"), cfg.str("METRICS_TOKEN")};
   opts.max_drift_ms = cfg.integer("HLC_MAX_DRIFT_MS");
   opts.write_queue_limit
       = static_cast<size_t>(cfg.integer("WRITE_QUEUE_LIMIT"));
@@ -198,6 +200,7 @@ int main(int argc, char** argv) {
   hopts.header_timeout
       = std::chrono::milliseconds(cfg.integer("HEADER_TIMEOUT_MS"));
   hopts.idle_timeout = std::chrono::milliseconds(cfg.integer("IDLE_TIMEOUT_MS"));
+  hopts.access_log = cfg.boolean("ACCESS_LOG");
   fit_descriptor_limit(hopts.max_connections);
   auto lst = std::make_shared<listener>(ioc, sys, n->shared(), hopts);
   if (auto err = lst->open())

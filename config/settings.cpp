@@ -72,9 +72,17 @@ const std::vector<setting_spec>& setting_specs() {
       {"CAF_CONFIG", "",
        "CAF tuning file (default: config/caf.ini beside the sources or in "
        "the working directory)"},
+      {"LOG_FORMAT", "text",
+       "text, or json: every log line a JSON object (time, level, msg; "
+       "requests with their id, route, status and duration)"},
+      {"ACCESS_LOG", "true", "log one line per answered request"},
+      {"METRICS_TOKEN", "",
+       "bearer token, at least 32 characters, that may read GET /metrics "
+       "besides the admins of the default organization (unset: only they)"},
       {"SYNC_SECRET_FILE", "",
        "a file holding SYNC_SECRET (Docker and compose secrets)"},
       {"JWT_SECRET_FILE", "", "a file holding JWT_SECRET"},
+      {"METRICS_TOKEN_FILE", "", "a file holding METRICS_TOKEN"},
       {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD_FILE", "",
        "a file holding DEFAULT_ORGANIZATION_ADMIN_PASSWORD"},
   };
@@ -83,7 +91,8 @@ const std::vector<setting_spec>& setting_specs() {
 
 const std::vector<std::string>& secret_setting_keys() {
   static const std::vector<std::string> keys{
-    "SYNC_SECRET", "JWT_SECRET", "DEFAULT_ORGANIZATION_ADMIN_PASSWORD"};
+    "SYNC_SECRET", "JWT_SECRET", "DEFAULT_ORGANIZATION_ADMIN_PASSWORD",
+    "METRICS_TOKEN"};
   return keys;
 }
 
@@ -102,6 +111,7 @@ enum class kind {
   secret,
   identifier,
   lifetime,
+  log_format,
 };
 
 kind kind_of(const std::string& key) {
@@ -120,11 +130,13 @@ kind kind_of(const std::string& key) {
     return kind::email;
   if (key == "DEFAULT_ORGANIZATION_ADMIN_PASSWORD")
     return kind::password;
-  if (key == "JWT_SECRET")
+  if (key == "JWT_SECRET" || key == "METRICS_TOKEN")
     return kind::secret;
+  if (key == "LOG_FORMAT")
+    return kind::log_format;
   if (key == "DEFAULT_ORGANIZATION_ID" || key == "GROUP_ID")
     return kind::identifier;
-  if (key == "SYNC_ENABLED")
+  if (key == "SYNC_ENABLED" || key == "ACCESS_LOG")
     return kind::boolean;
   if (key == "SQLITE_SYNCHRONOUS")
     return kind::sync_mode;
@@ -195,6 +207,10 @@ std::string check(const std::string& key, const std::string& value) {
       return "must be a number of seconds from 1 to 2592000 (30 days)";
     break;
   }
+  case kind::log_format:
+    if (value != "text" && value != "json")
+      return "must be text or json";
+    break;
   case kind::secret:
     if (!value.empty() && value.size() < 32)
       return "must be at least 32 characters (or unset)";

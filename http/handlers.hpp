@@ -22,6 +22,8 @@ struct routed_request {
   http_request req;
   target tgt;
   std::map<std::string, std::string> params;
+  /// The matched route's pattern, e.g. "/store/:table".
+  const char* route = nullptr;
 };
 
 /// One request on its way through a session: cheap to copy into the
@@ -97,5 +99,6 @@ void get_setting(const request_context& ctx);
 void set_setting(const request_context& ctx);
 void serve_sync(const request_context& ctx);
 void health(const request_context& ctx);
+void serve_metrics(const request_context& ctx);
 
 } // namespace crdt

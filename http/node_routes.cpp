@@ -3,6 +3,8 @@
 #include "http/handlers.hpp"
 
 #include "config/settings.hpp"
+#include "observe/metrics.hpp"
+#include "protocol/timestamp.hpp"
 #include "protocol/sync.hpp"
 
 #include <caf/all.hpp>
@@ -247,6 +249,44 @@ void health(const request_context& ctx) {
                           .then(
                               [=](sync_status& ss) {
                                 health_of_storage(ctx, cs, pending, ss);
+                              },
+                              [=](caf::error& err) {
+                                ctx.reply(error_reply(err));
+                              });
+                    },
+                    [=](caf::error& err) { ctx.reply(error_reply(err)); });
+          },
+          [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
+// GET /metrics: the process' counters, with the outbox, the log size and
+// the sync state read now. Asked ahead of queued writes, like /health.
+void serve_metrics(const request_context& ctx) {
+  auto self = ctx.self;
+  self->request(ctx.svc().queue, read_timeout, status_atom::value)
+      .then(
+          [=](uint64_t pending) {
+            self
+                ->request<caf::message_priority::high>(
+                    ctx.svc().writer, read_timeout, status_atom::value)
+                .then(
+                    [=](storage_status& storage) {
+                      self->request(ctx.svc().sync, read_timeout,
+                                    status_atom::value)
+                          .then(
+                              [=](sync_status& ss) {
+                                scrape_facts f;
+                                f.outbox = pending;
+                                f.log_messages = storage.log_messages;
+                                f.sync_enabled = ss.enabled;
+                                f.now_ms = wall_clock_ms();
+                                http_reply r{
+                                    200, metrics::process().render(f), {}};
+                                r.headers.emplace_back(
+                                    "Content-Type",
+                                    "text/plain; version=0.0.4; "
+                                    "charset=utf-8");
+                                ctx.reply(std::move(r));
                               },
                               [=](caf::error& err) {
                                 ctx.reply(error_reply(err));

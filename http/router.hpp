@@ -24,6 +24,9 @@ enum class access_level {
   admin,
   /// An admin of the default organization: who operates the node.
   node_admin,
+  /// An operator (as node_admin), or whoever holds METRICS_TOKEN: a
+  /// scraper that needs no account.
+  metrics_reader,
 };
 
 struct request_context;

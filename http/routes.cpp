@@ -32,6 +32,7 @@ const std::vector<route>& routes() {
       // Other nodes, and whoever watches this one.
       {"POST", "/sync", a::peer, serve_sync},
       {"GET", "/health", a::anyone, health},
+      {"GET", "/metrics", a::metrics_reader, serve_metrics},
   };
   return table;
 }

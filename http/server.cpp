@@ -1,7 +1,10 @@
 #include "http/server.hpp"
 
 #include "http/api.hpp"
+#include "observe/log.hpp"
+#include "observe/metrics.hpp"
 #include "protocol/error.hpp"
+#include "protocol/timestamp.hpp"
 
 #include <caf/all.hpp>
 
@@ -27,6 +30,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr const char* sync_secret_header = "X-Sync-Secret";
+constexpr const char* request_id_header = "X-Request-Id";
 
 // A request Beast could not parse (bad method, target, version, header or
 // Content-Length, bad chunk...): answered 400. A client that went away in
@@ -39,6 +43,16 @@ bool is_parse_error(const beast::error_code& ec) {
 }
 
 } // namespace
+
+/// What a connection remembers of a request until its answer is written.
+struct request_meta {
+  unsigned version = 11;
+  std::string method;
+  /// X-Request-Id: the client's, or one made here.
+  std::string id;
+  std::string peer;
+  std::chrono::steady_clock::time_point started;
+};
 
 /// One TCP connection: reads requests, hands them to its session actor,
 /// and writes the replies back in request order.
@@ -150,6 +164,7 @@ private:
       on_read(ec, 0);
       return;
     }
+    head_done_ = std::chrono::steady_clock::now();
     auto version = parser_->get().version();
     if (version != 10 && version != 11) {
       refuse_request(505, "HTTP Version Not Supported: this server speaks "
@@ -194,6 +209,20 @@ private:
     auto seq = next_seq_++;
     close_at_ = seq;
     ++in_flight_;
+    // What is known of a request refused before it was read whole.
+    request_meta meta;
+    meta.started = std::chrono::steady_clock::now();
+    if (parser_ && parser_->is_header_done()) {
+      const auto& head = parser_->get();
+      meta.version = head.version();
+      meta.method = std::string{head.method_string()};
+      if (auto it = head.find(request_id_header); it != head.end())
+        meta.id = request_id_for(it->value());
+    }
+    if (meta.id.empty())
+      meta.id = request_id_for({});
+    meta.peer = peer_address();
+    pending_.emplace(seq, std::move(meta));
     auto reply = error_reply(status, message);
     if (status == 503)
       reply.headers.emplace_back("Connection", "close");
@@ -229,12 +258,18 @@ private:
       out.authorization = std::string{it->value()};
     if (auto it = req.find(sync_secret_header); it != req.end())
       out.sync_secret = std::string{it->value()};
-    beast::error_code ignored;
-    auto ep = stream_.socket().remote_endpoint(ignored);
-    out.peer = ignored ? "" : ep.address().to_string();
+    out.peer = peer_address();
     if (!req.keep_alive())
       close_at_ = out.seq;
-    versions_[out.seq] = req.version();
+    request_meta meta;
+    meta.started = head_done_;
+    meta.version = req.version();
+    meta.method = out.method;
+    auto id = req.find(request_id_header);
+    meta.id = request_id_for(id == req.end() ? beast::string_view{}
+                                             : id->value());
+    meta.peer = out.peer;
+    pending_.emplace(out.seq, std::move(meta));
     ++in_flight_;
     // Nothing else may hold this connection while the actor works on it.
     hold_ = shared_from_this();
@@ -253,9 +288,14 @@ private:
     }
     http::response<http::string_body> res;
     res.result(reply.status);
-    auto v = versions_.find(seq);
-    res.version(v != versions_.end() ? v->second : 11);
+    auto meta = pending_.find(seq);
+    res.version(meta != pending_.end() ? meta->second.version : 11);
     res.set(http::field::server, "crdt-store");
+    if (meta != pending_.end()) {
+      observe(meta->second, reply);
+      res.set(request_id_header, meta->second.id);
+      pending_.erase(meta);
+    }
     res.set(http::field::content_type, "application/json");
     for (auto& [k, val] : reply.headers)
       res.set(k, val);
@@ -275,7 +315,6 @@ private:
     writing_ = true;
     current_ = std::move(it->second);
     ready_.erase(it);
-    versions_.erase(next_write_);
     // A write of its own deadline (a pending read keeps its own).
     stream_.expires_after(opts_.idle_timeout);
     http::async_write(
@@ -339,6 +378,34 @@ private:
     stream_.close();
   }
 
+  // The client's address, or "" once the socket is gone.
+  std::string peer_address() const {
+    beast::error_code ignored;
+    auto ep = stream_.socket().remote_endpoint(ignored);
+    return ignored ? std::string{} : ep.address().to_string();
+  }
+
+  // Counts an answered request and writes its access-log line.
+  void observe(const request_meta& meta, const http_reply& reply) {
+    auto seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - meta.started)
+                       .count();
+    std::string_view route = reply.route ? reply.route : "";
+    metrics::process().http_request(route, meta.method, reply.status, seconds);
+    if (!opts_.access_log)
+      return;
+    request_log line;
+    line.request_id = meta.id;
+    line.method = meta.method.empty() ? std::string_view{"-"} : meta.method;
+    line.route = route;
+    line.status = reply.status;
+    line.seconds = seconds;
+    line.organization = reply.organization;
+    line.peer = meta.peer;
+    write_log_line(
+        format_request_line(current_log_format(), line, wall_clock_ms()));
+  }
+
   static constexpr uint64_t no_close = ~uint64_t{0};
 
   beast::tcp_stream stream_;
@@ -362,7 +429,11 @@ private:
   /// The listener's count of open connections.
   std::shared_ptr<std::atomic<size_t>> open_;
   std::map<uint64_t, http::response<http::string_body>> ready_;
-  std::map<uint64_t, unsigned> versions_;
+  /// What the answer of each request in flight needs: its HTTP version,
+  /// method, id and start, by position.
+  std::map<uint64_t, request_meta> pending_;
+  /// When the head of the request being read was complete.
+  std::chrono::steady_clock::time_point head_done_;
   http::response<http::string_body> current_;
   std::vector<char> drain_;
   /// Keeps the connection alive while requests are in flight.

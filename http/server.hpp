@@ -38,6 +38,8 @@ struct server_options {
   std::chrono::milliseconds header_timeout{10000};
   /// How long a keep-alive connection may wait for its next request.
   std::chrono::milliseconds idle_timeout{60000};
+  /// One log line per answered request (observe/log.hpp).
+  bool access_log = true;
 };
 
 /// One client connection (defined in server.cpp).

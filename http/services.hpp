@@ -21,6 +21,8 @@ struct node_info {
   std::string sync_secret;
   /// HMAC key that signs and checks bearer tokens.
   std::string token_key;
+  /// When not empty, a bearer token that may read GET /metrics.
+  std::string metrics_token;
 };
 
 /// What every HTTP session talks to: the node's actors, its tables and

@@ -24,6 +24,9 @@ const reader_actor& request_context::reader() const {
 }
 
 void request_context::reply(http_reply r) const {
+  r.route = in->route;
+  if (caller)
+    r.organization = caller->organization_id;
   self->state.sink->send(in->req.seq, std::move(r));
 }
 
@@ -37,7 +40,7 @@ bool allowed(const request_context& ctx, access_level who) {
     ctx.reply(error_reply(403, "Only an admin may do this"));
     return false;
   }
-  if (who == access_level::node_admin
+  if ((who == access_level::node_admin || who == access_level::metrics_reader)
       && (p.role != admin_role
           || p.organization_id != ctx.svc().info.default_org)) {
     ctx.reply(error_reply(
@@ -135,6 +138,7 @@ session(session_actor::stateful_pointer<session_state> self,
         in->req = std::move(req);
         in->tgt = std::move(*tgt);
         in->params = std::move(match.params);
+        in->route = row.path;
         request_context ctx{self, std::move(in), nullptr};
         switch (row.who) {
         case access_level::anyone:
@@ -148,6 +152,16 @@ session(session_actor::stateful_pointer<session_state> self,
             row.handler(ctx);
           else
             ctx.reply({401, write_sync_error(refusal), {}});
+          break;
+        }
+        case access_level::metrics_reader: {
+          const auto& want = ctx.svc().info.metrics_token;
+          if (!want.empty()
+              && same_secret(bearer_token(ctx.in->req.authorization), want)) {
+            row.handler(ctx);
+            break;
+          }
+          authenticate_then_run(std::move(ctx), &row);
           break;
         }
         default:

@@ -26,9 +26,20 @@ struct http_request {
 
 /// An HTTP answer to write back: status, JSON body, extra headers.
 struct http_reply {
+  http_reply() = default;
+  http_reply(unsigned status, std::string body,
+             std::vector<std::pair<std::string, std::string>> headers = {})
+      : status(status), body(std::move(body)), headers(std::move(headers)) {
+  }
+
   unsigned status = 200;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// For the metrics and the access log, filled in by the session: the
+  /// pattern of the route that answered (a static string; null when none
+  /// matched) and the caller's organization (empty without a token).
+  const char* route = nullptr;
+  std::string organization;
 };
 
 } // namespace crdt

@@ -13,8 +13,9 @@ build_packages=(
   rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev
 )
 # clang and its runtime libraries: the libFuzzer targets (scripts/fuzz.sh);
-# util-linux: prlimit for the descriptor-exhaustion test.
-test_packages=(libboost-test1.81-dev python3 sqlite3 wrk curl
+# util-linux: prlimit for the descriptor-exhaustion test;
+# python3-prometheus-client: its parser checks GET /metrics (test_observe).
+test_packages=(libboost-test1.81-dev python3 python3-prometheus-client sqlite3 wrk curl
                clang libclang-rt-14-dev util-linux)
 container_packages=(
   podman buildah runc uidmap slirp4netns fuse-overlayfs

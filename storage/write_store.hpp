@@ -73,6 +73,12 @@ public:
   /// acknowledged sequence number.
   caf::expected<size_t> outbox_size();
 
+  /// Messages stored in the logs so far, own and relayed groups (each
+  /// took one sequence number).
+  uint64_t stored_messages() const {
+    return next_seq_ - 1;
+  }
+
   /// The sequence number up to which the hub acknowledged the outbox.
   caf::expected<uint64_t> outbox_acked();
 

@@ -29,6 +29,8 @@ const char* level_name(access_level a) {
     return "member";
   case access_level::admin:
     return "admin";
+  case access_level::metrics_reader:
+    return "metrics_reader";
   default:
     return "node_admin";
   }
@@ -179,6 +181,7 @@ BOOST_AUTO_TEST_CASE(every_route_matches_its_pattern) {
        "node_admin",
        {}},
       {"GET", {"health"}, "/health", "anyone", {}},
+      {"GET", {"metrics"}, "/metrics", "metrics_reader", {}},
       {"GET", {"schema"}, "/schema", "member", {}},
       {"GET",
        {"schema", "devices"},

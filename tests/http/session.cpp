@@ -49,7 +49,7 @@ struct fixture : test::test_system {
     o.store = test::test_store(dir.file("db.sqlite"));
     o.schemas = test::make_schemas({{"notes", R"({"type":"object",
       "properties":{"title":{"type":"string"},"body":{"type":"string"}}})"}});
-    o.info = {"g", "Test", default_org, "", token_key};
+    o.info = {"g", "Test", default_org, "", token_key, ""};
     o.readers = 2;
     o.detach = false;
     auto spawned = spawn_node(*sys, std::move(o));

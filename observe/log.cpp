@@ -1,0 +1,303 @@
+#include "observe/log.hpp"
+
+#include "protocol/timestamp.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <streambuf>
+#include <thread>
+
+namespace crdt {
+
+namespace {
+
+std::atomic<log_format> format_{log_format::text};
+
+/// Serializes whole lines onto standard output and error.
+std::mutex& output_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+void write_all(int fd, const std::string& s) {
+  const char* p = s.data();
+  size_t left = s.size();
+  while (left > 0) {
+    auto n = ::write(fd, p, left);
+    if (n <= 0)
+      return; // nowhere to log to: drop the line rather than block
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+// A stream buffer that collects each thread's characters up to a newline
+// and writes the line as a JSON object, under the output mutex.
+class json_lines : public std::streambuf {
+public:
+  json_lines(int fd, const char* level, int slot)
+      : fd_(fd), level_(level), slot_(slot) {
+  }
+
+protected:
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof())
+      put(static_cast<char>(c));
+    return traits_type::not_eof(c);
+  }
+
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    for (std::streamsize i = 0; i < n; ++i)
+      put(s[i]);
+    return n;
+  }
+
+private:
+  std::string& line() {
+    thread_local std::string lines[2];
+    return lines[slot_];
+  }
+
+  void put(char c) {
+    auto& l = line();
+    if (c != '\n') {
+      l.push_back(c);
+      return;
+    }
+    std::string_view msg{l};
+    constexpr std::string_view prefix = "crdt-store: ";
+    if (msg.substr(0, prefix.size()) == prefix)
+      msg.remove_prefix(prefix.size());
+    std::string out = "{\"time\":\"" + iso8601(now_ms()) + "\",\"level\":\""
+                      + level_ + "\",\"msg\":\"";
+    append_json_escaped(out, msg);
+    out += "\"}\n";
+    l.clear();
+    std::lock_guard<std::mutex> guard{output_mutex()};
+    write_all(fd_, out);
+  }
+
+  int fd_;
+  const char* level_;
+  int slot_;
+};
+
+// Request lines go out from a thread of their own: a request costs an
+// append to a buffer, and under load one write carries many lines. When
+// the reader of standard output stalls, lines beyond a bound are dropped
+// (and counted) rather than holding up requests or memory.
+class access_writer {
+public:
+  access_writer() : thread_([this] { run(); }) {
+  }
+
+  ~access_writer() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+  void push(const std::string& line) {
+    bool wake;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      if (buffer_.size() + line.size() > max_buffered) {
+        ++dropped_;
+        return;
+      }
+      wake = buffer_.empty();
+      buffer_ += line;
+    }
+    if (wake)
+      cv_.notify_one();
+  }
+
+private:
+  static constexpr size_t max_buffered = 8 << 20;
+
+  void run() {
+    std::string out;
+    for (;;) {
+      uint64_t dropped = 0;
+      {
+        std::unique_lock<std::mutex> lock{mutex_};
+        cv_.wait(lock, [&] { return stop_ || !buffer_.empty(); });
+        if (buffer_.empty() && stop_)
+          return;
+        out.swap(buffer_);
+        std::swap(dropped, dropped_);
+      }
+      if (dropped > 0)
+        out += (format_ == log_format::json
+                    ? "{\"time\":\"" + iso8601(now_ms())
+                          + "\",\"level\":\"error\",\"msg\":\"dropped "
+                          + std::to_string(dropped)
+                          + " request lines: the log's reader is too slow\"}\n"
+                    : "crdt-store: dropped " + std::to_string(dropped)
+                          + " request lines: the log's reader is too slow\n");
+      {
+        std::lock_guard<std::mutex> guard{output_mutex()};
+        if (format_ == log_format::text)
+          std::cout.flush(); // keep the order with what went out before
+        write_all(STDOUT_FILENO, out);
+      }
+      out.clear();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::string buffer_;
+  uint64_t dropped_ = 0;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+bool id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'
+         || c == ':';
+}
+
+} // namespace
+
+std::optional<log_format> parse_log_format(std::string_view text) {
+  if (text == "text")
+    return log_format::text;
+  if (text == "json")
+    return log_format::json;
+  return std::nullopt;
+}
+
+void set_log_format(log_format f) {
+  format_ = f;
+  if (f != log_format::json)
+    return;
+  // Whatever was buffered the old way goes out first.
+  std::cout.flush();
+  std::cerr.flush();
+  static json_lines out{STDOUT_FILENO, "info", 0};
+  static json_lines err{STDERR_FILENO, "error", 1};
+  std::cout.rdbuf(&out);
+  std::cerr.rdbuf(&err);
+}
+
+log_format current_log_format() {
+  return format_;
+}
+
+void append_json_escaped(std::string& out, std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  for (unsigned char c : text) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (c < 0x20) {
+        out += "\\u00";
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 15]);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+    }
+  }
+}
+
+std::string format_request_line(log_format f, const request_log& r,
+                                 int64_t now) {
+  std::string route{r.route.empty() ? std::string_view{"unmatched"} : r.route};
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.3f", r.seconds * 1000.0);
+  std::string out;
+  out.reserve(256);
+  if (f == log_format::text) {
+    out = "crdt-store: request " + std::string{r.request_id} + " "
+          + std::string{r.method} + " " + route + " "
+          + std::to_string(r.status) + " " + ms + " ms";
+    if (!r.organization.empty())
+      out += " org " + std::string{r.organization};
+    out += '\n';
+    return out;
+  }
+  auto field = [&](const char* key, std::string_view v) {
+    out += ",\"";
+    out += key;
+    out += "\":\"";
+    append_json_escaped(out, v);
+    out += '"';
+  };
+  out = "{\"time\":\"" + iso8601(now) + "\",\"level\":\"info\",\"msg\":\"request\"";
+  field("request_id", r.request_id);
+  field("method", r.method);
+  field("route", route);
+  out += ",\"status\":" + std::to_string(r.status);
+  out += ",\"duration_ms\":";
+  out += ms;
+  if (!r.organization.empty())
+    field("organization_id", r.organization);
+  if (!r.peer.empty())
+    field("peer", r.peer);
+  out += "}\n";
+  return out;
+}
+
+void write_log_line(const std::string& line) {
+  static access_writer writer;
+  writer.push(line);
+}
+
+std::string request_id_for(std::string_view client_header) {
+  if (!client_header.empty() && client_header.size() <= 128) {
+    bool ok = true;
+    for (char c : client_header)
+      ok = ok && id_char(c);
+    if (ok)
+      return std::string{client_header};
+  }
+  // A per-process random prefix and a counter: unique, cheap, and never
+  // derived from anything the client sent.
+  static const std::string prefix = [] {
+    std::random_device rd;
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+    return std::string{buf};
+  }();
+  static std::atomic<uint64_t> next{0};
+  char tail[24];
+  std::snprintf(tail, sizeof tail, "-%llu",
+                static_cast<unsigned long long>(
+                    next.fetch_add(1, std::memory_order_relaxed)));
+  return prefix + tail;
+}
+
+} // namespace crdt
