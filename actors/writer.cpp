@@ -109,7 +109,14 @@ writer(writer_actor::stateful_pointer<writer_state> self,
         } else {
           // One bad batch must not fail its neighbours: retry one by one.
           for (auto& p : pending) {
+            started = std::chrono::steady_clock::now();
             auto one = st.store->commit({&p.first});
+            metrics::process().commit(
+                1,
+                std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                              - started)
+                    .count(),
+                one ? one->stored : 0);
             observe(one ? caf::error{} : one.error(), one && stored_any(*one));
             if (one) {
               report(*one);

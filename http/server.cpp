@@ -280,8 +280,12 @@ private:
 
   void on_reply(uint64_t seq, http_reply reply) {
     if (closed_) {
-      // The connection failed: nothing more is written; let go once the
-      // last answer in flight has come back.
+      // The connection failed: nothing more is written (the request still
+      // counts); let go once the last answer in flight has come back.
+      if (auto meta = pending_.find(seq); meta != pending_.end()) {
+        observe(meta->second, reply);
+        pending_.erase(meta);
+      }
       if (--in_flight_ == 0)
         hold_.reset();
       return;

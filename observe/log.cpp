@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -20,10 +22,11 @@ namespace {
 
 std::atomic<log_format> format_{log_format::text};
 
-/// Serializes whole lines onto standard output and error.
+/// Serializes whole lines onto standard output and error. Never destroyed:
+/// threads may still log while the process exits.
 std::mutex& output_mutex() {
-  static std::mutex m;
-  return m;
+  static auto* m = new std::mutex;
+  return *m;
 }
 
 int64_t now_ms() {
@@ -32,15 +35,54 @@ int64_t now_ms() {
       .count();
 }
 
+// Writes all of `s`, resuming after signals; gives up on an error (a
+// closed descriptor: nowhere to log to). A reader that does not read
+// blocks it, which only the access-log thread has to wait out.
 void write_all(int fd, const std::string& s) {
   const char* p = s.data();
   size_t left = s.size();
   while (left > 0) {
     auto n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0)
-      return; // nowhere to log to: drop the line rather than block
+      return;
     p += n;
     left -= static_cast<size_t>(n);
+  }
+}
+
+// Appends `text` with every byte that is not part of valid UTF-8 replaced
+// by U+FFFD, so that a JSON line stays valid JSON whatever a message
+// quotes (a hub's error body, say).
+void append_utf8(std::string& out, std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+                                               : (c >> 3) == 30  ? 4
+                                                                 : 0;
+    bool ok = len > 0 && i + len <= text.size();
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 2;
+    // Overlong forms, surrogates and values past U+10FFFF.
+    if (ok && len == 2)
+      ok = c >= 0xc2;
+    if (ok && len == 3) {
+      auto c1 = static_cast<unsigned char>(text[i + 1]);
+      ok = !(c == 0xe0 && c1 < 0xa0) && !(c == 0xed && c1 >= 0xa0);
+    }
+    if (ok && len == 4) {
+      auto c1 = static_cast<unsigned char>(text[i + 1]);
+      ok = c <= 0xf4 && !(c == 0xf0 && c1 < 0x90) && !(c == 0xf4 && c1 >= 0x90);
+    }
+    if (ok) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\xef\xbf\xbd";
+      ++i;
+    }
   }
 }
 
@@ -63,6 +105,14 @@ protected:
     for (std::streamsize i = 0; i < n; ++i)
       put(s[i]);
     return n;
+  }
+
+  // An explicit flush ends a line that lacks its newline, so that nothing
+  // stays in a thread's buffer.
+  int sync() override {
+    if (!line().empty())
+      put('\n');
+    return 0;
   }
 
 private:
@@ -192,19 +242,22 @@ void set_log_format(log_format f) {
   // Whatever was buffered the old way goes out first.
   std::cout.flush();
   std::cerr.flush();
-  static json_lines out{STDOUT_FILENO, "info", 0};
-  static json_lines err{STDERR_FILENO, "error", 1};
-  std::cout.rdbuf(&out);
-  std::cerr.rdbuf(&err);
+  // Never destroyed: the streams still flush into them at exit.
+  static auto* out = new json_lines{STDOUT_FILENO, "info", 0};
+  static auto* err = new json_lines{STDERR_FILENO, "error", 1};
+  std::cout.rdbuf(out);
+  std::cerr.rdbuf(err);
 }
 
 log_format current_log_format() {
   return format_;
 }
 
-void append_json_escaped(std::string& out, std::string_view text) {
+void append_json_escaped(std::string& out, std::string_view raw) {
   static const char* hex = "0123456789abcdef";
-  for (unsigned char c : text) {
+  std::string valid;
+  append_utf8(valid, raw);
+  for (unsigned char c : valid) {
     switch (c) {
     case '"':
       out += "\\\"";

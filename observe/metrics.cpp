@@ -41,6 +41,9 @@ std::string number(double v) {
     return v > 0 ? "+Inf" : "-Inf";
   if (std::isnan(v))
     return "NaN";
+  // Counts print exactly, however large (a byte counter passes 1e10).
+  if (v >= 0 && v < 1.8e19 && v == std::floor(v))
+    return std::to_string(static_cast<uint64_t>(v));
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
@@ -244,7 +247,7 @@ std::string metrics::render(const scrape_facts& facts) const {
            static_cast<double>(facts.outbox));
 
   w.single("crdt_store_sync_enabled", "gauge",
-           "1 when sync is on and has an endpoint.",
+           "1 when SYNC_ENABLED is on (rounds run only with an endpoint too).",
            facts.sync_enabled ? 1 : 0);
   w.head("crdt_store_sync_rounds_total", "counter",
          "Sync rounds with the hub, by outcome.");

@@ -143,6 +143,18 @@ BOOST_AUTO_TEST_CASE(request_line_as_json_is_one_escaped_object) {
   BOOST_TEST(text == "crdt-store: request id-1 GET unmatched 404 1.500 ms\n");
 }
 
+BOOST_AUTO_TEST_CASE(large_counts_print_exactly_and_json_stays_valid) {
+  metrics m;
+  m.sync_bytes_sent.add(12345678901234ull);
+  BOOST_TEST(has_line(m.render({}), "crdt_store_sync_sent_bytes_total "
+                                    "12345678901234"));
+  // Invalid UTF-8 in a logged message becomes U+FFFD, valid JSON.
+  std::string out;
+  append_json_escaped(out, "a\xff\xc3\xa9\xed\xa0\x80\"\n");
+  BOOST_TEST(out == "a\xef\xbf\xbd\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd"
+                    "\xef\xbf\xbd\\\"\\n");
+}
+
 BOOST_AUTO_TEST_CASE(request_ids_are_the_clients_when_safe) {
   BOOST_TEST(request_id_for("abc-DEF_1.2:3") == "abc-DEF_1.2:3");
   for (std::string bad : std::vector<std::string>{"", "has space", "quote\"", "new\nline",
