@@ -39,6 +39,8 @@ struct commit_ack {
 struct list_result {
   size_t count = 0;
   std::string rows;
+  /// The cursor of the next page, when this one was full.
+  std::string next;
 };
 
 /// What /health reports of the clock and trie.

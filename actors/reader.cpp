@@ -16,10 +16,11 @@ reader(reader_actor::stateful_pointer<reader_state> self,
       },
       [=](list_atom, const std::string& table, const read_store::list_query& q,
           const std::string& org) -> caf::result<list_result> {
-        auto r = self->state.store->list(table, q, org);
+        std::string next;
+        auto r = self->state.store->list(table, q, org, &next);
         if (!r)
           return r.error();
-        return list_result{r->first, std::move(r->second)};
+        return list_result{r->first, std::move(r->second), std::move(next)};
       },
       [=](exists_atom, const std::string& table, const std::string& id,
           const std::string& org) -> caf::result<record_state> {
@@ -55,7 +56,7 @@ reader(reader_actor::stateful_pointer<reader_state> self,
         auto r = self->state.store->config(key);
         if (!r)
           return r.error();
-        return list_result{r->first, std::move(r->second)};
+        return list_result{r->first, std::move(r->second), {}};
       },
   };
 }

@@ -3,6 +3,7 @@
 #include "auth/credentials.hpp"
 #include "protocol/error.hpp"
 #include "protocol/json_guard.hpp"
+#include "protocol/query.hpp"
 #include "protocol/timestamp.hpp"
 
 #include <caf/sec.hpp>
@@ -34,7 +35,7 @@ std::optional<int64_t> parse_count(const std::string& s) {
 } // namespace
 
 http_reply ok_reply(unsigned status, const std::string& message, size_t count,
-                    const std::string& rows) {
+                    const std::string& rows, const std::string& next) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
@@ -44,6 +45,10 @@ http_reply ok_reply(unsigned status, const std::string& message, size_t count,
   write_string(w, message);
   w.Key("count");
   w.Uint64(count);
+  if (!next.empty()) {
+    w.Key("next");
+    write_string(w, next);
+  }
   w.EndObject();
   buf.Pop(1); // drop the closing brace
   // The rows are already JSON: close the envelope by hand around them.
@@ -364,9 +369,34 @@ parse_list_query(const table_schema& t,
         errors.push_back({"order", "unknown field '" + name + "'"});
       else
         out.order = name;
+    } else if (key.rfind("where[", 0) == 0) {
+      std::string problem;
+      auto f = parse_filter(t, key, val, problem);
+      if (!f)
+        errors.push_back({key, problem});
+      else if (out.where.size() >= max_filters)
+        errors.push_back({key, "at most " + std::to_string(max_filters)
+                                   + " filters per query"});
+      else
+        out.where.push_back(std::move(*f));
+    } else if (key == "after") {
+      if (auto c = decode_cursor(val))
+        out.after = std::move(*c);
+      else
+        errors.push_back({"after", "not a cursor of this service (use the "
+                                   "'next' of an earlier answer)"});
     } else {
       errors.push_back({key, "unknown query parameter"});
     }
+  }
+  if (out.after) {
+    // A cursor resumes the order it was made in, and replaces the offset.
+    auto order = out.order == "id" ? std::string{} : out.order;
+    if (out.after->order != order || out.after->descending != out.descending)
+      errors.push_back({"after", "the cursor was made for another order; "
+                                 "repeat the order of the first page"});
+    if (out.offset != 0)
+      errors.push_back({"after", "give either after or offset"});
   }
   if (!errors.empty())
     return make_error(ec::bad_request, "bad query parameter");

@@ -18,10 +18,11 @@
 
 namespace crdt {
 
-/// The success envelope `{"success":true,"message","count","data":[…]}`
-/// around `rows`, comma-joined JSON objects.
+/// The success envelope `{"success":true,"message","count"[,"next"],
+/// "data":[…]}` around `rows`, comma-joined JSON objects; `next` (a list's
+/// cursor to the following page) only when not empty.
 http_reply ok_reply(unsigned status, const std::string& message, size_t count,
-                    const std::string& rows);
+                    const std::string& rows, const std::string& next = {});
 
 /// The error envelope `{"success":false,"status","message"[,"table"]
 /// [,"errors"]}`.

@@ -152,18 +152,20 @@ void list_records(const request_context& ctx) {
     return;
   }
   auto table = t->name();
-  // A short page in an indexed order is read right here, like a record by
-  // id; long lists (no limit, a deep offset) and orders that sort the
-  // table go to a reader actor, off the scheduler's few threads.
+  // A short, unfiltered page in an indexed order is read right here, like
+  // a record by id; long lists (no limit, a deep offset), filters and
+  // orders that sort the table go to a reader actor, off the scheduler's
+  // few threads.
   const auto* by = q->order.empty() ? nullptr : t->find(q->order);
   bool indexed = q->order.empty() || q->order == "id" || (by && by->indexed);
-  if (indexed && q->limit && *q->limit <= inline_list_limit
+  if (indexed && q->where.empty() && q->limit && *q->limit <= inline_list_limit
       && q->offset <= inline_list_offset)
     if (auto lease = ctx.svc().pool->acquire()) {
-      auto r = (*lease)->list(table, *q, ctx.who().organization_id);
+      std::string next;
+      auto r = (*lease)->list(table, *q, ctx.who().organization_id, &next);
       if (r)
         ctx.reply(ok_reply(200, "Successfully fetched from " + table, r->first,
-                           r->second));
+                           r->second, next));
       else
         ctx.reply(error_reply(r.error(), table));
       return;
@@ -174,7 +176,7 @@ void list_records(const request_context& ctx) {
       .then(
           [=](list_result& r) {
             ctx.reply(ok_reply(200, "Successfully fetched from " + table,
-                               r.count, r.rows));
+                               r.count, r.rows, r.next));
           },
           [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
 }

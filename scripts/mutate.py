@@ -91,6 +91,14 @@ MUTANTS = [
      "      if (!value_fits(*f, m.val))\n        return caf::none;",
      "      if (false)\n        return caf::none;",
      "values of a losing definition's type reach the table"),
+    ("filter-ne-drops-null", "storage/read_store.cpp",
+     '    return " IS NOT "; // a missing value differs too',
+     '    return " != "; // a missing value differs too',
+     "where[f][ne]= leaves out records without a value"),
+    ("cursor-ignores-ties", "storage/read_store.cpp",
+     '  sql += " AND (" + col + beyond + v + " OR (" + col + " = " + v + " AND id"\n         + beyond + id + ")";',
+     '  sql += " AND (" + col + beyond + v + " OR (" + col + " = " + v + " AND id"\n         + " >= " + id + ")";',
+     "a cursor resumes ties on the order field at the wrong id"),
 ]
 
 

@@ -78,21 +78,116 @@ caf::expected<std::string> read_store::get(const std::string& table,
   return std::string{buf.GetString(), buf.GetSize()};
 }
 
+namespace {
+
+const char* sql_operator(filter_op op) {
+  switch (op) {
+  case filter_op::eq:
+    return " = ";
+  case filter_op::ne:
+    return " IS NOT "; // a missing value differs too
+  case filter_op::gt:
+    return " > ";
+  case filter_op::gte:
+    return " >= ";
+  case filter_op::lt:
+    return " < ";
+  case filter_op::lte:
+    return " <= ";
+  default:
+    return " = ";
+  }
+}
+
+// Appends the conditions of `where` to `sql`, their values to `binds`
+// (numbered from ?4 on).
+void append_filters(std::string& sql, std::vector<value>& binds,
+                    const std::vector<filter>& where) {
+  auto param = [&](const value& v) {
+    binds.push_back(v);
+    return "?" + std::to_string(binds.size() + 3);
+  };
+  for (const auto& f : where) {
+    auto col = sql::quote(f.field);
+    sql += " AND ";
+    switch (f.op) {
+    case filter_op::null:
+      sql += col + (std::get<int64_t>(f.values.front()) ? " IS NULL"
+                                                         : " IS NOT NULL");
+      break;
+    case filter_op::in: {
+      sql += col + " IN (";
+      for (size_t i = 0; i < f.values.size(); ++i)
+        sql += (i ? ", " : "") + param(f.values[i]);
+      sql += ")";
+      break;
+    }
+    case filter_op::like:
+      sql += col + " LIKE " + param(f.values.front()) + " ESCAPE '\\'";
+      break;
+    default:
+      sql += col + sql_operator(f.op) + param(f.values.front());
+    }
+  }
+}
+
+// Appends the keyset condition that resumes after cursor `c`. SQLite
+// sorts NULL first ascending and last descending; ties on the order value
+// are broken by id, in the same direction.
+void append_after(std::string& sql, std::vector<value>& binds,
+                  const list_cursor& c) {
+  auto param = [&](const value& v) {
+    binds.push_back(v);
+    return "?" + std::to_string(binds.size() + 3);
+  };
+  const char* beyond = c.descending ? " < " : " > ";
+  auto id = param(c.id);
+  if (c.order.empty() || c.order == "id") {
+    sql += " AND id" + std::string{beyond} + id;
+    return;
+  }
+  auto col = sql::quote(c.order);
+  bool null = std::holds_alternative<std::monostate>(c.last);
+  if (null) {
+    sql += c.descending
+               ? " AND (" + col + " IS NULL AND id < " + id + ")"
+               : " AND ((" + col + " IS NULL AND id > " + id + ") OR " + col
+                     + " IS NOT NULL)";
+    return;
+  }
+  auto v = param(c.last);
+  sql += " AND (" + col + beyond + v + " OR (" + col + " = " + v + " AND id"
+         + beyond + id + ")";
+  if (c.descending)
+    sql += " OR " + col + " IS NULL";
+  sql += ")";
+}
+
+} // namespace
+
 caf::expected<std::pair<size_t, std::string>>
 read_store::list(const std::string& table, const list_query& q,
-                 const std::string& org) {
+                 const std::string& org, std::string* next) {
   auto t = catalog_->find(table);
   if (!t)
     return make_error(ec::unknown_table, "unknown table " + table);
   auto sel = select_columns(*t, q.pluck);
   // With an organization (every caller has one) the condition is a plain
   // equality, so that the live-row indexes serve the order (see migrate).
-  std::string sql = "SELECT " + sel.columns_sql + " FROM " + sql::quote(table)
+  // The id and the order field follow the selected columns, unrendered:
+  // a full page's next cursor is made of them.
+  std::string order = q.order.empty() ? "id" : q.order;
+  std::string sql = "SELECT " + sel.columns_sql + ", id, " + sql::quote(order)
+                    + " FROM " + sql::quote(table)
                     + " WHERE tombstone IS NOT 1 AND "
-                    + (org.empty() ? "?3 = ''" : "organization_id = ?3")
-                    + " ORDER BY ";
+                    + (org.empty() ? "?3 = ''" : "organization_id = ?3");
+  std::vector<value> binds;
+  append_filters(sql, binds, q.where);
+  if (q.after)
+    append_after(sql, binds, *q.after);
+  sql += " ORDER BY ";
   const char* dir = q.descending ? " DESC" : "";
-  if (!q.order.empty())
+  if (!q.order.empty() && q.order != "id")
     sql += sql::quote(q.order) + dir + ", ";
   sql += std::string{"id"} + dir + " LIMIT ?1 OFFSET ?2";
   auto s = db_->prepare_shaped(sql);
@@ -102,8 +197,22 @@ read_store::list(const std::string& table, const list_query& q,
   (*s)->bind(1, q.limit ? *q.limit : int64_t{-1});
   (*s)->bind(2, q.offset);
   (*s)->bind(3, std::string_view{org});
-  return comma_joined(*db_, **s, "cannot list records",
-                      [&](json_writer& w) { write_row(w, **s, sel); });
+  for (size_t i = 0; i < binds.size(); ++i)
+    (*s)->bind(static_cast<int>(i + 4), binds[i]);
+  auto extra = static_cast<int>(sel.names.size());
+  list_cursor last{q.order == "id" ? std::string{} : q.order, q.descending,
+                   {}, {}};
+  auto page = comma_joined(*db_, **s, "cannot list records", [&](json_writer& w) {
+    write_row(w, **s, sel);
+    if (next) {
+      last.id = std::string{(*s)->column_text(extra)};
+      last.last = (*s)->column_value(extra + 1);
+    }
+  });
+  if (page && next && q.limit && *q.limit > 0
+      && page->first == static_cast<size_t>(*q.limit))
+    *next = encode_cursor(last);
+  return page;
 }
 
 caf::expected<record_state> read_store::state(const std::string& table,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "protocol/catalog.hpp"
+#include "protocol/query.hpp"
 #include "protocol/change.hpp"
 #include "protocol/exchange.hpp"
 #include "protocol/message.hpp"
@@ -40,6 +41,10 @@ public:
     int64_t offset = 0;
     std::string order;
     bool descending = false;
+    /// Conditions that must all hold (protocol/query.hpp).
+    std::vector<filter> where;
+    /// Resume after this row (keyset paging) instead of an offset.
+    std::optional<list_cursor> after;
   };
 
   static caf::expected<std::unique_ptr<read_store>>
@@ -54,9 +59,12 @@ public:
   caf::expected<std::string> get(const std::string& table,
                                  const std::string& id, const std::string& org);
 
-  /// Live records as comma-separated JSON objects, with their count.
+  /// Live records as comma-separated JSON objects, with their count. When
+  /// `next` is given and the page is full (as many rows as the limit), it
+  /// receives the cursor that resumes after the last row.
   caf::expected<std::pair<size_t, std::string>>
-  list(const std::string& table, const list_query& q, const std::string& org);
+  list(const std::string& table, const list_query& q, const std::string& org,
+       std::string* next = nullptr);
 
   /// What the record is to a caller of `org` (see record_state).
   caf::expected<record_state> state(const std::string& table,
