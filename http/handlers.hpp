@@ -91,6 +91,7 @@ void create_organization(const request_context& ctx);
 void list_tables(const request_context& ctx);
 void get_table(const request_context& ctx);
 void define_table(const request_context& ctx);
+void serve_openapi(const request_context& ctx);
 
 // -- the node: settings, sync, health (node_routes.cpp) -----------------------
 

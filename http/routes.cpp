@@ -18,6 +18,7 @@ const std::vector<route>& routes() {
       {"GET", "/schema", a::member, list_tables},
       {"GET", "/schema/:table", a::member, get_table},
       {"POST", "/schema/:table", a::node_admin, define_table},
+      {"GET", "/openapi.json", a::member, serve_openapi},
       // The node's sync settings (config_sync), path as in the seed.
       {"GET", "/config/config_sync", a::node_admin, list_settings},
       {"GET", "/config/config_sync/:key", a::node_admin, get_setting},

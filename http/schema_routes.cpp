@@ -5,6 +5,7 @@
 #include "http/handlers.hpp"
 
 #include "auth/accounts.hpp"
+#include "http/openapi.hpp"
 #include "protocol/schema_defs.hpp"
 
 #include <caf/all.hpp>
@@ -126,6 +127,15 @@ void define_table(const request_context& ctx) {
                                1, table_row(name, it->second)));
           },
           [=](caf::error& err) { ctx.reply(error_reply(err, name)); });
+}
+
+void serve_openapi(const request_context& ctx) {
+  const auto& catalog = *ctx.svc().catalog;
+  std::vector<described_table> tables;
+  for (const auto& [name, columns] : catalog.definitions())
+    if (catalog.find(name))
+      tables.emplace_back(name, table_json(columns));
+  ctx.reply({200, openapi_document(tables), {}});
 }
 
 } // namespace crdt
