@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <tuple>
 
 namespace crdt {
 
@@ -25,13 +24,14 @@ double double_of(uint64_t b) {
   return v;
 }
 
-// A method as a label: the common ones as sent, anything else "other", so
-// that a client inventing methods cannot grow the series.
+// A method as a label: the common ones, anything else "other", so that a
+// client inventing methods cannot grow the series. Always one of these
+// literals, never a view of the caller's text.
 std::string_view method_label(std::string_view m) {
   for (auto known :
        {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
     if (m == known)
-      return m;
+      return known;
   return "other";
 }
 
@@ -164,10 +164,6 @@ std::vector<double> duration_buckets() {
           0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 }
 
-bool metrics::route_key::operator<(const route_key& o) const {
-  return std::tie(route, method, status)
-         < std::tie(o.route, o.method, o.status);
-}
 
 metrics::metrics()
     : commit_batches_({1, 2, 4, 8, 16, 32, 64, 128, 256})
@@ -180,13 +176,15 @@ metrics& metrics::process() {
 
 void metrics::http_request(std::string_view route, std::string_view method,
                            unsigned status, double seconds) {
-  std::string r{route.empty() ? std::string_view{"unmatched"} : route};
+  if (route.empty())
+    route = "unmatched";
   std::lock_guard<std::mutex> guard{http_mutex_};
-  ++requests_[route_key{r, std::string{method_label(method)}, status}];
-  auto it = durations_.find(r);
-  if (it == durations_.end())
-    it = durations_.emplace(r, histogram{duration_buckets()}).first;
-  it->second.observe(seconds);
+  auto it = routes_.find(route);
+  if (it == routes_.end())
+    it = routes_.emplace(std::string{route}, route_series{}).first;
+  // method_label answers one of its own literals: no copy needed.
+  ++it->second.answers[{method_label(method), status}];
+  it->second.durations.observe(seconds);
 }
 
 void metrics::commit(size_t batches, double seconds, uint64_t stored) {
@@ -218,16 +216,18 @@ std::string metrics::render(const scrape_facts& facts) const {
     std::lock_guard<std::mutex> guard{http_mutex_};
     w.head("crdt_store_http_requests_total", "counter",
            "HTTP requests answered, by route pattern, method and status.");
-    for (const auto& [k, n] : requests_)
-      w.sample("crdt_store_http_requests_total",
-               "route=\"" + escaped(k.route) + "\",method=\"" + k.method
-                   + "\",status=\"" + std::to_string(k.status) + "\"",
-               static_cast<double>(n));
+    for (const auto& [route, series] : routes_)
+      for (const auto& [k, n] : series.answers)
+        w.sample("crdt_store_http_requests_total",
+                 "route=\"" + escaped(route) + "\",method=\""
+                     + std::string{k.first} + "\",status=\""
+                     + std::to_string(k.second) + "\"",
+                 static_cast<double>(n));
     w.head("crdt_store_http_request_duration_seconds", "histogram",
            "Time from a request's head to its answer, by route pattern.");
-    for (const auto& [route, h] : durations_)
+    for (const auto& [route, series] : routes_)
       w.histogram_samples("crdt_store_http_request_duration_seconds",
-                          "route=\"" + escaped(route) + "\"", h);
+                          "route=\"" + escaped(route) + "\"", series.durations);
   }
   w.head("crdt_store_writer_commit_batches", "histogram",
          "Write batches (requests, sync pages) taken by one group commit.");

@@ -127,15 +127,15 @@ public:
   std::string render(const scrape_facts& facts) const;
 
 private:
-  struct route_key {
-    std::string route, method;
-    unsigned status;
-    bool operator<(const route_key& o) const;
+  /// One route pattern's series: answers by (method label, status), and
+  /// durations. Found without allocating once a route has been seen.
+  struct route_series {
+    std::map<std::pair<std::string_view, unsigned>, uint64_t> answers;
+    histogram durations{duration_buckets()};
   };
 
   mutable std::mutex http_mutex_;
-  std::map<route_key, uint64_t> requests_;
-  std::map<std::string, histogram> durations_;
+  std::map<std::string, route_series, std::less<>> routes_;
 
   histogram commit_batches_;
   histogram commit_seconds_;

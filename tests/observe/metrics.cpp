@@ -106,6 +106,19 @@ BOOST_AUTO_TEST_CASE(exposition_names_types_and_labels) {
              < text.find("crdt_store_hub_groups 2"));
 }
 
+BOOST_AUTO_TEST_CASE(labels_do_not_keep_the_callers_text) {
+  metrics m;
+  {
+    std::string method = "GET", route = "/health";
+    m.http_request(route, method, 200, 0.001);
+    method = "XXX";
+    route = "/gone!!";
+  }
+  auto text = m.render({});
+  BOOST_TEST(has_line(text, "crdt_store_http_requests_total{route=\"/health\","
+                            "method=\"GET\",status=\"200\"} 1"));
+}
+
 BOOST_AUTO_TEST_CASE(no_age_before_a_first_success) {
   metrics m;
   m.sync_round(false, 5000);
