@@ -233,7 +233,13 @@ using reader_actor = caf::typed_actor<
     caf::replies_to<config_atom, std::string>::with<list_result>,
     // A page of the bounded sync exchange: ranges, then the stream.
     caf::replies_to<page_atom, read_store::page_query>::with<
-        read_store::page>>;
+        read_store::page>,
+    // A page of the change feed.
+    caf::replies_to<feed_atom, changes_query>::with<changes_page>,
+    // Where a feed starts: the log position after an event id ("0": the
+    // start; "": the given live position), and the id that names it.
+    caf::replies_to<feed_atom, std::string, uint64_t>::with<uint64_t,
+                                                           std::string>>;
 
 /// The outbox of messages the hub has not acknowledged yet.
 using queue_actor = caf::typed_actor<
@@ -289,11 +295,45 @@ using hub_actor = caf::typed_actor<
     // when the hub itself failed).
     caf::replies_to<sync_atom, std::string>::with<std::string>>;
 
+/// Changes of one table, read once by the feed for all its subscribers
+/// (each keeps those of its own organization).
+struct feed_batch {
+  std::string table;
+  std::vector<change_event> events;
+};
+
+using feed_batch_ptr = std::shared_ptr<const feed_batch>;
+
 /// One per HTTP connection: routes requests to the actors above and sends
 /// the replies back to the connection.
 using session_actor = caf::typed_actor<
     // Handles one request; the reply goes to the connection's sink.
-    caf::reacts_to<http_request>>;
+    caf::reacts_to<http_request>,
+    // Changes of the table the connection watches (from the feed).
+    caf::reacts_to<feed_atom, feed_batch_ptr>,
+    // The connection wrote out everything its stream had queued.
+    caf::reacts_to<drained_atom>,
+    // A watch's timer fired (its generation): heartbeat or long-poll end.
+    caf::reacts_to<heartbeat_atom, uint64_t>>;
+
+/// The live change feed: told by the writer what each commit stored, it
+/// reads the new changes once per burst of commits (only for tables that
+/// have subscribers) and hands them to the subscribed sessions. Runs
+/// detached: it reads SQLite.
+using feed_actor = caf::typed_actor<
+    // A commit stored messages of the own log up to this position,
+    // touching these tables.
+    caf::reacts_to<changed_atom, uint64_t, std::vector<std::string>>,
+    // Reads what was committed since the last read (sent to itself).
+    caf::reacts_to<flush_atom>,
+    // Subscribes a session to a table; answers the position after which
+    // its live changes start (ec::overloaded at the subscriber limit).
+    caf::replies_to<subscribe_atom, std::string, session_actor>::with<
+        uint64_t>,
+    // Ends a session's subscription.
+    caf::reacts_to<leave_atom, session_actor>,
+    // Answers the number of subscribers.
+    caf::replies_to<status_atom>::with<uint64_t>>;
 
 } // namespace crdt
 
@@ -326,3 +366,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::descent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::node_children>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::page_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::changes_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::changes_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::feed_batch_ptr)

@@ -52,6 +52,24 @@ reader(reader_actor::stateful_pointer<reader_state> self,
           return r.error();
         return std::move(*r);
       },
+      [=](feed_atom, const changes_query& q) -> caf::result<changes_page> {
+        auto r = self->state.store->changes(q);
+        if (!r)
+          return r.error();
+        return std::move(*r);
+      },
+      [=](feed_atom, const std::string& since,
+          uint64_t live) -> caf::result<uint64_t, std::string> {
+        auto& store = *self->state.store;
+        auto at = since.empty() ? caf::expected<uint64_t>{live}
+                                : store.feed_position(since);
+        if (!at)
+          return at.error();
+        auto name = store.position_id(*at);
+        if (!name)
+          return name.error();
+        return {*at, std::move(*name)};
+      },
       [=](config_atom, const std::string& key) -> caf::result<list_result> {
         auto r = self->state.store->config(key);
         if (!r)

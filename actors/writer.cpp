@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -24,9 +25,12 @@ bool stored_any(const commit_summary& s) {
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
-       std::unique_ptr<write_store> store, clock_actor clock) {
+       std::unique_ptr<write_store> store, clock_actor clock, feed_actor feed) {
   self->state.store = std::move(store);
-  auto report = [=](const commit_summary& s) {
+  // Tells the clock (trie deltas) and the feed (new changes) what a commit
+  // of `batches` stored.
+  auto report = [=](const commit_summary& s,
+                    const std::vector<const write_batch*>& batches) {
     auto head = [&](const std::string& group) {
       auto it = s.heads.find(group);
       return it == s.heads.end() ? uint64_t{0} : it->second;
@@ -36,6 +40,18 @@ writer(writer_actor::stateful_pointer<writer_state> self,
                  head(std::string{}));
     for (const auto& [group, deltas] : s.group_deltas)
       self->send(clock, merkle_atom::value, group, deltas, head(group));
+    if (feed && s.heads.count(std::string{})) {
+      std::vector<std::string> tables;
+      for (const auto* b : batches)
+        if (b->group.empty())
+          for (const auto& m : b->messages)
+            if (tables.empty() || tables.back() != m.dataset)
+              if (std::find(tables.begin(), tables.end(), m.dataset)
+                  == tables.end())
+                tables.push_back(m.dataset);
+      self->send(feed, changed_atom::value, head(std::string{}),
+                 std::move(tables));
+    }
   };
   // Keeps the full-disk episode: starts at the first commit refused for
   // lack of space, ends at the next one that stores something (a commit
@@ -101,7 +117,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
         observe(summary ? caf::error{} : summary.error(),
                 summary && stored_any(*summary));
         if (summary) {
-          report(*summary);
+          report(*summary, batches);
           for (size_t i = 0; i < pending.size(); ++i)
             answer(pending[i], *summary, i);
         } else if (pending.size() == 1) {
@@ -119,7 +135,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
                 one ? one->stored : 0);
             observe(one ? caf::error{} : one.error(), one && stored_any(*one));
             if (one) {
-              report(*one);
+              report(*one, {&p.first});
               answer(p, *one, 0);
             } else {
               p.second.deliver(one.error());

@@ -156,6 +156,12 @@ int main(int argc, char** argv) {
   opts.readers = static_cast<size_t>(cfg.integer("READERS"));
   opts.token_ttl = cfg.integer("TOKEN_TTL_SECONDS");
   opts.sync_page_bytes = static_cast<size_t>(cfg.integer("SYNC_PAGE_BYTES"));
+  opts.feed.max_subscribers
+      = static_cast<size_t>(cfg.integer("FEED_MAX_SUBSCRIBERS"));
+  opts.feed.heartbeat
+      = std::chrono::milliseconds(cfg.integer("FEED_HEARTBEAT_MS"));
+  opts.feed.replay_limit
+      = static_cast<uint64_t>(cfg.integer("FEED_REPLAY_LIMIT"));
   for (const auto& key : sync_setting_keys())
     if (cfg.origin[key] != "default")
       opts.declared_sync[key] = cfg.str(key);
@@ -201,6 +207,8 @@ int main(int argc, char** argv) {
       = std::chrono::milliseconds(cfg.integer("HEADER_TIMEOUT_MS"));
   hopts.idle_timeout = std::chrono::milliseconds(cfg.integer("IDLE_TIMEOUT_MS"));
   hopts.access_log = cfg.boolean("ACCESS_LOG");
+  hopts.stream_queue_bytes
+      = static_cast<size_t>(cfg.integer("FEED_QUEUE_BYTES"));
   fit_descriptor_limit(hopts.max_connections);
   auto lst = std::make_shared<listener>(ioc, sys, n->shared(), hopts);
   if (auto err = lst->open())

@@ -7,6 +7,7 @@
 #include "actors/queue.hpp"
 #include "actors/reader.hpp"
 #include "actors/sync.hpp"
+#include "actors/feed.hpp"
 #include "actors/writer.hpp"
 #include "auth/accounts.hpp"
 #include "auth/credentials.hpp"
@@ -104,6 +105,8 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   auto heads = ws.load_heads();
   if (!heads)
     return heads.error();
+  auto own_head = heads->count(std::string{}) ? heads->at(std::string{})
+                                               : uint64_t{0};
   auto pending = ws.outbox_size();
   if (!pending)
     return pending.error();
@@ -131,9 +134,9 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
       return local.error();
     opts.info.token_key = std::move(*local);
   }
-  // One read connection per reader, plus the auth actor's own.
+  // One read connection per reader, plus the auth actor's and the feed's.
   std::vector<std::unique_ptr<read_store>> read_stores;
-  for (size_t i = 0; i < std::max<size_t>(opts.readers, 1) + 1; ++i) {
+  for (size_t i = 0; i < std::max<size_t>(opts.readers, 1) + 2; ++i) {
     auto r = read_store::open(opts.store.path, catalog);
     if (!r)
       return r.error();
@@ -154,8 +157,12 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   svc->clock = own(sys.spawn(crdt::clock, std::move(*last), opts.max_drift_ms,
                              std::move(*trie), std::move(*groups),
                              std::move(*heads)));
+  svc->feed = own(spawn_blocking(sys, opts.detach, crdt::feed,
+                                 std::move(read_stores.back()), own_head,
+                                 opts.feed.max_subscribers));
+  read_stores.pop_back();
   svc->writer = own(spawn_blocking(sys, opts.detach, crdt::writer,
-                                   std::move(*store), svc->clock));
+                                   std::move(*store), svc->clock, svc->feed));
   auto auth_store = std::move(read_stores.back());
   read_stores.pop_back();
   for (auto& r : read_stores)
@@ -191,6 +198,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   svc->sync = own(sys.spawn(crdt::sync, std::move(sync)));
   svc->catalog = catalog;
   svc->info = std::move(opts.info);
+  svc->feed_cfg = opts.feed;
   n.svc_ = std::move(svc);
   return n;
 }

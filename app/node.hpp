@@ -49,6 +49,8 @@ struct node_options {
   uint32_t sync_batch = 4000;
   /// The JSON size of the messages of one sync call, sent or answered.
   size_t sync_page_bytes = 512 * 1024;
+  /// The change feed's limits.
+  feed_settings feed;
   /// How the sync client reaches the hub.
   std::shared_ptr<hub_transport> transport;
   /// Whether the actors that block (SQLite, password hashing) get threads

@@ -79,6 +79,17 @@ const std::vector<setting_spec>& setting_specs() {
       {"METRICS_TOKEN", "",
        "bearer token, at least 32 characters, that may read GET /metrics "
        "besides the admins of the default organization (unset: only they)"},
+      {"FEED_MAX_SUBSCRIBERS", "1000",
+       "change feed streams and long polls open at once; more get 503"},
+      {"FEED_HEARTBEAT_MS", "15000",
+       "a change feed stream sends a comment line this often (ms) when "
+       "nothing changes, so that proxies and clients know it is alive"},
+      {"FEED_QUEUE_BYTES", "1048576",
+       "bytes of events a feed stream may have waiting for a slow client; "
+       "beyond, it gets an error event and is closed"},
+      {"FEED_REPLAY_LIMIT", "10000000",
+       "log positions a feed may replay to catch a client up; a since "
+       "further back answers 409 (list again, then follow from now)"},
       {"SYNC_SECRET_FILE", "",
        "a file holding SYNC_SECRET (Docker and compose secrets)"},
       {"JWT_SECRET_FILE", "", "a file holding JWT_SECRET"},
@@ -122,7 +133,9 @@ kind kind_of(const std::string& key) {
       || key == "SYNC_PAGE_BYTES" || key == "WRITE_QUEUE_LIMIT"
       || key == "HTTP_THREADS" || key == "READERS" || key == "HLC_MAX_DRIFT_MS"
       || key == "MAX_CONNECTIONS" || key == "HEADER_TIMEOUT_MS"
-      || key == "IDLE_TIMEOUT_MS")
+      || key == "IDLE_TIMEOUT_MS" || key == "FEED_MAX_SUBSCRIBERS"
+      || key == "FEED_HEARTBEAT_MS" || key == "FEED_QUEUE_BYTES"
+      || key == "FEED_REPLAY_LIMIT")
     return kind::positive;
   if (key == "TOKEN_TTL_SECONDS")
     return kind::lifetime;

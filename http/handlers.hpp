@@ -71,11 +71,27 @@ void write(const request_context& ctx, std::vector<record_change> changes,
 
 // -- records (store_routes.cpp) -----------------------------------------------
 
+/// The route's table; replies 404 (and answers null) when it does not exist
+/// or is one of the service's own tables.
+table_ptr find_table(const request_context& ctx);
+
 void create_record(const request_context& ctx);
 void list_records(const request_context& ctx);
 void get_record(const request_context& ctx);
 void update_record(const request_context& ctx);
 void delete_record(const request_context& ctx);
+
+// -- the change feed (feed_routes.cpp) ------------------------------------------
+
+void watch_changes(const request_context& ctx);
+
+/// What a session following a feed does with the feed's changes, its
+/// connection's drained queue and its timer.
+void feed_changes(session_actor::stateful_pointer<session_state> self,
+                  const feed_batch_ptr& batch);
+void feed_drained(session_actor::stateful_pointer<session_state> self);
+void feed_timer(session_actor::stateful_pointer<session_state> self,
+                uint64_t generation);
 
 // -- organizations and accounts (auth_routes.cpp) -----------------------------
 

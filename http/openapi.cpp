@@ -149,6 +149,40 @@ value_t rows_response(const std::string& description, const std::string& row_sch
   return v;
 }
 
+// A table's change feed; the summary and the record's schema are set per
+// table.
+constexpr const char* feed_path = R"j({"get": {
+  "summary": "",
+  "description": "Each change of a record of the caller's organization, after the position named by since or Last-Event-ID (an event id, which is an HLC; 0 for the whole log; none for from now on). As Server-Sent Events (the default): an event per changed record (id: its HLC, data: the record; event: delete with data {id} for deletions), up-to-date after the catch-up, a comment line as heartbeat. With feed=longpoll: a JSON answer as soon as there are changes or when the timeout ends. Delivery is at-least-once.",
+  "parameters": [
+    {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "Resume after this event id (an HLC), or 0 for the start"},
+    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}, "description": "Same as since, and wins over it (sent by EventSource when it reconnects)"},
+    {"name": "feed", "in": "query", "schema": {"type": "string", "enum": ["sse", "longpoll"]}},
+    {"$ref": "#/components/parameters/Pluck"},
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}, "description": "Long poll: the most changes per answer (100)"},
+    {"name": "timeout", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 120}, "description": "Long poll: seconds to wait for a change (25)"}
+  ],
+  "responses": {
+    "200": {"description": "A stream of events, or a long poll's changes",
+      "content": {
+        "text/event-stream": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object",
+          "required": ["success", "count", "data", "last_event_id", "up_to_date"],
+          "properties": {
+            "success": {"type": "boolean"}, "message": {"type": "string"},
+            "count": {"type": "integer"},
+            "last_event_id": {"type": "string", "description": "Where the next poll resumes"},
+            "up_to_date": {"type": "boolean"},
+            "data": {"type": "array", "items": {"type": "object",
+              "properties": {"id": {"type": "string"},
+                             "type": {"type": "string", "enum": ["change", "delete"]},
+                             "record": {"$ref": ""}}}}}}}}},
+    "400": {"$ref": "#/components/responses/Error"},
+    "401": {"$ref": "#/components/responses/Error"},
+    "404": {"$ref": "#/components/responses/Error"},
+    "409": {"$ref": "#/components/responses/Error"},
+    "503": {"$ref": "#/components/responses/Error"}}}})j";
+
 value_t error_responses(std::initializer_list<const char*> statuses,
                         value_t into, rapidjson::Document::AllocatorType& a) {
   for (const char* s : statuses)
@@ -280,6 +314,13 @@ std::string openapi_document(const std::vector<described_table>& tables) {
                                        a),
                    a);
     paths.AddMember(str("/store/" + name + "/{id}", a), item, a);
+
+    // /store/<name>/changes: the change feed.
+    auto feed = parse_into(feed_path, a);
+    feed["get"]["summary"] = str("Changes of " + name + " (Server-Sent Events, or a long poll)", a);
+    feed["get"]["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]["items"]["properties"]["record"]["$ref"]
+        = str(row_ref, a);
+    paths.AddMember(str("/store/" + name + "/changes", a), feed, a);
   }
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w{buf};

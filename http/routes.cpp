@@ -10,6 +10,8 @@ const std::vector<route>& routes() {
       // Records of the caller's organization.
       {"POST", "/store/:table", a::member, create_record},
       {"GET", "/store/:table", a::member, list_records},
+      // Before /store/:table/:id: a record id is a ULID, never "changes".
+      {"GET", "/store/:table/changes", a::member, watch_changes},
       {"GET", "/store/:table/:id", a::member, get_record},
       {"PATCH", "/store/:table/:id", a::member, update_record},
       {"DELETE", "/store/:table/:id", a::member, delete_record},

@@ -18,6 +18,7 @@
 #include <cctype>
 #include <chrono>
 #include <iostream>
+#include <deque>
 #include <map>
 
 namespace crdt {
@@ -31,6 +32,7 @@ namespace {
 
 constexpr const char* sync_secret_header = "X-Sync-Secret";
 constexpr const char* request_id_header = "X-Request-Id";
+constexpr const char* last_event_id_header = "Last-Event-ID";
 
 // A request Beast could not parse (bad method, target, version, header or
 // Content-Length, bad chunk...): answered 400. A client that went away in
@@ -103,6 +105,15 @@ public:
               });
   }
 
+  /// Called from any thread: adds bytes to the streamed answer `seq`.
+  void deliver_more(uint64_t seq, std::string bytes, bool last, bool notify) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), seq, b = std::move(bytes), last,
+               notify]() mutable {
+                self->on_push(seq, std::move(b), last, notify);
+              });
+  }
+
 private:
   void do_read() {
     reading_ = true;
@@ -125,6 +136,8 @@ private:
   }
 
   void on_first_bytes(beast::error_code ec, size_t n) {
+    if (read_while_streaming(ec))
+      return;
     if (ec) {
       on_read(ec, 0);
       return;
@@ -141,6 +154,8 @@ private:
   }
 
   void on_header(beast::error_code ec, size_t) {
+    if (read_while_streaming(ec))
+      return;
     if (ec == http::error::header_limit) {
       // 414 when not even the request line fits (the parser has not seen
       // a target), 431 otherwise.
@@ -229,7 +244,22 @@ private:
     on_reply(seq, std::move(reply));
   }
 
+  // A stream's connection reads only to notice that the client left:
+  // what it sends is ignored. True when the read was handled so.
+  bool read_while_streaming(const beast::error_code& ec) {
+    if (!streaming_)
+      return false;
+    reading_ = false;
+    if (!ec || ec == beast::error::timeout)
+      drain_stream();
+    else
+      end_stream();
+    return true;
+  }
+
   void on_read(beast::error_code ec, size_t) {
+    if (read_while_streaming(ec))
+      return;
     reading_ = false;
     if (ec == http::error::body_limit) {
       // Answer from the headers alone, then close without reading the body.
@@ -258,6 +288,8 @@ private:
       out.authorization = std::string{it->value()};
     if (auto it = req.find(sync_secret_header); it != req.end())
       out.sync_secret = std::string{it->value()};
+    if (auto it = req.find(last_event_id_header); it != req.end())
+      out.last_event_id = std::string{it->value()};
     out.peer = peer_address();
     if (!req.keep_alive())
       close_at_ = out.seq;
@@ -303,11 +335,119 @@ private:
     res.set(http::field::content_type, "application/json");
     for (auto& [k, val] : reply.headers)
       res.set(k, val);
+    if (reply.stream) {
+      // The answer runs until the stream ends: no length, and the
+      // connection closes after it. Requests pipelined behind it are
+      // dropped.
+      close_at_ = seq;
+      stream_seq_ = seq;
+      res.keep_alive(false);
+      res.body() = std::move(reply.body);
+      ready_.emplace(seq, std::move(res));
+      do_write();
+      return;
+    }
     res.keep_alive(seq != close_at_);
     res.body() = std::move(reply.body);
     res.prepare_payload();
     ready_.emplace(seq, std::move(res));
     do_write();
+  }
+
+  // More bytes of the streamed answer: queued behind what is not written
+  // yet, within the queue's bound.
+  void on_push(uint64_t seq, std::string bytes, bool last, bool notify) {
+    if (closed_ || seq != stream_seq_ || stream_done_)
+      return;
+    if (stream_queued_ + bytes.size() > opts_.stream_queue_bytes && !last) {
+      // Too slow a reader: what waits is dropped for a last event that
+      // says why, and the stream ends.
+      metrics::process().feed_subscribers_cut.add();
+      stream_queue_.clear();
+      stream_queued_ = 0;
+      bytes = "event: error\ndata: {\"status\":503,\"message\":\"the client "
+              "reads the feed too slowly: its queue is full; resume with "
+              "Last-Event-ID\"}\n\n";
+      last = true;
+      notify = false;
+    }
+    stream_queued_ += bytes.size();
+    stream_queue_.push_back(std::move(bytes));
+    if (last)
+      stream_done_ = true;
+    if (notify)
+      notify_drained_ = true;
+    write_stream();
+  }
+
+  // Writes the stream's queue, one piece at a time, once the head is out.
+  void write_stream() {
+    if (!streaming_ || stream_writing_ || closed_)
+      return;
+    if (stream_queue_.empty()) {
+      if (stream_done_) {
+        end_stream();
+        return;
+      }
+      if (notify_drained_) {
+        notify_drained_ = false;
+        caf::anon_send(actor_, drained_atom::value);
+      }
+      return;
+    }
+    stream_writing_ = true;
+    stream_current_ = std::move(stream_queue_.front());
+    stream_queue_.pop_front();
+    stream_queued_ -= stream_current_.size();
+    // A client that stops reading is let go after an idle timeout (this
+    // also re-arms the read that waits for the client to leave).
+    stream_.expires_after(opts_.idle_timeout);
+    net::async_write(stream_, net::buffer(stream_current_),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->stream_writing_ = false;
+                       if (ec) {
+                         self->end_stream();
+                         return;
+                       }
+                       self->write_stream();
+                     });
+  }
+
+  // The stream's head is written: from now on the connection only writes
+  // the stream and watches for the client leaving.
+  void start_stream() {
+    streaming_ = true;
+    if (!reading_)
+      drain_stream();
+    write_stream();
+  }
+
+  void drain_stream() {
+    reading_ = true;
+    drain_.resize(4096);
+    // On the socket itself: no deadline, the client may listen for days.
+    stream_.socket().async_read_some(
+        net::buffer(drain_),
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          self->reading_ = false;
+          if (ec)
+            self->end_stream();
+          else
+            self->drain_stream();
+        });
+  }
+
+  // The stream is over (ended, failed, or the client left): close, and let
+  // go of the connection so that its session actor ends with it.
+  void end_stream() {
+    if (closed_)
+      return;
+    closed_ = true;
+    stream_queue_.clear();
+    stream_queued_ = 0;
+    in_flight_ = 0;
+    hold_.reset();
+    do_close();
   }
 
   void do_write() {
@@ -339,6 +479,10 @@ private:
       if (in_flight_ == 0)
         hold_.reset();
       do_close();
+      return;
+    }
+    if (seq == stream_seq_) {
+      start_stream();
       return;
     }
     if (seq == close_at_) {
@@ -440,6 +584,17 @@ private:
   std::chrono::steady_clock::time_point head_done_;
   http::response<http::string_body> current_;
   std::vector<char> drain_;
+  /// The streamed answer, if one was started: its request, what waits to
+  /// be written (and its size), the piece being written, and whether the
+  /// session ended it or asked to hear when the queue is written out.
+  uint64_t stream_seq_ = no_close;
+  bool streaming_ = false;
+  bool stream_writing_ = false;
+  bool stream_done_ = false;
+  bool notify_drained_ = false;
+  std::deque<std::string> stream_queue_;
+  size_t stream_queued_ = 0;
+  std::string stream_current_;
   /// Keeps the connection alive while requests are in flight.
   std::shared_ptr<connection> hold_;
 };
@@ -457,6 +612,11 @@ public:
   void send(uint64_t seq, http_reply reply) override {
     if (auto c = conn_.lock())
       c->deliver(seq, std::move(reply));
+  }
+
+  void push(uint64_t seq, std::string bytes, bool last, bool notify) override {
+    if (auto c = conn_.lock())
+      c->deliver_more(seq, std::move(bytes), last, notify);
   }
 
 private:

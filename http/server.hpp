@@ -40,6 +40,9 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60000};
   /// One log line per answered request (observe/log.hpp).
   bool access_log = true;
+  /// Bytes a streamed answer (the change feed) may have waiting for a slow
+  /// client; beyond, the stream ends with an error event.
+  size_t stream_queue_bytes = 1 << 20;
 };
 
 /// One client connection (defined in server.cpp).

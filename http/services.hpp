@@ -4,6 +4,7 @@
 #include "protocol/catalog.hpp"
 #include "storage/read_pool.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,16 @@ struct node_info {
   std::string metrics_token;
 };
 
+/// How the change feed serves its subscribers.
+struct feed_settings {
+  /// Streams and long polls at once (503 beyond).
+  size_t max_subscribers = 1000;
+  /// A stream's heartbeat comment when nothing changes.
+  std::chrono::milliseconds heartbeat{15000};
+  /// Log positions a feed may replay; a since further back answers 409.
+  uint64_t replay_limit = 10000000;
+};
+
 /// What every HTTP session talks to: the node's actors, its tables and
 /// facts. Built once by spawn_node() and never changed afterwards, so
 /// sessions share it without locks.
@@ -36,12 +47,14 @@ struct services {
   hub_actor hub;
   sync_actor sync;
   auth_actor auth;
+  feed_actor feed;
   std::vector<reader_actor> readers;
   /// Connections for short reads made by the sessions themselves.
   std::shared_ptr<read_pool> pool;
   /// The tables served now (changes when definitions arrive).
   catalog_ptr catalog;
   node_info info;
+  feed_settings feed_cfg;
 };
 
 } // namespace crdt

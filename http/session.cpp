@@ -168,6 +168,13 @@ session(session_actor::stateful_pointer<session_state> self,
           authenticate_then_run(std::move(ctx), &row);
         }
       },
+      [=](feed_atom, const feed_batch_ptr& batch) {
+        feed_changes(self, batch);
+      },
+      [=](drained_atom) { feed_drained(self); },
+      [=](heartbeat_atom, uint64_t generation) {
+        feed_timer(self, generation);
+      },
   };
 }
 

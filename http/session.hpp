@@ -16,7 +16,15 @@ public:
   virtual ~reply_sink() = default;
   /// Delivers the reply to request number `seq` of the connection.
   virtual void send(uint64_t seq, http_reply reply) = 0;
+  /// Adds `bytes` to the streamed answer of request `seq` (see
+  /// http_reply::stream); `last` ends it. With `notify`, the session gets a
+  /// drained message once everything queued so far is written. A client
+  /// too slow for its queue's bound gets an error event and is closed.
+  virtual void push(uint64_t seq, std::string bytes, bool last,
+                    bool notify) = 0;
 };
+
+struct watch;
 
 /// State of a session: its collaborators, its connection and the last
 /// token it verified.
@@ -32,6 +40,8 @@ struct session_state {
   int64_t token_checked = 0;
   /// The reader the next read goes to (round robin, per connection).
   size_t next_reader = 0;
+  /// The change feed this connection follows, if any (http/feed_routes).
+  std::shared_ptr<watch> watching;
   static inline const char* name = "session";
 };
 

@@ -11,12 +11,6 @@
 
 namespace crdt {
 
-namespace {
-
-// The largest page, and the deepest offset, that a session reads itself.
-constexpr int64_t inline_list_limit = 500;
-constexpr int64_t inline_list_offset = 10000;
-
 // The route's table; replies 404 when it does not exist (or is one of the
 // service's own tables, which have their own routes).
 // The table is held for the whole request, even if a new definition
@@ -30,6 +24,12 @@ table_ptr find_table(const request_context& ctx) {
   }
   return t;
 }
+
+namespace {
+
+// The largest page, and the deepest offset, that a session reads itself.
+constexpr int64_t inline_list_limit = 500;
+constexpr int64_t inline_list_offset = 10000;
 
 // Answers the record as it is now stored; `written` (when not empty)
 // stands in for a record that a write just changed and that is already

@@ -296,6 +296,16 @@ std::string metrics::render(const scrape_facts& facts) const {
            "Messages answered to nodes syncing through this hub.",
            static_cast<double>(hub_messages_sent.value()));
 
+  w.single("crdt_store_feed_subscribers", "gauge",
+           "Change feed streams and long polls open now.",
+           static_cast<double>(feed_subscribers.load()));
+  w.single("crdt_store_feed_events_sent_total", "counter",
+           "Change events written to feed subscribers.",
+           static_cast<double>(feed_events_sent.value()));
+  w.single("crdt_store_feed_subscribers_cut_total", "counter",
+           "Feed streams closed because the client read too slowly.",
+           static_cast<double>(feed_subscribers_cut.value()));
+
   w.single("crdt_store_login_failures_total", "counter",
            "Logins refused for a wrong email or password.",
            static_cast<double>(login_failures.value()));

@@ -118,6 +118,15 @@ public:
                    size_t messages_in);
   counter hub_messages_sent;
 
+  // -- the change feed ---------------------------------------------------------
+
+  /// Streams and long polls following a table now (set by the feed).
+  std::atomic<uint64_t> feed_subscribers{0};
+  /// Change events written to subscribers.
+  counter feed_events_sent;
+  /// Streams closed because their client read too slowly.
+  counter feed_subscribers_cut;
+
   // -- logins ----------------------------------------------------------------
 
   counter login_failures;

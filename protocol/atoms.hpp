@@ -64,4 +64,16 @@ CAF_ADD_ATOM(crdt_store, crdt, bootstrap_atom, "bootstrap")
   /// Applier: commit table definitions made on this node.
   CAF_ADD_ATOM(crdt_store, crdt, define_atom, "define")
 
+  /// Writer to feed: a commit stored messages of the own log.
+  CAF_ADD_ATOM(crdt_store, crdt, changed_atom, "changed")
+  /// Feed: subscribe to, or leave, a table's changes.
+  CAF_ADD_ATOM(crdt_store, crdt, subscribe_atom, "subscribe")
+  CAF_ADD_ATOM(crdt_store, crdt, leave_atom, "leave")
+  /// Feed to session: changes read for its table; reader: a feed page.
+  CAF_ADD_ATOM(crdt_store, crdt, feed_atom, "feed")
+  /// Connection to session: a stream's queue was written out.
+  CAF_ADD_ATOM(crdt_store, crdt, drained_atom, "drained")
+  /// Session: time for a feed heartbeat, or a long poll's end.
+  CAF_ADD_ATOM(crdt_store, crdt, heartbeat_atom, "heartbeat")
+
 CAF_END_TYPE_ID_BLOCK(crdt_store)

@@ -22,6 +22,8 @@ struct http_request {
   std::string sync_secret;
   /// Address of the peer, for rate limits and logs.
   std::string peer;
+  /// The `Last-Event-ID` header, if any (a change feed resuming).
+  std::string last_event_id;
 };
 
 /// An HTTP answer to write back: status, JSON body, extra headers.
@@ -40,6 +42,11 @@ struct http_reply {
   /// matched) and the caller's organization (empty without a token).
   const char* route = nullptr;
   std::string organization;
+  /// The head of a streamed answer (the change feed): written without a
+  /// length, `body` being its first bytes; the session adds more through
+  /// its reply sink until it ends the stream, and the connection closes
+  /// after it (no further request is read on it).
+  bool stream = false;
 };
 
 } // namespace crdt

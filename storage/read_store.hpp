@@ -30,6 +30,48 @@ struct outbox_page {
   bool more = false;
 };
 
+/// One event of a table's change feed: a record as it is now, after its
+/// latest message in the part of the log that was read.
+struct change_event {
+  /// The log position of that message, and its HLC (the event's id).
+  uint64_t seq = 0;
+  std::string ts;
+  std::string table;
+  std::string id;
+  /// The record's organization: subscribers see only their own.
+  std::string organization;
+  /// The record is deleted (`record` is then empty).
+  bool deleted = false;
+  /// The whole record as a JSON object, as a list renders it.
+  std::string record;
+};
+
+/// What to read of the change feed.
+struct changes_query {
+  /// Log positions after `after`, up to and including `through`.
+  uint64_t after = 0;
+  uint64_t through = 0;
+  /// Only records of these tables.
+  std::vector<std::string> tables;
+  /// Only records of this organization ("" for all: the feed actor's
+  /// shared read, filtered per subscriber).
+  std::string organization;
+  /// Log entries looked at per call, so that a call costs a bounded time.
+  size_t scan = 4096;
+  /// Stop before a page holds more records than this.
+  size_t max_events = 1000;
+};
+
+/// A page of the change feed.
+struct changes_page {
+  /// One event per changed record, in log order.
+  std::vector<change_event> events;
+  /// The position up to which the log was read (the next page's `after`),
+  /// and the HLC of the message there ("" when it is `after` unmoved).
+  uint64_t reached = 0;
+  std::string reached_ts;
+};
+
 /// A read-only connection that renders records as JSON in their schema
 /// types. One per reader actor.
 class read_store {
@@ -137,6 +179,24 @@ public:
   /// Reads the ranges, then the stream, in one read transaction, until
   /// the messages would exceed `max_bytes`.
   caf::expected<page> read_page(const page_query& q);
+
+  /// A page of the change feed (see changes_query): reads the log in
+  /// position order and renders each record it names once, as it is now.
+  caf::expected<changes_page> changes(const changes_query& q);
+
+  /// The log position a feed resumes after, for an event id (an HLC):
+  /// the position of that very message when this node stored it, else the
+  /// position before the first message stamped later (so nothing later is
+  /// missed; some earlier ones may come again). "0" is the start of the
+  /// log. ec::bad_request when `since` is not an HLC.
+  caf::expected<uint64_t> feed_position(const std::string& since);
+
+  /// The position of the last message of this node's log (0 when empty).
+  caf::expected<uint64_t> log_head();
+
+  /// The event id that names log position `seq`: the HLC of the last
+  /// message at or before it ("" when there is none).
+  caf::expected<std::string> position_id(uint64_t seq);
 
   /// One config_sync row `{key, value, type}` (empty key: all of them) as
   /// comma-joined JSON objects, with their count.

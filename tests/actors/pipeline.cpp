@@ -132,7 +132,7 @@ BOOST_FIXTURE_TEST_SUITE(pipeline_tests, fixture)
 BOOST_AUTO_TEST_CASE(batches_waiting_in_the_mailbox_commit_together) {
   auto commits = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk);
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
   auto acks = std::make_shared<std::vector<size_t>>();
   sys->spawn([=](caf::event_based_actor* self) {
     for (int i = 0; i < 5; ++i)
@@ -154,7 +154,7 @@ BOOST_AUTO_TEST_CASE(batches_waiting_in_the_mailbox_commit_together) {
 BOOST_AUTO_TEST_CASE(a_duplicate_batch_stores_nothing) {
   auto commits = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk);
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
   auto b = batch_of(4, "r");
   auto acks = std::make_shared<std::vector<size_t>>();
   sys->spawn([=](caf::event_based_actor* self) {
@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(the_writer_checks_preconditions_inside_the_commit) {
   auto commits = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
   auto* raw = store.get();
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk);
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
   test::stamper stamps{node};
   auto batch = [&](record_change c) {
     write_batch b;
@@ -281,7 +281,7 @@ BOOST_AUTO_TEST_CASE(an_acknowledgement_before_its_enqueue_leaves_no_pending) {
                         std::map<std::string, merkle_trie>{},
                         std::map<std::string, uint64_t>{});
   auto* raw = store.get();
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk);
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
   auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
                         reader_actor{}, wrt);
   uint64_t pending = 99;
@@ -306,7 +306,7 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
                         std::map<std::string, merkle_trie>{},
                         std::map<std::string, uint64_t>{});
   auto* raw = store.get();
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk);
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
   auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
                         reader_actor{}, wrt);
   auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{100});

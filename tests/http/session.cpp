@@ -19,6 +19,7 @@
 
 #include <ctime>
 #include <map>
+#include <set>
 
 using namespace crdt;
 using test::why;
@@ -40,7 +41,15 @@ struct recording_sink : reply_sink {
   void send(uint64_t seq, http_reply reply) override {
     replies[seq] = std::move(reply);
   }
+  void push(uint64_t seq, std::string bytes, bool last, bool) override {
+    streamed[seq] += bytes;
+    if (last)
+      ended.insert(seq);
+  }
   std::map<uint64_t, http_reply> replies;
+  /// What streamed answers (the change feed) wrote, and which ended.
+  std::map<uint64_t, std::string> streamed;
+  std::set<uint64_t> ended;
 };
 
 struct fixture : test::test_system {
@@ -51,6 +60,7 @@ struct fixture : test::test_system {
       "properties":{"title":{"type":"string"},"body":{"type":"string"}}})"}});
     o.info = {"g", "Test", default_org, "", token_key, ""};
     o.readers = 2;
+    o.feed.max_subscribers = 3;
     o.detach = false;
     auto spawned = spawn_node(*sys, std::move(o));
     BOOST_REQUIRE_MESSAGE(spawned, why(spawned));
@@ -305,6 +315,145 @@ BOOST_AUTO_TEST_CASE(a_patch_racing_a_delete_is_never_acknowledged_after_it) {
       }
     }
   }
+}
+
+// -- the change feed ------------------------------------------------------------
+
+namespace {
+
+// The ids of the records a stream's change events carried, in order.
+std::vector<std::string> streamed_ids(const std::string& stream) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while ((at = stream.find("data: {\"id\":\"", at)) != std::string::npos) {
+    at += 13;
+    out.push_back(stream.substr(at, stream.find('"', at) - at));
+  }
+  return out;
+}
+
+std::string created_id(const http_reply& r) {
+  rapidjson::Document d;
+  d.Parse(r.body.c_str());
+  BOOST_REQUIRE(d.IsObject() && d.HasMember("data"));
+  return d["data"][0]["id"].GetString();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_stream_catches_up_then_follows_its_organization) {
+  auto a = connect(org_a, admin_a, admin_role);
+  auto b = connect(org_b, admin_b, admin_role);
+  auto first = created_id(call(a, "POST", "/store/notes", note("one")));
+  call(b, "POST", "/store/notes", note("other organization"));
+  // From the start of the log: the catch-up, then up-to-date.
+  auto watcher = connect(org_a, member_a, member_role);
+  auto seq = send(watcher, "GET", "/store/notes/changes?since=0");
+  sched->run();
+  auto head = reply(watcher, seq);
+  BOOST_TEST(head.stream);
+  BOOST_TEST(head.status == 200u);
+  // The catch-up page waits until the connection wrote it out.
+  BOOST_TEST(watcher.sink->streamed[seq].find("up-to-date")
+             == std::string::npos);
+  caf::anon_send(watcher.actor, drained_atom::value);
+  sched->run();
+  const auto& stream = watcher.sink->streamed[seq];
+  BOOST_TEST(streamed_ids(stream) == std::vector<std::string>{first});
+  BOOST_TEST(stream.find("event: up-to-date") != std::string::npos);
+  // Live: a record of A appears, one of B does not, a deletion is its own
+  // event.
+  auto second = created_id(call(a, "POST", "/store/notes", note("two")));
+  call(b, "POST", "/store/notes", note("not for A"));
+  call(a, "DELETE", "/store/notes/" + first);
+  sched->run();
+  BOOST_TEST(streamed_ids(watcher.sink->streamed[seq])
+             == (std::vector<std::string>{first, second, first}));
+  BOOST_TEST(watcher.sink->streamed[seq].find("event: delete\nid: ")
+             != std::string::npos);
+  // Quiet: a heartbeat comment.
+  sched->trigger_timeouts();
+  sched->run();
+  BOOST_TEST(watcher.sink->streamed[seq].find("\n:\n\n") != std::string::npos);
+  BOOST_TEST(watcher.sink->ended.empty());
+  caf::anon_send_exit(watcher.actor, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+BOOST_AUTO_TEST_CASE(a_long_poll_answers_changes_or_waits_for_them) {
+  auto a = connect(org_a, admin_a, admin_role);
+  auto rec = created_id(call(a, "POST", "/store/notes", note("one")));
+  auto poller = connect(org_a, member_a, member_role);
+  auto r = call(poller, "GET",
+                "/store/notes/changes?feed=longpoll&since=0&pluck=title");
+  BOOST_REQUIRE_EQUAL(r.status, 200u);
+  rapidjson::Document d;
+  d.Parse(r.body.c_str());
+  BOOST_REQUIRE(d.IsObject());
+  BOOST_REQUIRE_EQUAL(d["count"].GetUint(), 1u);
+  BOOST_TEST(d["data"][0]["record"]["id"].GetString() == rec);
+  BOOST_TEST(d["data"][0]["record"]["title"].GetString() == "one");
+  BOOST_TEST(!d["data"][0]["record"].HasMember("created_at"));
+  std::string last = d["last_event_id"].GetString();
+  BOOST_TEST(!last.empty());
+  // Nothing newer: the poll waits, and a new record answers it.
+  auto seq = send(poller, "GET",
+                  "/store/notes/changes?feed=longpoll&since=" + last);
+  sched->run();
+  BOOST_TEST(poller.sink->replies.count(seq) == 0u);
+  auto two = created_id(call(a, "POST", "/store/notes", note("two")));
+  sched->run();
+  auto live = reply(poller, seq);
+  d.Parse(live.body.c_str());
+  BOOST_REQUIRE_EQUAL(d["count"].GetUint(), 1u);
+  BOOST_TEST(d["data"][0]["id"].GetString() != last);
+  BOOST_TEST(d["data"][0]["record"]["id"].GetString() == two);
+  // Nothing at all before the time is up: an empty answer to resume from.
+  last = d["last_event_id"].GetString();
+  seq = send(poller, "GET",
+             "/store/notes/changes?feed=longpoll&timeout=1&since=" + last);
+  sched->run();
+  sched->trigger_timeouts();
+  sched->run();
+  d.Parse(reply(poller, seq).body.c_str());
+  BOOST_TEST(d["count"].GetUint() == 0u);
+  BOOST_TEST(d["last_event_id"].GetString() == last);
+}
+
+BOOST_AUTO_TEST_CASE(feed_requests_are_checked_and_bounded) {
+  auto a = connect(org_a, admin_a, admin_role);
+  BOOST_TEST(call(a, "GET", "/store/nope/changes").status == 404u);
+  BOOST_TEST(call(a, "GET", "/store/notes/changes?since=yesterday").status
+             == 400u);
+  BOOST_TEST(call(a, "GET", "/store/notes/changes?pluck=nope").status
+             == 400u);
+  BOOST_TEST(call(a, "GET", "/store/notes/changes?limit=5").status == 400u);
+  BOOST_TEST(call(a, "GET", "/store/notes/changes?feed=websocket").status
+             == 400u);
+  BOOST_TEST(call(a, "GET", "/store/notes/changes", {}, false).status
+             == 401u);
+  // At most three subscribers (the fixture's limit): the fourth gets 503.
+  std::vector<connection> polls;
+  for (int i = 0; i < 4; ++i) {
+    polls.push_back(connect(org_a, member_a, member_role));
+    send(polls.back(), "GET", "/store/notes/changes?feed=longpoll");
+    sched->run();
+  }
+  BOOST_TEST(polls[3].sink->replies.at(0).status == 503u);
+  for (int i = 0; i < 3; ++i)
+    BOOST_TEST(polls[i].sink->replies.count(0) == 0u);
+  // One ends: a place is free again.
+  caf::anon_send_exit(polls[0].actor, caf::exit_reason::user_shutdown);
+  sched->run();
+  auto again = connect(org_a, member_a, member_role);
+  send(again, "GET", "/store/notes/changes?feed=longpoll&timeout=0");
+  sched->run();
+  sched->trigger_timeouts();
+  sched->run();
+  BOOST_TEST(again.sink->replies.at(0).status == 200u);
+  for (auto& p : polls)
+    caf::anon_send_exit(p.actor, caf::exit_reason::user_shutdown);
+  sched->run();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
