@@ -117,5 +117,6 @@ void set_setting(const request_context& ctx);
 void serve_sync(const request_context& ctx);
 void health(const request_context& ctx);
 void serve_metrics(const request_context& ctx);
+void serve_console(const request_context& ctx);
 
 } // namespace crdt

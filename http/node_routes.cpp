@@ -1,5 +1,6 @@
 // The node itself: its sync settings, the /sync hub endpoint and /health.
 
+#include "http/console.hpp"
 #include "http/handlers.hpp"
 
 #include "config/settings.hpp"
@@ -257,6 +258,23 @@ void health(const request_context& ctx) {
                     [=](caf::error& err) { ctx.reply(error_reply(err)); });
           },
           [=](caf::error& err) { ctx.reply(error_reply(err)); });
+}
+
+// GET /console: the web console's page. It holds no data and no secret;
+// everything it shows it reads through the API with the token its user
+// logs in for. Scripts and connections are limited to this origin.
+void serve_console(const request_context& ctx) {
+  http_reply r{200, std::string{console_page()}};
+  r.headers = {{"Content-Type", "text/html; charset=utf-8"},
+               {"Content-Security-Policy",
+                "default-src 'none'; script-src 'unsafe-inline'; "
+                "style-src 'unsafe-inline'; connect-src 'self'; "
+                "img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                "base-uri 'none'"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Cache-Control", "no-cache"}};
+  ctx.reply(std::move(r));
 }
 
 // GET /metrics: the process' counters, with the outbox, the log size and

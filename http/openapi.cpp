@@ -74,6 +74,8 @@ constexpr const char* fixed_part = R"json({
   "/metrics": {"get": {"summary": "Prometheus text format (operators, or the METRICS_TOKEN bearer token)",
     "responses": {"200": {"description": "The exposition", "content": {"text/plain": {"schema": {"type": "string"}}}},
       "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}}}},
+  "/console": {"get": {"summary": "The web console: one HTML page that logs in through this API", "security": [],
+    "responses": {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
   "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
 },
 "components": {

@@ -36,6 +36,8 @@ const std::vector<route>& routes() {
       {"POST", "/sync", a::peer, serve_sync},
       {"GET", "/health", a::anyone, health},
       {"GET", "/metrics", a::metrics_reader, serve_metrics},
+      // The web console's page (it logs in through the API).
+      {"GET", "/console", a::anyone, serve_console},
   };
   return table;
 }

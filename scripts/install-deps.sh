@@ -14,9 +14,12 @@ build_packages=(
 )
 # clang and its runtime libraries: the libFuzzer targets (scripts/fuzz.sh);
 # util-linux: prlimit for the descriptor-exhaustion test;
-# python3-prometheus-client: its parser checks GET /metrics (test_observe).
+# python3-prometheus-client: its parser checks GET /metrics (test_observe);
+# chromium and python3-websocket: the console's test drives a headless
+# browser through the DevTools protocol (test_console).
 test_packages=(libboost-test1.81-dev python3 python3-prometheus-client sqlite3 wrk curl
-               clang libclang-rt-14-dev util-linux)
+               clang libclang-rt-14-dev util-linux chromium python3-websocket
+               fonts-dejavu-core)
 container_packages=(
   podman buildah runc uidmap slirp4netns fuse-overlayfs
   containernetworking-plugins golang-github-containernetworking-plugin-dnsname

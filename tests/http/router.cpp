@@ -182,6 +182,7 @@ BOOST_AUTO_TEST_CASE(every_route_matches_its_pattern) {
        {}},
       {"GET", {"health"}, "/health", "anyone", {}},
       {"GET", {"metrics"}, "/metrics", "metrics_reader", {}},
+      {"GET", {"console"}, "/console", "anyone", {}},
       {"GET", {"schema"}, "/schema", "member", {}},
       {"GET", {"openapi.json"}, "/openapi.json", "member", {}},
       {"GET",
