@@ -43,12 +43,18 @@ void flush(feed_actor::stateful_pointer<feed_state> self) {
   while (q.after < q.through && !q.tables.empty()) {
     auto page = st.store->changes(q);
     if (!page) {
-      // The subscribers miss these changes: they are told to resume.
+      // The subscribers would miss these changes: each is told, ends its
+      // stream with an error event (or answers its poll 503), and resumes.
       std::cerr << "crdt-store: feed: cannot read the log ("
-                << describe(page.error()) << "); subscribers are closed"
-                << std::endl;
-      for (auto& [addr, sub] : st.subscribers)
-        caf::anon_send_exit(sub.session, caf::exit_reason::user_shutdown);
+                << describe(page.error())
+                << "); its subscribers are told to resume" << std::endl;
+      auto failed = std::make_shared<feed_batch>();
+      failed->failed = true;
+      feed_batch_ptr notice = std::move(failed);
+      for (auto& [addr, sub] : st.subscribers) {
+        self->demonitor(addr);
+        self->send(sub.session, feed_atom::value, notice);
+      }
       st.subscribers.clear();
       st.tables.clear();
       metrics::process().feed_subscribers = 0;
@@ -111,6 +117,13 @@ feed_actor::behavior_type feed(feed_actor::stateful_pointer<feed_state> self,
           const session_actor& who) -> caf::result<uint64_t> {
         auto& st = self->state;
         auto addr = who.address();
+        if (auto known = st.subscribers.find(addr);
+            known != st.subscribers.end() && known->second.table != table) {
+          // A connection that follows another table now (its earlier
+          // watch ended without a leave reaching here first).
+          forget(st, addr);
+          self->demonitor(addr);
+        }
         if (!st.subscribers.count(addr)) {
           if (st.subscribers.size() >= st.max_subscribers)
             return make_error(ec::overloaded,

@@ -237,9 +237,10 @@ using reader_actor = caf::typed_actor<
     // A page of the change feed.
     caf::replies_to<feed_atom, changes_query>::with<changes_page>,
     // Where a feed starts: the log position after an event id ("0": the
-    // start; "": the given live position), and the id that names it.
-    caf::replies_to<feed_atom, std::string, uint64_t>::with<uint64_t,
-                                                           std::string>>;
+    // start; "": the given live position), and the id that names it
+    // (since, live position, replay limit).
+    caf::replies_to<feed_atom, std::string, uint64_t, uint64_t>::with<
+        uint64_t, std::string>>;
 
 /// The outbox of messages the hub has not acknowledged yet.
 using queue_actor = caf::typed_actor<
@@ -300,6 +301,8 @@ using hub_actor = caf::typed_actor<
 struct feed_batch {
   std::string table;
   std::vector<change_event> events;
+  /// The feed could not read the log: its subscribers must resume.
+  bool failed = false;
 };
 
 using feed_batch_ptr = std::shared_ptr<const feed_batch>;

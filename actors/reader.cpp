@@ -58,11 +58,12 @@ reader(reader_actor::stateful_pointer<reader_state> self,
           return r.error();
         return std::move(*r);
       },
-      [=](feed_atom, const std::string& since,
-          uint64_t live) -> caf::result<uint64_t, std::string> {
+      [=](feed_atom, const std::string& since, uint64_t live,
+          uint64_t replay_limit) -> caf::result<uint64_t, std::string> {
         auto& store = *self->state.store;
-        auto at = since.empty() ? caf::expected<uint64_t>{live}
-                                : store.feed_position(since);
+        auto at = since.empty()
+                      ? caf::expected<uint64_t>{live}
+                      : store.feed_position(since, live, replay_limit);
         if (!at)
           return at.error();
         auto name = store.position_id(*at);

@@ -162,6 +162,9 @@ int main(int argc, char** argv) {
       = std::chrono::milliseconds(cfg.integer("FEED_HEARTBEAT_MS"));
   opts.feed.replay_limit
       = static_cast<uint64_t>(cfg.integer("FEED_REPLAY_LIMIT"));
+  // A long poll must end before its connection's idle deadline closes it.
+  opts.feed.max_wait = std::chrono::milliseconds(
+      std::min<int64_t>(120000, cfg.integer("IDLE_TIMEOUT_MS") * 3 / 4));
   for (const auto& key : sync_setting_keys())
     if (cfg.origin[key] != "default")
       opts.declared_sync[key] = cfg.str(key);

@@ -42,7 +42,10 @@ struct watch {
   size_t held_events = 0;
   /// The stream waits for its connection to write a catch-up page.
   bool awaiting_drain = false;
-  /// Generation of the current timer (heartbeat or long-poll end).
+  /// The stream's head was sent (before, a failure is an error answer).
+  bool head_sent = false;
+  /// Generation of the current timer (heartbeat or long-poll end), from
+  /// the session's counter: never reused by a later watch.
   uint64_t timer = 0;
   bool done = false;
 };
@@ -52,10 +55,9 @@ namespace {
 using session_ptr = session_actor::stateful_pointer<session_state>;
 
 // Catch-up pages read at once, live changes held while catching up.
-constexpr size_t catch_up_page = 500;
+constexpr size_t catch_up_page = 200;
 constexpr size_t max_held_events = 10000;
-// The longest long poll, and the largest answer of one.
-constexpr int64_t max_wait_seconds = 120;
+// The largest answer of a long poll.
 constexpr size_t max_poll_limit = 1000;
 
 std::optional<int64_t> number(const std::string& s) {
@@ -93,17 +95,31 @@ void fail(const std::shared_ptr<watch>& w, unsigned status,
           const std::string& message) {
   if (w->done)
     return;
-  if (w->longpoll)
+  if (w->longpoll || !w->head_sent)
     w->ctx.reply(error_reply(status, message, w->table));
   else
     push(w, sse_error(status, message), true, false);
   finish(w);
 }
 
+// The same for an error from the actors (its status chosen by http/api).
+void fail_with(const std::shared_ptr<watch>& w, const caf::error& err) {
+  if (w->done)
+    return;
+  auto r = error_reply(err, w->table);
+  if (w->longpoll || !w->head_sent) {
+    w->ctx.reply(std::move(r));
+    finish(w);
+    return;
+  }
+  fail(w, r.status, describe(err));
+}
+
 void arm_timer(const std::shared_ptr<watch>& w,
                std::chrono::milliseconds after) {
   auto self = w->ctx.self;
-  self->delayed_send(self, after, heartbeat_atom::value, ++w->timer);
+  w->timer = ++self->state.timers;
+  self->delayed_send(self, after, heartbeat_atom::value, w->timer);
 }
 
 void answer_poll(const std::shared_ptr<watch>& w,
@@ -128,11 +144,41 @@ std::vector<change_event> fresh(const watch& w, const feed_batch& batch) {
 }
 
 // Hands live changes to the client (or holds them during the catch-up).
+// Hands changes to the client: a stream gets them in one piece, a long
+// poll is answered with at most its limit.
+void deliver(const std::shared_ptr<watch>& w, std::vector<change_event> events) {
+  if (events.empty() || w->done)
+    return;
+  if (w->longpoll) {
+    bool all = events.size() <= w->limit;
+    if (!all)
+      events.resize(w->limit);
+    w->position = events.back().seq;
+    w->position_id = events.back().ts;
+    answer_poll(w, events, all);
+    return;
+  }
+  w->position = events.back().seq;
+  w->position_id = events.back().ts;
+  std::string bytes;
+  for (const auto& e : events)
+    bytes += sse_event(e, w->pluck);
+  metrics::process().feed_events_sent.add(events.size());
+  push(w, std::move(bytes), false, false);
+}
+
+// Live changes: forwarded, or held during the catch-up.
 void forward(const std::shared_ptr<watch>& w, const feed_batch_ptr& batch) {
   if (w->done)
     return;
+  if (batch->failed) {
+    fail(w, 503,
+         "the change feed could not read the log; resume with Last-Event-ID");
+    return;
+  }
   if (!w->caught_up) {
-    w->held_events += batch->events.size();
+    // Only what this client will get counts against its bound.
+    w->held_events += fresh(*w, *batch).size();
     w->held.push_back(batch);
     if (w->held_events > max_held_events)
       fail(w, 503,
@@ -140,20 +186,7 @@ void forward(const std::shared_ptr<watch>& w, const feed_batch_ptr& batch) {
            "with Last-Event-ID");
     return;
   }
-  auto events = fresh(*w, *batch);
-  if (events.empty())
-    return;
-  w->position = events.back().seq;
-  w->position_id = events.back().ts;
-  if (w->longpoll) {
-    answer_poll(w, events, true);
-    return;
-  }
-  std::string bytes;
-  for (const auto& e : events)
-    bytes += sse_event(e, w->pluck);
-  metrics::process().feed_events_sent.add(events.size());
-  push(w, std::move(bytes), false, false);
+  deliver(w, fresh(*w, *batch));
 }
 
 void caught_up(const std::shared_ptr<watch>& w) {
@@ -163,8 +196,13 @@ void caught_up(const std::shared_ptr<watch>& w) {
   w->held_events = 0;
   if (!w->longpoll)
     push(w, sse_up_to_date(w->position_id), false, false);
+  // What came meanwhile, as one piece.
+  std::vector<change_event> events;
   for (const auto& batch : held)
-    forward(w, batch);
+    for (auto& e : fresh(*w, *batch))
+      if (events.empty() || e.seq > events.back().seq)
+        events.push_back(std::move(e));
+  deliver(w, std::move(events));
   if (w->longpoll && !w->done)
     arm_timer(w, w->wait); // nothing yet: wait for a change or the time
 }
@@ -218,7 +256,7 @@ void start(const std::shared_ptr<watch>& w, const std::string& since) {
   const auto& ctx = w->ctx;
   ctx.self
       ->request(ctx.reader(), read_timeout, feed_atom::value, since,
-                w->live_after)
+                w->live_after, ctx.svc().feed_cfg.replay_limit)
       .then(
           [w, since](uint64_t at, std::string& name) {
             if (w->done)
@@ -246,14 +284,12 @@ void start(const std::shared_ptr<watch>& w, const std::string& since) {
                               {"Cache-Control", "no-cache"},
                               {"X-Accel-Buffering", "no"}};
               w->ctx.reply(std::move(head));
+              w->head_sent = true;
               arm_timer(w, w->ctx.svc().feed_cfg.heartbeat);
             }
             catch_up(w);
           },
-          [w](caf::error& err) {
-            w->ctx.reply(error_reply(err, w->table));
-            finish(w);
-          });
+          [w](caf::error& err) { fail_with(w, err); });
 }
 
 } // namespace
@@ -265,6 +301,8 @@ void watch_changes(const request_context& ctx) {
   auto w = std::make_shared<watch>();
   w->ctx = ctx;
   w->table = t->name();
+  w->wait = std::min<std::chrono::milliseconds>(w->wait,
+                                                ctx.svc().feed_cfg.max_wait);
   std::string since;
   bool poll_parameters = false;
   std::vector<field_error> errors;
@@ -291,9 +329,12 @@ void watch_changes(const request_context& ctx) {
     } else if (key == "timeout") {
       poll_parameters = true;
       auto n = number(val);
-      if (!n || *n < 0 || *n > max_wait_seconds)
+      auto most = std::chrono::duration_cast<std::chrono::seconds>(
+                      ctx.svc().feed_cfg.max_wait)
+                      .count();
+      if (!n || *n < 0 || *n > most)
         errors.push_back({"timeout", "must be a number of seconds from 0 to "
-                                         + std::to_string(max_wait_seconds)});
+                                         + std::to_string(most)});
       else
         w->wait = std::chrono::seconds(*n);
     } else {
@@ -325,16 +366,15 @@ void watch_changes(const request_context& ctx) {
             start(w, since);
           },
           [w](caf::error& err) {
+            // A subscription that timed out may still be made: leave.
             w->ctx.reply(error_reply(err, w->table));
-            w->done = true;
-            if (w->ctx.self->state.watching == w)
-              w->ctx.self->state.watching.reset();
+            finish(w);
           });
 }
 
 void feed_changes(session_ptr self, const feed_batch_ptr& batch) {
   auto w = self->state.watching;
-  if (w && batch && batch->table == w->table)
+  if (w && batch && (batch->failed || batch->table == w->table))
     forward(w, batch);
 }
 

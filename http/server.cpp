@@ -250,7 +250,11 @@ private:
     if (!streaming_)
       return false;
     reading_ = false;
-    if (!ec || ec == beast::error::timeout)
+    if (closed_)
+      return true;
+    // Cancelled by start_stream (or a request the client sent anyway):
+    // the stream's own read takes over. A timeout has closed the socket.
+    if (!ec || ec == net::error::operation_aborted)
       drain_stream();
     else
       end_stream();
@@ -311,15 +315,16 @@ private:
   }
 
   void on_reply(uint64_t seq, http_reply reply) {
+    if (stream_seq_ != no_close && seq > stream_seq_) {
+      // Pipelined behind a stream, which never ends in a way that leaves
+      // room for another answer: counted, never written.
+      drop_answer(seq, reply);
+      return;
+    }
     if (closed_) {
       // The connection failed: nothing more is written (the request still
       // counts); let go once the last answer in flight has come back.
-      if (auto meta = pending_.find(seq); meta != pending_.end()) {
-        observe(meta->second, reply);
-        pending_.erase(meta);
-      }
-      if (--in_flight_ == 0)
-        hold_.reset();
+      drop_answer(seq, reply);
       return;
     }
     http::response<http::string_body> res;
@@ -338,9 +343,14 @@ private:
     if (reply.stream) {
       // The answer runs until the stream ends: no length, and the
       // connection closes after it. Requests pipelined behind it are
-      // dropped.
+      // dropped, answered or not.
       close_at_ = seq;
       stream_seq_ = seq;
+      for (auto it = ready_.upper_bound(seq); it != ready_.end();) {
+        it = ready_.erase(it);
+        if (in_flight_ > 0 && --in_flight_ == 0)
+          hold_.reset();
+      }
       res.keep_alive(false);
       res.body() = std::move(reply.body);
       ready_.emplace(seq, std::move(res));
@@ -354,12 +364,25 @@ private:
     do_write();
   }
 
+  // An answer that will not be written: counted and logged, then let go.
+  void drop_answer(uint64_t seq, const http_reply& reply) {
+    if (auto meta = pending_.find(seq); meta != pending_.end()) {
+      observe(meta->second, reply);
+      pending_.erase(meta);
+    }
+    if (in_flight_ > 0 && --in_flight_ == 0)
+      hold_.reset();
+  }
+
   // More bytes of the streamed answer: queued behind what is not written
   // yet, within the queue's bound.
   void on_push(uint64_t seq, std::string bytes, bool last, bool notify) {
     if (closed_ || seq != stream_seq_ || stream_done_)
       return;
-    if (stream_queued_ + bytes.size() > opts_.stream_queue_bytes && !last) {
+    // The bound applies to what still waits to be written: a client that
+    // keeps up takes any piece, however large; one that does not falls
+    // behind by more than the bound and is cut.
+    if (stream_queued_ > opts_.stream_queue_bytes && !last) {
       // Too slow a reader: what waits is dropped for a last event that
       // says why, and the stream ends.
       metrics::process().feed_subscribers_cut.add();
@@ -417,8 +440,15 @@ private:
   // the stream and watches for the client leaving.
   void start_stream() {
     streaming_ = true;
-    if (!reading_)
+    if (reading_) {
+      // The read that waits for a next request has the keep-alive
+      // deadline, which would close the stream: cancel it, and its
+      // handler starts the stream's own read (no write is pending now).
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
+    } else {
       drain_stream();
+    }
     write_stream();
   }
 
@@ -451,7 +481,7 @@ private:
   }
 
   void do_write() {
-    if (writing_)
+    if (writing_ || streaming_)
       return;
     auto it = ready_.find(next_write_);
     if (it == ready_.end())

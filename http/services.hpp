@@ -34,6 +34,8 @@ struct feed_settings {
   std::chrono::milliseconds heartbeat{15000};
   /// Log positions a feed may replay; a since further back answers 409.
   uint64_t replay_limit = 10000000;
+  /// The longest long poll (kept below the connections' idle timeout).
+  std::chrono::milliseconds max_wait{45000};
 };
 
 /// What every HTTP session talks to: the node's actors, its tables and

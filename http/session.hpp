@@ -42,6 +42,8 @@ struct session_state {
   size_t next_reader = 0;
   /// The change feed this connection follows, if any (http/feed_routes).
   std::shared_ptr<watch> watching;
+  /// Generations handed to watch timers so far (stale ones are ignored).
+  uint64_t timers = 0;
   static inline const char* name = "session";
 };
 

@@ -149,7 +149,9 @@ caf::expected<std::string> read_store::position_id(uint64_t seq) {
   return std::string{};
 }
 
-caf::expected<uint64_t> read_store::feed_position(const std::string& since) {
+caf::expected<uint64_t> read_store::feed_position(const std::string& since,
+                                                  uint64_t live,
+                                                  uint64_t replay_limit) {
   if (since == "0")
     return uint64_t{0};
   if (!parse_timestamp(since))
@@ -168,17 +170,30 @@ caf::expected<uint64_t> read_store::feed_position(const std::string& since) {
     if (rc != SQLITE_DONE)
       return db_->fail("cannot read the message log");
   }
+  // Not stored here: before the first message stamped later, looking at
+  // no more of them than may be replayed.
   auto later = db_->prepare(
-      "SELECT min(seq) FROM crdt_messages WHERE ts > ?1");
+      "SELECT count(*), min(seq) FROM (SELECT seq FROM crdt_messages "
+      "WHERE ts > ?1 LIMIT ?2)");
   if (!later)
     return later.error();
   sql::reset_guard guard{**later};
   (*later)->bind(1, std::string_view{since});
+  auto cap = replay_limit >= static_cast<uint64_t>(INT64_MAX)
+                 ? INT64_MAX
+                 : static_cast<int64_t>(replay_limit) + 1;
+  (*later)->bind(2, cap);
   if ((*later)->step() != SQLITE_ROW)
     return db_->fail("cannot read the message log");
-  if ((*later)->column_type(0) == SQLITE_NULL)
-    return log_head(); // nothing stamped later: from now on
-  return static_cast<uint64_t>((*later)->column_int(0)) - 1;
+  if ((*later)->column_int(0) >= cap)
+    return make_error(ec::conflict,
+                      "since is older than the " + std::to_string(replay_limit)
+                          + " newest changes this node replays "
+                            "(FEED_REPLAY_LIMIT): list the table again, then "
+                            "follow its changes from now");
+  if ((*later)->column_type(1) == SQLITE_NULL)
+    return live; // nothing stamped later: from where live changes start
+  return static_cast<uint64_t>((*later)->column_int(1)) - 1;
 }
 
 } // namespace crdt

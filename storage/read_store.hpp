@@ -187,9 +187,13 @@ public:
   /// The log position a feed resumes after, for an event id (an HLC):
   /// the position of that very message when this node stored it, else the
   /// position before the first message stamped later (so nothing later is
-  /// missed; some earlier ones may come again). "0" is the start of the
-  /// log. ec::bad_request when `since` is not an HLC.
-  caf::expected<uint64_t> feed_position(const std::string& since);
+  /// missed; some earlier ones may come again), or `live` when there is
+  /// none. "0" is the start of the log. ec::bad_request when `since` is
+  /// not an HLC; ec::conflict when more than `replay_limit` messages are
+  /// stamped later (found after looking at no more than that many).
+  caf::expected<uint64_t> feed_position(const std::string& since,
+                                        uint64_t live,
+                                        uint64_t replay_limit = UINT64_MAX);
 
   /// The position of the last message of this node's log (0 when empty).
   caf::expected<uint64_t> log_head();

@@ -193,6 +193,60 @@ class FeedTest(NodeTestCase):
         self.assertIn(b"event: error", data[-400:])
         wait_for("the subscriber gone", lambda: "crdt_store_feed_subscribers 0" in metrics())
 
+    def test_streams_outlive_the_idle_timeout_and_polls_end_before_it(self):
+        n = self.node(IDLE_TIMEOUT_MS="1500", FEED_HEARTBEAT_MS="400").start()
+        st = Stream(n, "/store/contacts/changes")
+        try:
+            st.until_up_to_date()
+            time.sleep(3.5)  # more than twice the idle timeout, heartbeats only
+            rec = self.create(n, "late")
+            self.assertEqual(st.next()[2]["id"], rec)
+        finally:
+            st.close()
+        # A long poll's wait stays below the idle timeout (1.5 s * 3/4).
+        s, b, _ = n.call("GET", "/store/contacts/changes?feed=longpoll&timeout=5")
+        self.assertEqual(s, 400, b)
+        started = time.time()
+        s, b, _ = n.call("GET", "/store/contacts/changes?feed=longpoll")
+        self.assertEqual((s, b["count"]), (200, 0), b)
+        self.assertLess(time.time() - started, 1.5)
+
+    def test_requests_pipelined_behind_a_stream_are_not_written_into_it(self):
+        n = self.node().start()
+        sock = socket.create_connection(("127.0.0.1", n.port))
+        auth = f"Authorization: Bearer {n.token}\r\n"
+        sock.sendall((f"GET /store/contacts/changes HTTP/1.1\r\nHost: x\r\n{auth}\r\n"
+                      f"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                      f"POST /store/contacts HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 30\r\n\r\n"
+                      '{"data":{"first_name":"pipe"}}').encode())
+        sock.settimeout(2)
+        data = b""
+        try:
+            while b"up-to-date" not in data:
+                data += sock.recv(65536)
+            rec = self.create(n, "after")
+            while rec.encode() not in data:
+                data += sock.recv(65536)
+        finally:
+            sock.close()
+        self.assertEqual(data.count(b"HTTP/1.1 "), 1, data)
+        self.assertEqual(n.call("GET", "/health", auth=False)[0], 200)
+
+    def test_a_large_catch_up_is_not_mistaken_for_a_slow_client(self):
+        n = self.node(FEED_QUEUE_BYTES="8192").start()
+        ids = {self.create_big(n, i) for i in range(20)}  # ~160 KB, one catch-up page
+        st = Stream(n, "/store/contacts/changes?since=0")
+        try:
+            got = {d["id"] for _, _, d in st.until_up_to_date()}
+        finally:
+            st.close()
+        self.assertEqual(got, ids)
+
+    def create_big(self, n, i):
+        s, b, _ = n.call("POST", "/store/contacts", {"data": {"first_name": f"big{i}", "middle_name": "m" * 8000}})
+        self.assertEqual(s, 201, b)
+        return b["data"][0]["id"]
+
     def test_limits(self):
         n = self.node(FEED_MAX_SUBSCRIBERS="2", FEED_REPLAY_LIMIT="5").start()
         for i in range(3):

@@ -376,6 +376,13 @@ BOOST_AUTO_TEST_CASE(a_stream_catches_up_then_follows_its_organization) {
   sched->run();
   BOOST_TEST(watcher.sink->streamed[seq].find("\n:\n\n") != std::string::npos);
   BOOST_TEST(watcher.sink->ended.empty());
+  // The feed cannot read the log: the stream ends with an error event.
+  auto failed = std::make_shared<feed_batch>();
+  failed->failed = true;
+  caf::anon_send(watcher.actor, feed_atom::value, feed_batch_ptr{failed});
+  sched->run();
+  BOOST_TEST(watcher.sink->ended.count(seq) == 1u);
+  BOOST_TEST(watcher.sink->streamed[seq].find("event: error") != std::string::npos);
   caf::anon_send_exit(watcher.actor, caf::exit_reason::user_shutdown);
   sched->run();
 }

@@ -139,9 +139,9 @@ BOOST_AUTO_TEST_CASE(positions_of_event_ids) {
     return msg(at, "", "", "", 0, node).timestamp;
   };
   // An id this node stored: exactly its position.
-  auto p10 = r->feed_position(id(t0 + 10));
+  auto p10 = r->feed_position(id(t0 + 10), head);
   BOOST_REQUIRE(p10);
-  auto late = r->feed_position(id(t0 + 5, "bbbbbbbbbbbbbbbb"));
+  auto late = r->feed_position(id(t0 + 5, "bbbbbbbbbbbbbbbb"), head);
   BOOST_REQUIRE(late);
   BOOST_TEST(*late == head);
   BOOST_TEST(*p10 < *late);
@@ -150,12 +150,18 @@ BOOST_AUTO_TEST_CASE(positions_of_event_ids) {
   BOOST_REQUIRE_EQUAL(rest.size(), 1u);
   BOOST_TEST(rest.front().id == row_b);
   // An id not stored here: before the first message stamped after it.
-  auto between = r->feed_position(id(t0 + 7));
+  auto between = r->feed_position(id(t0 + 7), head);
   BOOST_REQUIRE(between);
   BOOST_TEST(*between == *p10 - 1);
-  BOOST_TEST(*r->feed_position("0") == 0u);
-  BOOST_TEST(*r->feed_position(id(t0 + 999)) == head);
-  auto bad = r->feed_position("yesterday");
+  BOOST_TEST(*r->feed_position("0", head) == 0u);
+  // Nothing stamped later: where the live changes start (given).
+  BOOST_TEST(*r->feed_position(id(t0 + 999), head + 7) == head + 7);
+  // More stamped later than may be replayed: refused without reading on.
+  auto old = r->feed_position(id(t0 - 1), head, 2);
+  BOOST_REQUIRE(!old);
+  BOOST_TEST(is(old.error(), ec::conflict));
+  BOOST_TEST(*r->feed_position(id(t0 - 1), head, 3) == 0u);
+  auto bad = r->feed_position("yesterday", head);
   BOOST_REQUIRE(!bad);
   BOOST_TEST(is(bad.error(), ec::bad_request));
   // Positions are named by the last message at or before them.
