@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -303,6 +304,10 @@ struct feed_batch {
   std::vector<change_event> events;
   /// The feed could not read the log: its subscribers must resume.
   bool failed = false;
+  /// Each event as an SSE event of the whole record, made once by the
+  /// first session that needs it and shared by all (http/feed.hpp).
+  mutable std::once_flag rendered_once;
+  mutable std::vector<std::string> rendered;
 };
 
 using feed_batch_ptr = std::shared_ptr<const feed_batch>;

@@ -66,6 +66,15 @@ std::string sse_event(const change_event& e,
   return out;
 }
 
+const std::string& sse_event_of(const feed_batch& batch, size_t i) {
+  std::call_once(batch.rendered_once, [&] {
+    batch.rendered.reserve(batch.events.size());
+    for (const auto& e : batch.events)
+      batch.rendered.push_back(sse_event(e, {}));
+  });
+  return batch.rendered[i];
+}
+
 std::string sse_up_to_date(const std::string& position_id) {
   std::string out = "event: up-to-date\n";
   if (!position_id.empty())

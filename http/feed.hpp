@@ -4,6 +4,7 @@
 // for streams, a JSON envelope for long polls (handlers in
 // feed_routes.cpp).
 
+#include "actors/interfaces.hpp"
 #include "storage/read_store.hpp"
 
 #include <string>
@@ -21,6 +22,10 @@ std::string pluck_record(const std::string& record,
 /// deletion.
 std::string sse_event(const change_event& e,
                       const std::vector<std::string>& pluck);
+
+/// Event `i` of a batch as sse_event() renders it without pluck, rendered
+/// once for every subscriber of the batch (thread-safe).
+const std::string& sse_event_of(const feed_batch& batch, size_t i);
 
 /// The `up-to-date` event that ends a catch-up; with the id of the
 /// position reached when there is one, so that a reconnect resumes there.

@@ -186,7 +186,30 @@ void forward(const std::shared_ptr<watch>& w, const feed_batch_ptr& batch) {
            "with Last-Event-ID");
     return;
   }
-  deliver(w, fresh(*w, *batch));
+  if (w->longpoll) {
+    deliver(w, fresh(*w, *batch));
+    return;
+  }
+  // A stream: the events this client may see, rendered once per batch for
+  // every subscriber without pluck, and nothing copied.
+  const auto& org = w->ctx.who().organization_id;
+  std::string bytes;
+  size_t count = 0;
+  const change_event* last = nullptr;
+  for (size_t i = 0; i < batch->events.size(); ++i) {
+    const auto& e = batch->events[i];
+    if (e.seq <= w->position || e.organization != org)
+      continue;
+    bytes += w->pluck.empty() ? sse_event_of(*batch, i) : sse_event(e, w->pluck);
+    last = &e;
+    ++count;
+  }
+  if (!last)
+    return;
+  w->position = last->seq;
+  w->position_id = last->ts;
+  metrics::process().feed_events_sent.add(count);
+  push(w, std::move(bytes), false, false);
 }
 
 void caught_up(const std::shared_ptr<watch>& w) {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -409,7 +410,7 @@ private:
       return;
     if (stream_queue_.empty()) {
       if (stream_done_) {
-        end_stream();
+        end_stream(true);
         return;
       }
       if (notify_drained_) {
@@ -460,7 +461,9 @@ private:
         net::buffer(drain_),
         [self = shared_from_this()](beast::error_code ec, size_t) {
           self->reading_ = false;
-          if (ec)
+          if (ec && self->closed_)
+            self->do_close(); // the client closed after the last event
+          else if (ec)
             self->end_stream();
           else
             self->drain_stream();
@@ -468,8 +471,11 @@ private:
   }
 
   // The stream is over (ended, failed, or the client left): close, and let
-  // go of the connection so that its session actor ends with it.
-  void end_stream() {
+  // go of the connection so that its session actor ends with it. When the
+  // server ended it (`graceful`), only the sending side closes at first, so
+  // that the client reads the last event rather than a reset; the socket
+  // closes when the client does, or after the linger time.
+  void end_stream(bool graceful = false) {
     if (closed_)
       return;
     closed_ = true;
@@ -477,7 +483,17 @@ private:
     stream_queued_ = 0;
     in_flight_ = 0;
     hold_.reset();
-    do_close();
+    if (!graceful || !reading_) {
+      do_close();
+      return;
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    auto timer = std::make_shared<net::steady_timer>(stream_.get_executor());
+    timer->expires_after(linger_for_);
+    timer->async_wait([self = shared_from_this(), timer](beast::error_code) {
+      self->do_close();
+    });
   }
 
   void do_write() {
