@@ -79,21 +79,37 @@ caf::expected<changes_page> read_store::changes(const changes_query& q) {
       }
     }
   }
-  // Each record as it is now, in its organization.
+  // Each record as it is now, in its organization. Per table: the
+  // rendered columns first (write_row reads them from index 0), then what
+  // the feed needs to know about the row.
+  struct reading {
+    table_ptr schema;
+    selection sel;
+    sql::statement* row = nullptr;
+  };
+  std::map<std::string, reading, std::less<>> tables;
   for (const auto& [key, at] : records) {
     const auto& [table, id] = key;
-    auto t = catalog_->find(table);
-    if (!t)
+    auto known = tables.find(table);
+    if (known == tables.end()) {
+      reading r;
+      r.schema = catalog_->find(table);
+      if (r.schema) {
+        r.sel = select_columns(*r.schema, {});
+        auto st = db_->prepare("SELECT " + r.sel.columns_sql
+                               + ", tombstone IS 1, organization_id FROM "
+                               + sql::quote(table) + " WHERE id = ?1");
+        if (!st)
+          return st.error();
+        r.row = *st;
+      }
+      known = tables.emplace(table, std::move(r)).first;
+    }
+    if (!known->second.schema)
       continue; // a table not served (yet): nothing to show
-    // The rendered columns first (write_row reads them from index 0),
-    // then what the feed needs to know about the row.
-    auto sel = select_columns(*t, {});
+    const auto& sel = known->second.sel;
     auto extra = static_cast<int>(sel.names.size());
-    auto row = db_->prepare("SELECT " + sel.columns_sql
-                            + ", tombstone IS 1, organization_id FROM "
-                            + sql::quote(table) + " WHERE id = ?1");
-    if (!row)
-      return row.error();
+    auto* row = &known->second.row;
     sql::reset_guard guard{**row};
     (*row)->bind(1, std::string_view{id});
     auto rc = (*row)->step();
