@@ -99,6 +99,10 @@ class FeedTest(NodeTestCase):
             kind, ident, data = st.next()
             self.assertEqual((kind, data), ("delete", {"id": second}))
             self.assertTrue(ident)
+            # The metrics saw the subscriber and the four events.
+            metrics = n.call("GET", "/metrics")[1].decode()
+            self.assertIn("crdt_store_feed_subscribers 1\n", metrics)
+            self.assertIn("crdt_store_feed_events_sent_total 4\n", metrics)
         finally:
             st.close()
 
