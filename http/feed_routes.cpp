@@ -330,7 +330,9 @@ void watch_changes(const request_context& ctx) {
   bool poll_parameters = false;
   std::vector<field_error> errors;
   for (const auto& [key, val] : ctx.in->tgt.query) {
-    if (key == "since") {
+    if (key == "access_token") {
+      // Read by the session (for EventSource, which sends no headers).
+    } else if (key == "since") {
       since = val;
     } else if (key == "feed") {
       if (val == "longpoll")

@@ -160,6 +160,7 @@ constexpr const char* feed_path = R"j({"get": {
     {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "Resume after this event id (an HLC), or 0 for the start"},
     {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}, "description": "Same as since, and wins over it (sent by EventSource when it reconnects)"},
     {"name": "feed", "in": "query", "schema": {"type": "string", "enum": ["sse", "longpoll"]}},
+    {"name": "access_token", "in": "query", "schema": {"type": "string"}, "description": "The bearer token, for EventSource, which cannot send headers"},
     {"$ref": "#/components/parameters/Pluck"},
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}, "description": "Long poll: the most changes per answer (100)"},
     {"name": "timeout", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 120}, "description": "Long poll: seconds to wait for a change (25)"}

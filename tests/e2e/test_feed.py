@@ -106,6 +106,23 @@ class FeedTest(NodeTestCase):
         finally:
             st.close()
 
+    def test_a_browser_event_source_passes_its_token_in_the_query(self):
+        n = self.node().start()
+        token = n.token
+        n.token = "not-a-token"  # the Stream's header, which the query must not override
+        c = http.client.HTTPConnection("127.0.0.1", n.port, timeout=10)
+        c.request("GET", f"/store/contacts/changes?access_token={token}")
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.readline(), b": changes of contacts\n")
+        r.close()
+        c.close()
+        s, b, _ = n.call("GET", "/store/contacts/changes?access_token=forged", auth=False)
+        self.assertEqual(s, 401, b)
+        # Only the feed takes it.
+        s, b, _ = n.call("GET", f"/store/contacts?access_token={token}", auth=False)
+        self.assertEqual(s, 401, b)
+
     def test_resuming_from_every_event_after_a_restart(self):
         n = self.node().start()
         rng = random.Random(1206)
