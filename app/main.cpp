@@ -212,6 +212,11 @@ int main(int argc, char** argv) {
   hopts.access_log = cfg.boolean("ACCESS_LOG");
   hopts.stream_queue_bytes
       = static_cast<size_t>(cfg.integer("FEED_QUEUE_BYTES"));
+  {
+    std::string problem; // checked with the other settings already
+    if (auto cors = parse_cors_origins(cfg.str("CORS_ORIGINS"), problem))
+      hopts.cors = std::move(*cors);
+  }
   fit_descriptor_limit(hopts.max_connections);
   auto lst = std::make_shared<listener>(ioc, sys, n->shared(), hopts);
   if (auto err = lst->open())

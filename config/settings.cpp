@@ -1,5 +1,7 @@
 #include "config/settings.hpp"
 
+#include "protocol/cors.hpp"
+
 #include "auth/accounts.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/error.hpp"
@@ -79,6 +81,10 @@ const std::vector<setting_spec>& setting_specs() {
       {"METRICS_TOKEN", "",
        "bearer token, at least 32 characters, that may read GET /metrics "
        "besides the admins of the default organization (unset: only they)"},
+      {"CORS_ORIGINS", "",
+       "web origins whose pages may call the API from a browser: * or "
+       "comma-separated origins such as https://app.example.com (unset: "
+       "none, no CORS headers)"},
       {"FEED_MAX_SUBSCRIBERS", "1000",
        "change feed streams and long polls open at once; more get 503"},
       {"FEED_HEARTBEAT_MS", "15000",
@@ -123,6 +129,7 @@ enum class kind {
   identifier,
   lifetime,
   log_format,
+  origins,
 };
 
 kind kind_of(const std::string& key) {
@@ -155,6 +162,8 @@ kind kind_of(const std::string& key) {
     return kind::sync_mode;
   if (key == "SYNC_ENDPOINT")
     return kind::url;
+  if (key == "CORS_ORIGINS")
+    return kind::origins;
   return kind::text;
 }
 
@@ -199,6 +208,12 @@ std::string check(const std::string& key, const std::string& value) {
     if (value != "FULL" && value != "NORMAL")
       return "must be FULL or NORMAL";
     break;
+  case kind::origins: {
+    std::string problem;
+    if (!parse_cors_origins(value, problem))
+      return problem;
+    break;
+  }
   case kind::url:
     if (!value.empty() && !parse_endpoint(value))
       return "must be an http:// URL with a host and an optional port, "

@@ -55,6 +55,8 @@ struct request_meta {
   std::string id;
   std::string peer;
   std::chrono::steady_clock::time_point started;
+  /// Access-Control-Allow-Origin for the answer (empty: no CORS headers).
+  std::string cors_origin;
 };
 
 /// One TCP connection: reads requests, hands them to its session actor,
@@ -306,6 +308,31 @@ private:
     meta.id = request_id_for(id == req.end() ? beast::string_view{}
                                              : id->value());
     meta.peer = out.peer;
+    if (opts_.cors.enabled())
+      if (auto origin = req.find(http::field::origin); origin != req.end())
+        if (auto allowed = opts_.cors.allow(origin->value()))
+          meta.cors_origin = std::move(*allowed);
+    // A browser's preflight: answered here, without a session.
+    if (opts_.cors.enabled() && req.method() == http::verb::options
+        && req.find(http::field::access_control_request_method) != req.end()) {
+      bool allowed = !meta.cors_origin.empty();
+      auto origin = meta.cors_origin;
+      pending_.emplace(out.seq, std::move(meta));
+      ++in_flight_;
+      http_reply r;
+      if (allowed) {
+        r.status = 204;
+        r.headers = cors_preflight_headers(origin, opts_.cors.any);
+      } else {
+        r = error_reply(403, "Forbidden: this origin may not call the API "
+                             "(CORS_ORIGINS)");
+      }
+      r.route = "preflight";
+      on_reply(out.seq, std::move(r));
+      if (close_at_ == no_close && in_flight_ < opts_.max_pipeline)
+        do_read();
+      return;
+    }
     pending_.emplace(out.seq, std::move(meta));
     ++in_flight_;
     // Nothing else may hold this connection while the actor works on it.
@@ -333,12 +360,16 @@ private:
     auto meta = pending_.find(seq);
     res.version(meta != pending_.end() ? meta->second.version : 11);
     res.set(http::field::server, "crdt-store");
+    res.set(http::field::content_type, "application/json");
     if (meta != pending_.end()) {
       observe(meta->second, reply);
       res.set(request_id_header, meta->second.id);
+      const auto& origin = meta->second.cors_origin;
+      if (!origin.empty() && reply.status != 204)
+        for (auto& [k, val] : cors_answer_headers(origin, opts_.cors.any))
+          res.set(k, val);
       pending_.erase(meta);
     }
-    res.set(http::field::content_type, "application/json");
     for (auto& [k, val] : reply.headers)
       res.set(k, val);
     if (reply.stream) {

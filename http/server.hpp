@@ -2,6 +2,8 @@
 
 #include "http/session.hpp"
 
+#include "protocol/cors.hpp"
+
 #include <caf/actor_system.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -43,6 +45,8 @@ struct server_options {
   /// Bytes a streamed answer (the change feed) may have waiting for a slow
   /// client; beyond, the stream ends with an error event.
   size_t stream_queue_bytes = 1 << 20;
+  /// Web origins that may call from a browser (CORS_ORIGINS).
+  cors_policy cors;
 };
 
 /// One client connection (defined in server.cpp).
