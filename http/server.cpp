@@ -34,6 +34,8 @@ namespace {
 constexpr const char* sync_secret_header = "X-Sync-Secret";
 constexpr const char* request_id_header = "X-Request-Id";
 constexpr const char* last_event_id_header = "Last-Event-ID";
+/// The route label of preflights answered by the connection itself.
+constexpr const char* preflight_route = "preflight";
 
 // A request Beast could not parse (bad method, target, version, header or
 // Content-Length, bad chunk...): answered 400. A client that went away in
@@ -220,6 +222,22 @@ private:
            && std::isdigit(static_cast<unsigned char>(v[2]));
   }
 
+  // The Access-Control-Allow-Origin a request's answer carries ("" for
+  // none). /sync is for nodes, never for pages: it gets none.
+  template <class Head>
+  std::string cors_origin_for(const Head& head) const {
+    if (!opts_.cors.enabled())
+      return {};
+    auto target = head.target();
+    if (target == "/sync" || target.starts_with("/sync?"))
+      return {};
+    auto origin = head.find(http::field::origin);
+    if (origin == head.end())
+      return {};
+    auto allowed = opts_.cors.allow(origin->value());
+    return allowed ? *allowed : std::string{};
+  }
+
   // Answers a request that will not be served, then closes the connection
   // (lingering, so that the client reads the answer, not a reset).
   void refuse_request(unsigned status, const std::string& message) {
@@ -236,6 +254,7 @@ private:
       meta.method = std::string{head.method_string()};
       if (auto it = head.find(request_id_header); it != head.end())
         meta.id = request_id_for(it->value());
+      meta.cors_origin = cors_origin_for(head);
     }
     if (meta.id.empty())
       meta.id = request_id_for({});
@@ -297,6 +316,8 @@ private:
       out.sync_secret = std::string{it->value()};
     if (auto it = req.find(last_event_id_header); it != req.end())
       out.last_event_id = std::string{it->value()};
+    if (auto it = req.find(http::field::origin); it != req.end())
+      out.origin = std::string{it->value()};
     out.peer = peer_address();
     if (!req.keep_alive())
       close_at_ = out.seq;
@@ -308,10 +329,7 @@ private:
     meta.id = request_id_for(id == req.end() ? beast::string_view{}
                                              : id->value());
     meta.peer = out.peer;
-    if (opts_.cors.enabled())
-      if (auto origin = req.find(http::field::origin); origin != req.end())
-        if (auto allowed = opts_.cors.allow(origin->value()))
-          meta.cors_origin = std::move(*allowed);
+    meta.cors_origin = cors_origin_for(req);
     // A browser's preflight: answered here, without a session.
     if (opts_.cors.enabled() && req.method() == http::verb::options
         && req.find(http::field::access_control_request_method) != req.end()) {
@@ -327,7 +345,7 @@ private:
         r = error_reply(403, "Forbidden: this origin may not call the API "
                              "(CORS_ORIGINS)");
       }
-      r.route = "preflight";
+      r.route = preflight_route;
       on_reply(out.seq, std::move(r));
       if (close_at_ == no_close && in_flight_ < opts_.max_pipeline)
         do_read();
@@ -365,9 +383,12 @@ private:
       observe(meta->second, reply);
       res.set(request_id_header, meta->second.id);
       const auto& origin = meta->second.cors_origin;
-      if (!origin.empty() && reply.status != 204)
+      // (A preflight's answer has its own.)
+      if (!origin.empty() && reply.route != preflight_route)
         for (auto& [k, val] : cors_answer_headers(origin, opts_.cors.any))
           res.set(k, val);
+      else if (opts_.cors.enabled() && !opts_.cors.any)
+        res.set(http::field::vary, "Origin"); // the answer depends on it
       pending_.erase(meta);
     }
     for (auto& [k, val] : reply.headers)
@@ -492,8 +513,12 @@ private:
         net::buffer(drain_),
         [self = shared_from_this()](beast::error_code ec, size_t) {
           self->reading_ = false;
-          if (ec && self->closed_)
-            self->do_close(); // the client closed after the last event
+          if (ec && self->closed_) {
+            // The client closed after the last event: no need to linger.
+            if (self->end_timer_)
+              self->end_timer_->cancel();
+            self->do_close();
+          }
           else if (ec)
             self->end_stream();
           else
@@ -520,11 +545,10 @@ private:
     }
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    auto timer = std::make_shared<net::steady_timer>(stream_.get_executor());
-    timer->expires_after(linger_for_);
-    timer->async_wait([self = shared_from_this(), timer](beast::error_code) {
-      self->do_close();
-    });
+    end_timer_ = std::make_unique<net::steady_timer>(stream_.get_executor());
+    end_timer_->expires_after(linger_for_);
+    end_timer_->async_wait(
+        [self = shared_from_this()](beast::error_code) { self->do_close(); });
   }
 
   void do_write() {
@@ -672,6 +696,9 @@ private:
   std::deque<std::string> stream_queue_;
   size_t stream_queued_ = 0;
   std::string stream_current_;
+  /// Bounds the wait for the client to close after the server ended a
+  /// stream.
+  std::unique_ptr<net::steady_timer> end_timer_;
   /// Keeps the connection alive while requests are in flight.
   std::shared_ptr<connection> hold_;
 };

@@ -152,9 +152,16 @@ session(session_actor::stateful_pointer<session_state> self,
           row.handler(ctx);
           break;
         case access_level::peer: {
-          auto refusal
-              = sync_refusal(ctx.svc().info.sync_secret,
-                             ctx.in->req.sync_secret, ctx.in->req.peer);
+          const auto& secret = ctx.svc().info.sync_secret;
+          auto refusal = sync_refusal(secret, ctx.in->req.sync_secret,
+                                      ctx.in->req.peer);
+          // Without a secret the hub trusts its own machine's callers, and
+          // a web page open there is one: its browser would deliver the
+          // page's POST (and its messages) even though the page could not
+          // read the answer. Nodes never send Origin; browsers do.
+          if (refusal.empty() && secret.empty() && !ctx.in->req.origin.empty())
+            refusal = "a web page may not call /sync of a hub without "
+                      "SYNC_SECRET (set one to serve browser clients)";
           if (refusal.empty())
             row.handler(ctx);
           else

@@ -24,6 +24,8 @@ struct http_request {
   std::string peer;
   /// The `Last-Event-ID` header, if any (a change feed resuming).
   std::string last_event_id;
+  /// The `Origin` header, if any: the request comes from a web page.
+  std::string origin;
 };
 
 /// An HTTP answer to write back: status, JSON body, extra headers.

@@ -3,6 +3,7 @@ origin gets the methods and headers it may use, its requests carry
 Access-Control-Allow-Origin, other origins get neither; without the
 setting nothing changes; a bad value stops start-up."""
 import http.client
+import json
 import unittest
 
 from harness import NodeTestCase
@@ -46,6 +47,31 @@ class CorsTest(NodeTestCase):
         s, h, _ = raw(n, "GET", "/health", {"Origin": "https://evil.example"})
         self.assertEqual(s, 200)
         self.assertNotIn("access-control-allow-origin", h)
+
+    def test_sync_is_never_for_pages_without_a_secret(self):
+        n = self.node(CORS_ORIGINS="*").start()
+        # A preflight for /sync is not granted, and its answers carry no
+        # CORS header (pages never read them).
+        s, h, _ = raw(n, "OPTIONS", "/sync", {"Origin": APP, "Access-Control-Request-Method": "POST"})
+        self.assertEqual(s, 403)
+        self.assertNotIn("access-control-allow-origin", h)
+        # A "simple" cross-origin POST, which a browser sends without a
+        # preflight: refused, nothing stored.
+        body = json.dumps({"group_id": "my_group", "client_id": "0123456789abcdef", "messages": [], "merkle": {}})
+        c = http.client.HTTPConnection("127.0.0.1", n.port, timeout=10)
+        c.request("POST", "/sync", body, {"Origin": "https://evil.example", "Content-Type": "text/plain"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        self.assertEqual(r.status, 401)
+        self.assertNotIn("access-control-allow-origin", {k.lower() for k, _ in r.getheaders()})
+        # The same call from a node (no Origin) is served.
+        c = http.client.HTTPConnection("127.0.0.1", n.port, timeout=10)
+        c.request("POST", "/sync", body, {"Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        self.assertEqual(r.status, 200)
 
     def test_without_the_setting_nothing_changes(self):
         n = self.node().start()
