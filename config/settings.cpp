@@ -1,8 +1,7 @@
 #include "config/settings.hpp"
 
-#include "protocol/cors.hpp"
-
 #include "auth/accounts.hpp"
+#include "protocol/cors.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/error.hpp"
 
@@ -13,8 +12,20 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 namespace crdt {
+
+namespace {
+
+// The machine's cores, as a default value.
+const char* cores() {
+  static const std::string text
+      = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+  return text.c_str();
+}
+
+} // namespace
 
 const std::vector<setting_spec>& setting_specs() {
   static const std::vector<setting_spec> specs{
@@ -69,7 +80,8 @@ const std::vector<setting_spec>& setting_specs() {
        "uncommitted write batches above which writes get 503"},
       {"SQLITE_SYNCHRONOUS", "FULL",
        "FULL: a commit survives power loss; NORMAL: survives a crash, faster"},
-      {"HTTP_THREADS", "1", "Asio threads serving HTTP"},
+      {"HTTP_THREADS", cores(),
+       "Asio threads serving HTTP (default: one per core)"},
       {"READERS", "2", "read-only SQLite connections (reader actors)"},
       {"CAF_CONFIG", "",
        "CAF tuning file (default: config/caf.ini beside the sources or in "
