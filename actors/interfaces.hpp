@@ -322,7 +322,9 @@ using session_actor = caf::typed_actor<
     // The connection wrote out everything its stream had queued.
     caf::reacts_to<drained_atom>,
     // A watch's timer fired (its generation): heartbeat or long-poll end.
-    caf::reacts_to<heartbeat_atom, uint64_t>>;
+    caf::reacts_to<heartbeat_atom, uint64_t>,
+    // The client stopped sending (closed or half-closed its connection).
+    caf::reacts_to<leave_atom>>;
 
 /// The live change feed: told by the writer what each commit stored, it
 /// reads the new changes once per burst of commits (only for tables that

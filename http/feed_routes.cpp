@@ -423,4 +423,13 @@ void feed_timer(session_ptr self, uint64_t generation) {
   arm_timer(w, w->ctx.svc().feed_cfg.heartbeat);
 }
 
+// The client closed its side: a waiting long poll is answered at once
+// (empty, to resume from the same place) and its subscription freed; a
+// stream notices by itself.
+void feed_client_gone(session_ptr self) {
+  auto w = self->state.watching;
+  if (w && w->longpoll && !w->done)
+    answer_poll(w, {}, w->caught_up);
+}
+
 } // namespace crdt

@@ -92,6 +92,7 @@ void feed_changes(session_actor::stateful_pointer<session_state> self,
 void feed_drained(session_actor::stateful_pointer<session_state> self);
 void feed_timer(session_actor::stateful_pointer<session_state> self,
                 uint64_t generation);
+void feed_client_gone(session_actor::stateful_pointer<session_state> self);
 
 // -- organizations and accounts (auth_routes.cpp) -----------------------------
 

@@ -302,6 +302,10 @@ private:
       eof_ = true;
       if (in_flight_ == 0)
         do_close();
+      else if (actor_)
+        // A request may wait for long (a long poll): the session answers
+        // it now rather than hold its place until the wait ends.
+        caf::anon_send(actor_, leave_atom::value);
       return;
     }
     auto req = parser_->release();

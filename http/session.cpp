@@ -189,6 +189,7 @@ session(session_actor::stateful_pointer<session_state> self,
       [=](heartbeat_atom, uint64_t generation) {
         feed_timer(self, generation);
       },
+      [=](leave_atom) { feed_client_gone(self); },
   };
 }
 

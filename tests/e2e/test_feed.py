@@ -268,6 +268,19 @@ class FeedTest(NodeTestCase):
         self.assertEqual(s, 201, b)
         return b["data"][0]["id"]
 
+    def test_a_long_poll_whose_client_leaves_frees_its_place(self):
+        n = self.node(FEED_MAX_SUBSCRIBERS="1").start()
+        sock = socket.create_connection(("127.0.0.1", n.port))
+        sock.sendall(("GET /store/contacts/changes?feed=longpoll&timeout=30 HTTP/1.1\r\nHost: x\r\n"
+                      f"Authorization: Bearer {n.token}\r\n\r\n").encode())
+        metrics = lambda: n.call("GET", "/metrics")[1].decode()
+        wait_for("the waiting poll", lambda: "crdt_store_feed_subscribers 1\n" in metrics())
+        sock.close()
+        # Long before its 30 s: the place is free for the next client.
+        wait_for("the place freed", lambda: "crdt_store_feed_subscribers 0\n" in metrics(), timeout=5)
+        s, b, _ = n.call("GET", "/store/contacts/changes?feed=longpoll&timeout=0")
+        self.assertEqual(s, 200, b)
+
     def test_limits(self):
         n = self.node(FEED_MAX_SUBSCRIBERS="2", FEED_REPLAY_LIMIT="5").start()
         for i in range(3):
