@@ -3,6 +3,7 @@
 #include "observe/metrics.hpp"
 #include "protocol/error.hpp"
 #include "protocol/exchange.hpp"
+#include "storage/hub_store.hpp"
 #include "protocol/sync.hpp"
 #include "protocol/timestamp.hpp"
 
@@ -134,6 +135,21 @@ void serve_exchange(self_ptr self, exchange_request req,
   });
 }
 
+// A relayed group's call, served from PostgreSQL by a relay of the pool of
+// the group's database. Its errors pass through: 503 while the database
+// cannot be reached, 400 for data it refuses.
+template <class... Ts>
+void serve_relayed(self_ptr self, const std::string& group, promise rp,
+                   Ts&&... xs) {
+  auto& st = self->state;
+  auto& pool = st.relays[hub_placement(group, st.relays.size())];
+  auto& relay = pool[st.next_relay++ % pool.size()];
+  self->request(relay, hub_timeout, relay_atom::value, group,
+                std::forward<Ts>(xs)...)
+      .then([=](std::string& body) mutable { rp.deliver(std::move(body)); },
+            [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
 } // namespace
 
 hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
@@ -164,7 +180,19 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
         auto* ex = std::get_if<exchange_request>(&*call);
         metrics::process().hub_request(ex ? "exchange" : "legacy", group_id,
                                        msgs.size());
-        if (ex)
+        if (!group.empty() && !st.relays.empty()) {
+          if (ex) {
+            serve_relayed(self, group, rp, std::move(*ex),
+                          static_cast<uint64_t>(st.page_bytes));
+          } else {
+            auto& req = std::get<sync_request>(*call);
+            auto trie = std::make_shared<const merkle_trie>(
+                std::move(req.merkle));
+            serve_relayed(self, group, rp, std::move(req.client_id),
+                          std::move(req.messages), trie_ptr{trie},
+                          max_answer_messages);
+          }
+        } else if (ex)
           serve_exchange(self, std::move(*ex), group, rp);
         else
           serve_legacy(self, std::move(std::get<sync_request>(*call)), group,

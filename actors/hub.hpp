@@ -26,6 +26,11 @@ struct hub_state {
   std::string node_id;
   /// The JSON size of the messages of one answer at most.
   size_t page_bytes = 512 * 1024;
+  /// With HUB_DATABASE_URL: per database, its pool of relays. Relayed
+  /// groups are served there (each by the database hub_placement names);
+  /// empty: from this node's SQLite file.
+  std::vector<std::vector<relay_actor>> relays;
+  size_t next_relay = 0;
   static inline const char* name = "hub";
 };
 

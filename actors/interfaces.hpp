@@ -297,6 +297,30 @@ using hub_actor = caf::typed_actor<
     // when the hub itself failed).
     caf::replies_to<sync_atom, std::string>::with<std::string>>;
 
+/// What /health says of the hub's PostgreSQL store (HUB_DATABASE_URL).
+struct relay_status {
+  /// Whether the last call reached the database.
+  bool ok = true;
+  /// The last failure's text, while it lasts.
+  std::string error;
+};
+
+/// Serves the /sync calls of relayed groups from PostgreSQL, one
+/// connection per relay actor (a bounded pool; a group's database is
+/// chosen by hub_placement). Runs detached: libpq blocks. A lost connection
+/// answers ec::unavailable (503) and is opened again on the next call.
+using relay_actor = caf::typed_actor<
+    // A protocol-2 call of a group: stores its messages and answers the
+    // wire body (group, call, page bytes).
+    caf::replies_to<relay_atom, std::string, exchange_request,
+                    uint64_t>::with<std::string>,
+    // A crdt-example-app call of a group (group, client id, messages,
+    // client's trie, answer limit).
+    caf::replies_to<relay_atom, std::string, std::string, std::vector<message>,
+                    trie_ptr, uint32_t>::with<std::string>,
+    // Answers whether the database answered the last call.
+    caf::replies_to<status_atom>::with<relay_status>>;
+
 /// Changes of one table, read once by the feed for all its subscribers
 /// (each keeps those of its own organization).
 struct feed_batch {
@@ -379,3 +403,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::read_store::page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::changes_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::changes_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::feed_batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::exchange_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::relay_status)

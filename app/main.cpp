@@ -9,6 +9,8 @@
 #include "http/server.hpp"
 #include "observe/log.hpp"
 #include "protocol/error.hpp"
+#include "storage/hub_store.hpp"
+#include "storage/pg.hpp"
 
 #include <caf/all.hpp>
 
@@ -168,6 +170,39 @@ int main(int argc, char** argv) {
   for (const auto& key : sync_setting_keys())
     if (cfg.origin[key] != "default")
       opts.declared_sync[key] = cfg.str(key);
+  opts.hub_database.urls = pg::split_database_urls(cfg.str("HUB_DATABASE_URL"));
+  opts.hub_database.pool
+      = static_cast<size_t>(cfg.integer("HUB_DATABASE_POOL"));
+  opts.hub_database.timeout_ms = cfg.integer("HUB_DATABASE_TIMEOUT_MS");
+  for (size_t i = 0; i < opts.hub_database.urls.size(); ++i) {
+    const auto& url = opts.hub_database.urls[i];
+    auto problem = pg::check_conninfo(url);
+    if (!problem.empty())
+      return fail("HUB_DATABASE_URL: " + pg::redact_conninfo(url) + ": "
+                  + problem);
+    // Creates or upgrades the tables now; a database that cannot be reached
+    // yet is connected to on the first /sync call (503 until then).
+    auto probe = pg_hub_store::open(url, opts.hub_database.timeout_ms);
+    std::string where = "hub database " + std::to_string(i + 1) + " of "
+                        + std::to_string(opts.hub_database.urls.size()) + " ("
+                        + pg::redact_conninfo(url) + ")";
+    if (probe)
+      std::cout << "crdt-store: relayed groups are kept in " << where
+                << std::endl;
+    else if (is(probe.error(), ec::unavailable))
+      std::cerr << "crdt-store: " << where << " cannot be reached yet: "
+                << describe(probe.error())
+                << "; /sync of relayed groups answers 503 until it can"
+                << std::endl;
+    else
+      return fail(where + ": " + describe(probe.error()));
+  }
+  if (!opts.hub_database.urls.empty())
+    std::cout << "crdt-store: this node's own group " << cfg.str("GROUP_ID")
+              << " stays in " << cfg.str("DB_SQLITE_FILE")
+              << "; hub processes sharing a database should each have a "
+                 "GROUP_ID of their own, which no node syncs with"
+              << std::endl;
 
   caf::actor_system_config caf_cfg;
   auto caf_file = caf_config_path(cfg);

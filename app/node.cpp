@@ -6,6 +6,7 @@
 #include "actors/hub.hpp"
 #include "actors/queue.hpp"
 #include "actors/reader.hpp"
+#include "actors/relay.hpp"
 #include "actors/sync.hpp"
 #include "actors/feed.hpp"
 #include "actors/writer.hpp"
@@ -181,6 +182,14 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   hub.max_drift = opts.max_drift_ms;
   hub.node_id = n.id_;
   hub.page_bytes = opts.sync_page_bytes;
+  for (const auto& url : opts.hub_database.urls) {
+    std::vector<relay_actor> pool;
+    for (size_t i = 0; i < std::max<size_t>(opts.hub_database.pool, 1); ++i)
+      pool.push_back(own(spawn_blocking(sys, opts.detach, crdt::relay, url,
+                                        opts.hub_database.timeout_ms)));
+    svc->relays.insert(svc->relays.end(), pool.begin(), pool.end());
+    hub.relays.push_back(std::move(pool));
+  }
   svc->hub = own(sys.spawn(crdt::hub, std::move(hub)));
   auth_options aopts{opts.info.token_key, opts.info.group_id, opts.token_ttl,
                      n.id_};

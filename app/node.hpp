@@ -23,6 +23,17 @@
 
 namespace crdt {
 
+/// The hub's PostgreSQL store of relayed groups (HUB_DATABASE_URL).
+struct hub_database_options {
+  /// One libpq connection string or URI per database; empty: relayed
+  /// groups stay in the SQLite file.
+  std::vector<std::string> urls;
+  /// Connections (relay actors) per database.
+  size_t pool = 4;
+  /// Statement timeout (ms).
+  int64_t timeout_ms = 10000;
+};
+
 /// Everything a node is built from.
 struct node_options {
   /// The database file and its durability.
@@ -51,6 +62,8 @@ struct node_options {
   size_t sync_page_bytes = 512 * 1024;
   /// The change feed's limits.
   feed_settings feed;
+  /// Where the hub keeps relayed groups.
+  hub_database_options hub_database;
   /// How the sync client reaches the hub.
   std::shared_ptr<hub_transport> transport;
   /// Whether the actors that block (SQLite, password hashing) get threads

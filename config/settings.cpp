@@ -108,10 +108,22 @@ const std::vector<setting_spec>& setting_specs() {
       {"FEED_REPLAY_LIMIT", "10000000",
        "log positions a feed may replay to catch a client up; a since "
        "further back answers 409 (list again, then follow from now)"},
+      {"HUB_DATABASE_URL", "",
+       "PostgreSQL for the groups this node relays as a hub: a libpq URI "
+       "(postgresql://user:password@host:5432/db) or connection string; "
+       "several URIs separated by spaces spread the groups over several "
+       "servers. Every hub process given the same value serves the same "
+       "groups (unset: relayed groups are kept in the SQLite file)"},
+      {"HUB_DATABASE_POOL", "4",
+       "connections to each hub database (requests beyond wait their turn)"},
+      {"HUB_DATABASE_TIMEOUT_MS", "10000",
+       "statement timeout of the hub database's connections (ms); a call "
+       "that runs longer is answered 503"},
       {"SYNC_SECRET_FILE", "",
        "a file holding SYNC_SECRET (Docker and compose secrets)"},
       {"JWT_SECRET_FILE", "", "a file holding JWT_SECRET"},
       {"METRICS_TOKEN_FILE", "", "a file holding METRICS_TOKEN"},
+      {"HUB_DATABASE_URL_FILE", "", "a file holding HUB_DATABASE_URL"},
       {"DEFAULT_ORGANIZATION_ADMIN_PASSWORD_FILE", "",
        "a file holding DEFAULT_ORGANIZATION_ADMIN_PASSWORD"},
   };
@@ -121,7 +133,7 @@ const std::vector<setting_spec>& setting_specs() {
 const std::vector<std::string>& secret_setting_keys() {
   static const std::vector<std::string> keys{
     "SYNC_SECRET", "JWT_SECRET", "DEFAULT_ORGANIZATION_ADMIN_PASSWORD",
-    "METRICS_TOKEN"};
+    "METRICS_TOKEN", "HUB_DATABASE_URL"};
   return keys;
 }
 
@@ -154,7 +166,8 @@ kind kind_of(const std::string& key) {
       || key == "MAX_CONNECTIONS" || key == "HEADER_TIMEOUT_MS"
       || key == "IDLE_TIMEOUT_MS" || key == "FEED_MAX_SUBSCRIBERS"
       || key == "FEED_HEARTBEAT_MS" || key == "FEED_QUEUE_BYTES"
-      || key == "FEED_REPLAY_LIMIT")
+      || key == "FEED_REPLAY_LIMIT" || key == "HUB_DATABASE_POOL"
+      || key == "HUB_DATABASE_TIMEOUT_MS")
     return kind::positive;
   if (key == "TOKEN_TTL_SECONDS")
     return kind::lifetime;

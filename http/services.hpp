@@ -51,6 +51,9 @@ struct services {
   auth_actor auth;
   feed_actor feed;
   std::vector<reader_actor> readers;
+  /// The hub's PostgreSQL relays (all databases), for /health; empty
+  /// without HUB_DATABASE_URL.
+  std::vector<relay_actor> relays;
   /// Connections for short reads made by the sessions themselves.
   std::shared_ptr<read_pool> pool;
   /// The tables served now (changes when definitions arrive).

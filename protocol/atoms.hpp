@@ -76,4 +76,7 @@ CAF_ADD_ATOM(crdt_store, crdt, bootstrap_atom, "bootstrap")
   /// Session: time for a feed heartbeat, or a long poll's end.
   CAF_ADD_ATOM(crdt_store, crdt, heartbeat_atom, "heartbeat")
 
+  /// Hub to relay: serve a relayed group's /sync call from PostgreSQL.
+  CAF_ADD_ATOM(crdt_store, crdt, relay_atom, "relay")
+
 CAF_END_TYPE_ID_BLOCK(crdt_store)

@@ -40,6 +40,8 @@ const char* to_string(ec code) {
     return "throttled";
   case ec::disk_full:
     return "disk_full";
+  case ec::unavailable:
+    return "unavailable";
   }
   return "unknown";
 }

@@ -48,6 +48,9 @@ enum class ec : uint8_t {
   /// The database's disk (or its size limit) is full: nothing was stored;
   /// writes succeed again once space is freed.
   disk_full,
+  /// A service the request needs (the hub's PostgreSQL database) cannot be
+  /// reached, is starting or shutting down: answered 503, retried later.
+  unavailable,
 };
 
 /// Returns the name of a code, e.g. "bad_timestamp".

@@ -10,16 +10,17 @@ set -euo pipefail
 build_packages=(
   g++ make cmake ccache pkg-config
   libcaf-dev libboost1.81-dev
-  rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev
+  rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev
 )
 # clang and its runtime libraries: the libFuzzer targets (scripts/fuzz.sh);
 # util-linux: prlimit for the descriptor-exhaustion test;
 # python3-prometheus-client: its parser checks GET /metrics (test_observe);
 # chromium and python3-websocket: the console's test drives a headless
-# browser through the DevTools protocol (test_console).
+# browser through the DevTools protocol (test_console);
+# postgresql-15: the PostgreSQL hub's tests start their own server.
 test_packages=(libboost-test1.81-dev python3 python3-prometheus-client sqlite3 wrk curl
                clang libclang-rt-14-dev util-linux chromium python3-websocket
-               fonts-dejavu-core)
+               fonts-dejavu-core postgresql-15)
 container_packages=(
   podman buildah runc uidmap slirp4netns fuse-overlayfs
   containernetworking-plugins golang-github-containernetworking-plugin-dnsname

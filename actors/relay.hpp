@@ -1,0 +1,29 @@
+#pragma once
+
+#include "actors/interfaces.hpp"
+#include "storage/hub_store.hpp"
+
+#include <memory>
+#include <string>
+
+namespace crdt {
+
+/// State of a relay: one PostgreSQL connection of the pool, opened on the
+/// first call and again after it broke.
+struct relay_state {
+  /// The database's libpq connection string or URI.
+  std::string conninfo;
+  /// The session's statement timeout (ms).
+  int64_t statement_timeout_ms = 10000;
+  std::unique_ptr<pg_hub_store> store;
+  /// The last call's outcome, for /health.
+  relay_status status;
+  static inline const char* name = "relay";
+};
+
+/// A relay of the hub's PostgreSQL pool; spawn it detached.
+relay_actor::behavior_type relay(relay_actor::stateful_pointer<relay_state> self,
+                                 std::string conninfo,
+                                 int64_t statement_timeout_ms);
+
+} // namespace crdt
