@@ -297,12 +297,46 @@ using hub_actor = caf::typed_actor<
     // when the hub itself failed).
     caf::replies_to<sync_atom, std::string>::with<std::string>>;
 
-/// What /health says of the hub's PostgreSQL store (HUB_DATABASE_URL).
-struct relay_status {
-  /// Whether the last call reached the database.
-  bool ok = true;
-  /// The last failure's text, while it lasts.
-  std::string error;
+/// What the hub's relays last saw of their PostgreSQL databases
+/// (HUB_DATABASE_URL), for /health: written by the relays, read without
+/// asking them (a relay may be busy with a query for seconds).
+class hub_database_health {
+public:
+  struct entry {
+    /// The database, its password hidden.
+    std::string database;
+    /// Whether the last call of a relay of this database reached it.
+    bool ok = true;
+    /// Why not, while it lasts.
+    std::string error;
+  };
+
+  explicit hub_database_health(std::vector<std::string> databases) {
+    for (auto& d : databases)
+      entries_.push_back({std::move(d), true, {}});
+  }
+
+  /// A relay of database `i` reached it, or failed to (`error`).
+  void record(size_t i, bool ok, std::string error = {}) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    entries_[i].ok = ok;
+    entries_[i].error = std::move(error);
+  }
+
+  std::vector<entry> snapshot() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return entries_;
+  }
+
+  /// The number of databases.
+  size_t size() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return entries_.size();
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::vector<entry> entries_;
 };
 
 /// Serves the /sync calls of relayed groups from PostgreSQL, one
@@ -317,9 +351,7 @@ using relay_actor = caf::typed_actor<
     // A crdt-example-app call of a group (group, client id, messages,
     // client's trie, answer limit).
     caf::replies_to<relay_atom, std::string, std::string, std::vector<message>,
-                    trie_ptr, uint32_t>::with<std::string>,
-    // Answers whether the database answered the last call.
-    caf::replies_to<status_atom>::with<relay_status>>;
+                    trie_ptr, uint32_t>::with<std::string>>;
 
 /// Changes of one table, read once by the feed for all its subscribers
 /// (each keeps those of its own organization).
@@ -404,4 +436,3 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::changes_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::changes_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::feed_batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::exchange_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::relay_status)

@@ -4,6 +4,7 @@
 #include "protocol/error.hpp"
 #include "storage/pg.hpp"
 
+#include <chrono>
 #include <iostream>
 
 namespace crdt {
@@ -13,42 +14,66 @@ namespace {
 using self_ptr = relay_actor::stateful_pointer<relay_state>;
 
 // The store, connected (and its schema current); a broken connection is
-// replaced. Fails with ec::unavailable while the database cannot be reached.
+// replaced. Fails with ec::unavailable while the database cannot be reached;
+// after a failed attempt, calls within the next second fail at once instead
+// of each waiting for a connect timeout.
 caf::expected<pg_hub_store*> connected(self_ptr self) {
   auto& st = self->state;
   if (st.store && st.store->ok())
     return st.store.get();
   st.store.reset();
-  auto opened = pg_hub_store::open(st.conninfo, st.statement_timeout_ms);
-  if (!opened)
+  auto now = std::chrono::steady_clock::now();
+  if (st.last_failure && now - st.failed_at < std::chrono::seconds(1))
+    return st.last_failure;
+  auto opened = pg_hub_store::open(st.conninfo, st.statement_timeout_ms,
+                                   st.database, st.health->size());
+  if (!opened) {
+    st.last_failure = opened.error();
+    st.failed_at = now;
     return opened.error();
+  }
+  st.last_failure = caf::none;
   st.store = std::move(*opened);
   return st.store.get();
 }
 
-// Runs `call` on the connected store and notes the outcome; a failure that
-// came from the connection drops it (the next call connects again).
+// Runs `call` on the connected store and notes the outcome. A connection
+// that failed (the database restarted, a failover, a broken socket) is
+// dropped; when it was an old one, the call is tried once more on a new
+// connection (every call is idempotent), so a restart of the database costs
+// the nodes nothing but a reconnect.
 template <class F>
 auto run(self_ptr self, F call) -> decltype(call(std::declval<pg_hub_store&>())) {
+  using result_type = decltype(call(std::declval<pg_hub_store&>()));
   auto& st = self->state;
-  auto store = connected(self);
-  decltype(call(std::declval<pg_hub_store&>())) out = store.error();
-  if (store)
-    out = call(**store);
+  auto attempt = [&](bool& fresh) -> result_type {
+    fresh = !(st.store && st.store->ok());
+    auto store = connected(self);
+    if (!store)
+      return result_type{store.error()};
+    auto out = call(**store);
+    if (!out && (is(out.error(), ec::unavailable) || !st.store->ok()))
+      st.store.reset();
+    return out;
+  };
+  bool fresh = false;
+  auto out = attempt(fresh);
+  if (!out && is(out.error(), ec::unavailable) && !fresh)
+    out = attempt(fresh);
   if (out) {
-    if (!st.status.ok)
+    if (!st.ok)
       std::cerr << "crdt-store: the hub database answers again ("
                 << pg::redact_conninfo(st.conninfo) << ")" << std::endl;
-    st.status = {};
+    st.ok = true;
+    st.health->record(st.database, true);
     return out;
   }
-  if (st.store && !st.store->ok())
-    st.store.reset();
-  auto why = describe(out.error());
   if (is(out.error(), ec::unavailable)) {
-    if (st.status.ok)
+    auto why = describe(out.error());
+    if (st.ok)
       std::cerr << "crdt-store: " << why << std::endl;
-    st.status = {false, why};
+    st.ok = false;
+    st.health->record(st.database, false, why);
   }
   return out;
 }
@@ -57,9 +82,13 @@ auto run(self_ptr self, F call) -> decltype(call(std::declval<pg_hub_store&>()))
 
 relay_actor::behavior_type relay(relay_actor::stateful_pointer<relay_state> self,
                                  std::string conninfo,
-                                 int64_t statement_timeout_ms) {
+                                 int64_t statement_timeout_ms,
+                                 std::shared_ptr<hub_database_health> health,
+                                 size_t database) {
   self->state.conninfo = std::move(conninfo);
   self->state.statement_timeout_ms = statement_timeout_ms;
+  self->state.health = std::move(health);
+  self->state.database = database;
   return {
       [=](relay_atom, const std::string& group, exchange_request& req,
           uint64_t page_bytes) -> caf::result<std::string> {
@@ -81,7 +110,6 @@ relay_actor::behavior_type relay(relay_actor::stateful_pointer<relay_state> self
           return body.error();
         return std::move(*body);
       },
-      [=](status_atom) -> relay_status { return self->state.status; },
   };
 }
 

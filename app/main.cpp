@@ -174,15 +174,28 @@ int main(int argc, char** argv) {
   opts.hub_database.pool
       = static_cast<size_t>(cfg.integer("HUB_DATABASE_POOL"));
   opts.hub_database.timeout_ms = cfg.integer("HUB_DATABASE_TIMEOUT_MS");
+  if (!opts.hub_database.urls.empty() && cfg.origin["GROUP_ID"] == "default")
+    return fail("HUB_DATABASE_URL is set but GROUP_ID is not: a hub process "
+                "serves its own group from its SQLite file, not from "
+                "PostgreSQL, so give it a group of its own that no node "
+                "syncs with (GROUP_ID=hub-1), or nodes of the default group "
+                "would be split between the processes");
   for (size_t i = 0; i < opts.hub_database.urls.size(); ++i) {
     const auto& url = opts.hub_database.urls[i];
+    auto shown = pg::redact_conninfo(url);
     auto problem = pg::check_conninfo(url);
+    // libpq may quote the part it cannot parse, password included.
+    if (!problem.empty() && shown != url)
+      problem = "libpq cannot parse it";
+    if (problem.empty() && opts.hub_database.urls.size() > 1
+        && url.rfind("postgres", 0) != 0)
+      problem = "several databases must each be a postgresql:// URI";
     if (!problem.empty())
-      return fail("HUB_DATABASE_URL: " + pg::redact_conninfo(url) + ": "
-                  + problem);
+      return fail("HUB_DATABASE_URL: " + shown + ": " + problem);
     // Creates or upgrades the tables now; a database that cannot be reached
     // yet is connected to on the first /sync call (503 until then).
-    auto probe = pg_hub_store::open(url, opts.hub_database.timeout_ms);
+    auto probe = pg_hub_store::open(url, opts.hub_database.timeout_ms, i,
+                                    opts.hub_database.urls.size());
     std::string where = "hub database " + std::to_string(i + 1) + " of "
                         + std::to_string(opts.hub_database.urls.size()) + " ("
                         + pg::redact_conninfo(url) + ")";
@@ -200,8 +213,8 @@ int main(int argc, char** argv) {
   if (!opts.hub_database.urls.empty())
     std::cout << "crdt-store: this node's own group " << cfg.str("GROUP_ID")
               << " stays in " << cfg.str("DB_SQLITE_FILE")
-              << "; hub processes sharing a database should each have a "
-                 "GROUP_ID of their own, which no node syncs with"
+              << " (relayed groups kept there before HUB_DATABASE_URL are "
+                 "no longer served from it: their nodes refill PostgreSQL)"
               << std::endl;
 
   caf::actor_system_config caf_cfg;

@@ -14,6 +14,7 @@
 #include "auth/credentials.hpp"
 #include "protocol/error.hpp"
 #include "protocol/timestamp.hpp"
+#include "storage/pg.hpp"
 
 #include <caf/all.hpp>
 
@@ -182,12 +183,19 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   hub.max_drift = opts.max_drift_ms;
   hub.node_id = n.id_;
   hub.page_bytes = opts.sync_page_bytes;
-  for (const auto& url : opts.hub_database.urls) {
+  if (!opts.hub_database.urls.empty()) {
+    std::vector<std::string> shown;
+    for (const auto& url : opts.hub_database.urls)
+      shown.push_back(pg::redact_conninfo(url));
+    svc->hub_database
+        = std::make_shared<hub_database_health>(std::move(shown));
+  }
+  for (size_t db = 0; db < opts.hub_database.urls.size(); ++db) {
     std::vector<relay_actor> pool;
     for (size_t i = 0; i < std::max<size_t>(opts.hub_database.pool, 1); ++i)
-      pool.push_back(own(spawn_blocking(sys, opts.detach, crdt::relay, url,
-                                        opts.hub_database.timeout_ms)));
-    svc->relays.insert(svc->relays.end(), pool.begin(), pool.end());
+      pool.push_back(own(spawn_blocking(
+          sys, opts.detach, crdt::relay, opts.hub_database.urls[db],
+          opts.hub_database.timeout_ms, svc->hub_database, db)));
     hub.relays.push_back(std::move(pool));
   }
   svc->hub = own(sys.spawn(crdt::hub, std::move(hub)));

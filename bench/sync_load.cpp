@@ -1,7 +1,11 @@
 // Load generator and probe for a hub's POST /sync, in the bounded exchange:
 //
-//   bench_sync <host> <port> <group> <shape> <count> <probe-calls> <clients>
-//              <batches> [size=1000]
+//   bench_sync <host> <port[,port...]> <group> <shape> <count> <probe-calls>
+//              <clients> <batches> [size=1000] [groups=1]
+//
+// Preload and probe use the first port; ingest clients take the ports in
+// turn (several hub processes), and with groups > 1 client i pushes to group
+// "<group>-<i % groups>" (a hub serving many groups).
 //
 // 1. preload: stores a history through pushes of 2,000 messages: with
 //    shape "minutes", one message a minute for <count> minutes back; with
@@ -185,14 +189,16 @@ void probe(connection& c, const std::string& group, int calls,
               trie.to_json().size());
 }
 
-void ingest(const std::string& host, const std::string& port,
-            const std::string& group, int clients, long batches, size_t size) {
+void ingest(const std::string& host, const std::vector<std::string>& ports,
+            const std::string& group, int clients, long batches, size_t size,
+            int groups) {
   std::atomic<long> sent{0};
   auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (int i = 0; i < clients; ++i)
     threads.emplace_back([&, i] {
-      connection c{host, port};
+      connection c{host, ports[static_cast<size_t>(i) % ports.size()]};
+      auto into = groups > 1 ? group + "-" + std::to_string(i % groups) : group;
       std::string node(16, static_cast<char>('d' + i % 3));
       node[0] = static_cast<char>('0' + i);
       for (long b = 0; b < batches; ++b) {
@@ -201,16 +207,18 @@ void ingest(const std::string& host, const std::string& port,
         for (size_t k = 0; k < size; ++k)
           msgs.push_back(make_message(at, static_cast<uint32_t>(b * size + k),
                                       node, static_cast<long>(k)));
-        push(c, group, node, std::move(msgs));
+        push(c, into, node, std::move(msgs));
         sent += static_cast<long>(size);
       }
     });
   for (auto& t : threads)
     t.join();
   auto secs = seconds_since(start);
-  std::printf("ingest: %ld messages from %d clients in batches of %zu in "
-              "%.1f s: %.0f messages/s\n",
-              sent.load(), clients, size, secs, sent / secs);
+  std::printf("ingest: %ld messages from %d clients in batches of %zu into "
+              "%d group(s) through %zu hub process(es) in %.1f s: %.0f "
+              "messages/s\n",
+              sent.load(), clients, size, groups, ports.size(), secs,
+              sent / secs);
 }
 
 } // namespace
@@ -219,7 +227,7 @@ int main(int argc, char** argv) {
   if (argc < 9) {
     std::fprintf(stderr, "usage: bench_sync <host> <port> <group> "
                          "minutes|burst <count> <probe-calls> <clients> "
-                         "<batches> [size]\n");
+                         "<batches> [size] [groups]\n");
     return 2;
   }
   std::string host = argv[1], port = argv[2], group = argv[3];
@@ -229,6 +237,14 @@ int main(int argc, char** argv) {
   int clients = std::atoi(argv[7]);
   long batches = std::atol(argv[8]);
   size_t size = argc > 9 ? std::strtoul(argv[9], nullptr, 10) : 1000;
+  int groups = argc > 10 ? std::atoi(argv[10]) : 1;
+  std::vector<std::string> ports;
+  for (size_t at = 0; at <= port.size();) {
+    auto comma = std::min(port.find(',', at), port.size());
+    ports.push_back(port.substr(at, comma - at));
+    at = comma + 1;
+  }
+  port = ports.front();
   connection c{host, port};
   merkle_trie trie;
   if (count > 0)
@@ -236,6 +252,6 @@ int main(int argc, char** argv) {
   if (calls > 0)
     probe(c, group, calls, trie);
   if (clients > 0)
-    ingest(host, port, group, clients, batches, size);
+    ingest(host, ports, group, clients, batches, size, groups);
   return 0;
 }

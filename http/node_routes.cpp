@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <optional>
 
 #include <rapidjson/stringbuffer.h>
@@ -65,7 +66,8 @@ http_reply sync_error_reply(const caf::error& err) {
 std::string render_health(const node_info& info, const clock_status& cs,
                           uint64_t pending, const sync_status& ss,
                           const storage_status& storage,
-                          const schema_catalog& catalog) {
+                          const schema_catalog& catalog,
+                          const hub_database_health* hub_db) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w{buf};
   auto str = [&](const char* k, const std::string& v) {
@@ -73,8 +75,14 @@ std::string render_health(const node_info& info, const clock_status& cs,
     w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
   };
   w.StartObject();
-  // Reads keep working on a full disk, so the node is degraded, not down.
-  str("status", storage.disk_full ? "degraded" : "ok");
+  // Reads keep working on a full disk, and the local API without the hub's
+  // database, so the node is degraded, not down.
+  std::vector<hub_database_health::entry> dbs;
+  if (hub_db)
+    dbs = hub_db->snapshot();
+  bool dbs_ok = std::all_of(dbs.begin(), dbs.end(),
+                            [](const auto& e) { return e.ok; });
+  str("status", storage.disk_full || !dbs_ok ? "degraded" : "ok");
   str("node_id", cs.node_id);
   str("group_id", info.group_id);
   str("database", info.database);
@@ -93,6 +101,21 @@ std::string render_health(const node_info& info, const clock_status& cs,
     w.Uint64(storage.refused);
   }
   w.EndObject();
+  // The hub's PostgreSQL databases, as its relays last found them.
+  if (hub_db) {
+    w.Key("hub_databases");
+    w.StartArray();
+    for (const auto& e : dbs) {
+      w.StartObject();
+      str("database", e.database);
+      w.Key("ok");
+      w.Bool(e.ok);
+      if (!e.ok)
+        str("error", e.error);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   // The tables served, and definitions that lost to an earlier one of
   // the same field (the same list on every node once synced).
   w.Key("schema");
@@ -230,7 +253,8 @@ void health_of_storage(const request_context& ctx, const clock_status& cs,
           [=](storage_status& storage) {
             ctx.reply({200,
                        render_health(ctx.svc().info, cs, pending, ss, storage,
-                                     *ctx.svc().catalog),
+                                     *ctx.svc().catalog,
+                                     ctx.svc().hub_database.get()),
                        {}});
           },
           [=](caf::error& err) { ctx.reply(error_reply(err)); });

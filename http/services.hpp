@@ -51,9 +51,9 @@ struct services {
   auth_actor auth;
   feed_actor feed;
   std::vector<reader_actor> readers;
-  /// The hub's PostgreSQL relays (all databases), for /health; empty
+  /// What the hub's PostgreSQL relays last saw of their databases; null
   /// without HUB_DATABASE_URL.
-  std::vector<relay_actor> relays;
+  std::shared_ptr<hub_database_health> hub_database;
   /// Connections for short reads made by the sessions themselves.
   std::shared_ptr<read_pool> pool;
   /// The tables served now (changes when definitions arrive).

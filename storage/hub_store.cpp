@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS crdt_hub_messages (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS crdt_hub_messages_seq
   ON crdt_hub_messages (group_id, seq);
+CREATE TABLE IF NOT EXISTS crdt_hub_placement (
+  id integer PRIMARY KEY CHECK (id = 0),
+  position integer NOT NULL,
+  databases integer NOT NULL
+);
 CREATE TABLE IF NOT EXISTS crdt_hub_trie (
   group_id text NOT NULL,
   key text COLLATE "C" NOT NULL,
@@ -180,17 +185,61 @@ caf::expected<value> decode_value(std::string_view b) {
 }
 
 caf::expected<std::unique_ptr<pg_hub_store>>
-pg_hub_store::open(const std::string& conninfo, int64_t statement_timeout_ms) {
+pg_hub_store::open(const std::string& conninfo, int64_t statement_timeout_ms,
+                   size_t position, size_t databases) {
   auto db = pg::connection::open(conninfo, statement_timeout_ms);
   if (!db)
     return db.error();
   std::unique_ptr<pg_hub_store> st{new pg_hub_store{std::move(*db)}};
   if (auto err = st->migrate())
     return err;
+  if (auto err = st->check_placement(position, databases))
+    return err;
   return st;
 }
 
+caf::error pg_hub_store::check_placement(size_t position, size_t databases) {
+  auto r = db_->query(
+      "WITH mine AS (INSERT INTO crdt_hub_placement VALUES (0, $1, $2) ON "
+      "CONFLICT (id) DO NOTHING RETURNING position, databases) SELECT "
+      "position, databases FROM mine UNION ALL SELECT position, databases "
+      "FROM crdt_hub_placement",
+      pg::params{}
+          .integer(static_cast<int64_t>(position))
+          .integer(static_cast<int64_t>(databases)));
+  if (!r)
+    return r.error();
+  auto at = r->integer(0, 0);
+  auto of = r->integer(0, 1);
+  if (at == static_cast<int64_t>(position)
+      && of == static_cast<int64_t>(databases))
+    return caf::none;
+  return make_error(
+      ec::storage_failure,
+      "this database is number " + std::to_string(at + 1) + " of "
+          + std::to_string(of)
+          + " in the HUB_DATABASE_URL of the processes that use it, not "
+            "number "
+          + std::to_string(position + 1) + " of " + std::to_string(databases)
+          + ": groups would be looked for in the wrong database. Give every "
+            "hub process the same list in the same order; to change the "
+            "list, move the groups first (docs/sync.md)");
+}
+
 caf::error pg_hub_store::migrate() {
+  // Nothing to do (the common case, every reconnect): no lock, and no
+  // CREATE privilege needed.
+  auto current = db_->query(
+      "SELECT CASE WHEN to_regclass('crdt_hub_schema') IS NULL THEN 0 ELSE "
+      "1 END",
+      {});
+  if (!current)
+    return current.error();
+  if (current->integer(0, 0) == 1) {
+    auto v = db_->query("SELECT max(version) FROM crdt_hub_schema", {});
+    if (v && !v->is_null(0, 0) && v->integer(0, 0) == hub_schema_version)
+      return caf::none;
+  }
   if (auto err = db_->exec(migrate_lock))
     return err;
   auto run = [&]() -> caf::error {
@@ -235,7 +284,9 @@ caf::expected<size_t> pg_hub_store::store(const std::string& group,
   if (msgs.empty())
     return size_t{0};
   transaction tx{*db_};
-  if (auto err = tx.begin())
+  // READ COMMITTED whatever the database's default: once the group's row is
+  // locked, each statement sees every batch committed before.
+  if (auto err = tx.begin("BEGIN ISOLATION LEVEL READ COMMITTED"))
     return err;
   // Creates the group on first use and locks its row until the commit:
   // the batches of a group are numbered and committed one at a time.
@@ -423,8 +474,11 @@ pg_hub_store::exchange(const std::string& group, exchange_request req,
   if (!req.after)
     return ans;
   // A cursor of another stream (another hub, or this group before it was
-  // moved here under a new id) means nothing: the stream starts over.
-  ans.next = req.hub == g->stream_id ? *req.after : 0;
+  // moved here under a new id) means nothing: the stream starts over. So
+  // does one past the head: the database was restored from a backup or
+  // failed over to a replica that lost commits, and numbers it hands out
+  // again would be skipped.
+  ans.next = req.hub == g->stream_id && *req.after <= g->head ? *req.after : 0;
   while (!full && ans.next < g->head) {
     auto r = db_->query(
         "SELECT ts, dataset, row_id, col, value, seq FROM crdt_hub_messages "
@@ -501,7 +555,7 @@ pg_hub_store::legacy(const std::string& group, const std::string& client_id,
   };
   if (auto err = fetch(since_timestamp(*since), "", limit))
     return err;
-  if (out.size() == limit) {
+  if (limit > 0 && out.size() == limit) {
     const std::string last = out.back().timestamp;
     if (auto err = fetch(last, last.substr(0, 16) + ";", INT32_MAX))
       return err;

@@ -8,6 +8,8 @@
 //   crdt_hub_groups   (group_id, stream_id, head, messages)
 //   crdt_hub_messages (group_id, ts, dataset, row_id, col, value, seq)
 //   crdt_hub_trie     (group_id, key, hash)
+//   crdt_hub_placement (position, databases): this database's place in
+//                     HUB_DATABASE_URL, checked by every process
 //
 // Commit order is stream order: a batch takes its group's row lock
 // (SELECT ... FOR UPDATE) before numbering its new messages head+1, head+2,
@@ -55,9 +57,13 @@ class pg_hub_store {
 public:
   /// Connects and brings the schema to hub_schema_version (ec::unavailable
   /// when the server cannot be reached; ec::storage_failure when its schema
-  /// is newer than this binary knows).
+  /// is newer than this binary knows). The database is number `position`
+  /// of `databases` in HUB_DATABASE_URL: the first process to use it records
+  /// that, and a process configured otherwise is refused
+  /// (ec::storage_failure), since it would place groups elsewhere.
   static caf::expected<std::unique_ptr<pg_hub_store>>
-  open(const std::string& conninfo, int64_t statement_timeout_ms);
+  open(const std::string& conninfo, int64_t statement_timeout_ms,
+       size_t position = 0, size_t databases = 1);
 
   /// Whether the connection still works (false: open a new one).
   bool ok() const {
@@ -94,6 +100,7 @@ private:
     // nop
   }
   caf::error migrate();
+  caf::error check_placement(size_t position, size_t databases);
 
   std::unique_ptr<pg::connection> db_;
 };

@@ -45,10 +45,17 @@ void append_array_element(std::string& out, std::string_view s) {
 
 caf::expected<std::unique_ptr<connection>>
 connection::open(const std::string& conninfo, int64_t statement_timeout_ms) {
-  // Ours first: what the connection string says overrides them.
-  const char* keys[] = {"connect_timeout", "application_name", "dbname",
+  // Ours first: what the connection string says overrides them. The
+  // keepalives and the TCP user timeout end a query on a connection whose
+  // peer vanished (a crashed host, a failover without a reset) within about
+  // half a minute instead of the kernel's hours.
+  const char* keys[] = {"connect_timeout",    "application_name",
+                        "keepalives",         "keepalives_idle",
+                        "keepalives_interval", "keepalives_count",
+                        "tcp_user_timeout",   "dbname",
                         nullptr};
-  const char* values[] = {"5", "crdt-store", conninfo.c_str(), nullptr};
+  const char* values[] = {"5",  "crdt-store", "1",    "10", "5",
+                          "3",  "30000",      conninfo.c_str(), nullptr};
   PGconn* raw = PQconnectdbParams(keys, values, 1);
   if (!raw)
     return make_error(ec::unavailable, "out of memory connecting to "
@@ -76,14 +83,24 @@ caf::error connection::fail(const PGresult* r, const char* what) const {
   auto text = std::string{what} + ": " + why;
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string_view code = state ? state : "";
+  // A full disk is answered like the SQLite hub's (507, retry later).
+  if (code == "53100")
+    return make_error(ec::disk_full, "the hub database's disk is full: "
+                                         + text);
+  // The server went away, restarts, is out of connections or memory, a
+  // transaction lost a race, or this is a read-only standby (a failover
+  // left the connection on the old primary): worth a new connection and a
+  // retry.
   if (!ok() || code.substr(0, 2) == "08" || code == "57P01" || code == "57P02"
       || code == "57P03" || code.substr(0, 2) == "53"
-      || code.substr(0, 2) == "40")
+      || code.substr(0, 2) == "40" || code == "25006")
     return make_error(ec::unavailable, "the hub database is unavailable: "
                                            + text);
   if (code == "57014")
     return make_error(ec::timeout, "the hub database timed out: " + text);
-  if (code.substr(0, 2) == "22")
+  // Text PostgreSQL cannot hold (invalid UTF-8 in a group id): the
+  // caller's. Anything else is ours.
+  if (code == "22021" || code == "22P05")
     return make_error(ec::bad_request, text);
   return make_error(ec::storage_failure, text);
 }

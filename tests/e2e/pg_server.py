@@ -120,6 +120,7 @@ class PgServer:
 if __name__ == "__main__":
     pg = PgServer(datadir=sys.argv[1] if len(sys.argv) > 1 else None,
                   fsync=os.environ.get("PG_FSYNC", "on") == "on")
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT, signal.SIGTERM])
     pg.start()
     print(pg.url, flush=True)
     try:

@@ -177,6 +177,11 @@ class PgHubTest(NodeTestCase):
         self.assertEqual(s, 503, b)
         self.assertEqual(headers.get("Retry-After"), "1")
         self.assertIn("hub database", json.loads(b)["reason"])
+        h = hub.call("GET", "/health", auth=False)[1]
+        self.assertEqual(h["status"], "degraded")
+        self.assertFalse(h["hub_databases"][0]["ok"])
+        self.assertEqual(h["hub_databases"][0]["database"], self.pg.url)
+        self.assertIn("hub database", h["hub_databases"][0]["error"])
         # A hub process starting while the database is down starts anyway.
         late = self.node(HUB_DATABASE_URL=self.pg.url, GROUP_ID="hub-late").start()
         self.assertIn("cannot be reached yet", late.output())
@@ -186,16 +191,37 @@ class PgHubTest(NodeTestCase):
         for h in (hub, late):
             s, _, b = post_sync(h.port, body)
             self.assertEqual(s, 200, b)
+            health = h.call("GET", "/health", auth=False)[1]
+            self.assertEqual(health["status"], "ok")
+            self.assertEqual(health["hub_databases"], [{"database": self.pg.url, "ok": True}])
         # The local API never depended on the database.
         self.assertEqual(hub.call("POST", "/store/contacts", {"data": {"first_name": "x"}})[0], 201)
 
     def test_bad_database_url_stops_the_start(self):
-        n = self.node(HUB_DATABASE_URL="postgresql://u:sekret@127.0.0.1:5432/db?nosuchkey=1")
+        n = self.node(HUB_DATABASE_URL="postgresql://u:sekret@127.0.0.1:5432/db?nosuchkey=1",
+                      GROUP_ID="hub-x")
         with self.assertRaises(RuntimeError) as e:
             n.start()
         self.assertIn("HUB_DATABASE_URL", str(e.exception))
         self.assertIn("u:***@127.0.0.1", n.output())
         self.assertNotIn("sekret", n.output())
+
+    def test_a_hub_process_needs_a_group_of_its_own(self):
+        # Left at the default group, which nodes use too, each process would
+        # serve that group from its own SQLite file.
+        n = self.node(HUB_DATABASE_URL=self.pg.url)
+        with self.assertRaises(RuntimeError):
+            n.start()
+        self.assertIn("GROUP_ID", n.output())
+
+    def test_processes_must_list_the_databases_alike(self):
+        other = PgServer().start()
+        self.addCleanup(other.stop)
+        self.node(HUB_DATABASE_URL=f"{self.pg.url} {other.url}", GROUP_ID="hub-1").start()
+        swapped = self.node(HUB_DATABASE_URL=f"{other.url} {self.pg.url}", GROUP_ID="hub-2")
+        with self.assertRaises(RuntimeError):
+            swapped.start()
+        self.assertIn("number 2 of 2", swapped.output())
 
 
 if __name__ == "__main__":

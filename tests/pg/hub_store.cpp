@@ -24,6 +24,7 @@
 #include "storage/pg.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <future>
 #include <limits>
@@ -328,6 +329,7 @@ BOOST_AUTO_TEST_CASE(values_survive_the_trip) {
   BOOST_REQUIRE_EQUAL(got.size(), ms.size());
   for (size_t i = 0; i < ms.size(); ++i)
     BOOST_CHECK(got[i] == ms[i]);
+  BOOST_CHECK(std::signbit(std::get<double>(got[4].val))); // -0.0 stays
   BOOST_CHECK(!decode_value("x"));
   BOOST_CHECK(!decode_value("i123"));
 }
@@ -355,6 +357,121 @@ BOOST_AUTO_TEST_CASE(legacy_clients_get_what_their_trie_lacks) {
   BOOST_REQUIRE(ans);
   BOOST_CHECK_EQUAL(ans->messages.size(), 100u);
   BOOST_CHECK_EQUAL(ans->messages.front().timestamp, ms[200].timestamp);
+  // With a limit, the answer still ends at the end of a minute: 50 from
+  // minute 200 on, and the three others of the 50th's minute; the caller's
+  // own messages are left out.
+  std::vector<message> crowd;
+  for (uint32_t c = 1; c <= 3; ++c)
+    crowd.push_back(msg(jan_2026 + 249 * 60000, c, "bbbbbbbbbbbbbbbb"));
+  crowd.push_back(msg(jan_2026 + 249 * 60000, 9, "cccccccccccccccc"));
+  BOOST_REQUIRE(s->store(group, crowd));
+  body = s->legacy(group, "cccccccccccccccc", {}, part, 50);
+  BOOST_REQUIRE(body);
+  ans = parse_sync_response(*body);
+  BOOST_REQUIRE(ans);
+  BOOST_CHECK_EQUAL(ans->messages.size(), 53u);
+  for (const auto& m : ans->messages)
+    BOOST_CHECK(m.timestamp.find("cccccccccccccccc") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_writers_fill_the_stream_without_gaps) {
+  // Four hub processes store random batches into one group while a node
+  // pulls in small pages: every message arrives exactly once.
+  auto group = fresh_group("stress");
+  constexpr int writers = 4;
+  constexpr int per_writer = 1500;
+  std::vector<std::future<size_t>> done;
+  for (int w = 0; w < writers; ++w)
+    done.push_back(std::async(std::launch::async, [w, &group] {
+      auto s = open_store();
+      std::mt19937 rng(static_cast<unsigned>(w));
+      std::string node(16, "def0"[w]); // not the reader's
+      size_t stored = 0;
+      for (int i = 0; i < per_writer;) {
+        std::vector<message> batch;
+        auto n = 1 + rng() % 100;
+        for (size_t k = 0; k < n && i < per_writer; ++k, ++i)
+          batch.push_back(msg(jan_2026 + int64_t(rng() % 100000) * 1000, i,
+                              node));
+        auto r = s->store(group, batch);
+        BOOST_REQUIRE(r);
+        stored += *r;
+      }
+      return stored;
+    }));
+  auto reader = open_store();
+  std::string hub;
+  uint64_t cursor = 0;
+  std::vector<message> got;
+  bool writing = true;
+  while (writing) {
+    writing = false;
+    for (auto& f : done)
+      writing = writing
+                || f.wait_for(std::chrono::seconds(0))
+                       != std::future_status::ready;
+    auto page = pull_all(*reader, group, hub, cursor, 8192);
+    got.insert(got.end(), page.begin(), page.end());
+  }
+  size_t stored = 0;
+  for (auto& f : done)
+    stored += f.get();
+  auto rest = pull_all(*reader, group, hub, cursor);
+  got.insert(got.end(), rest.begin(), rest.end());
+  BOOST_CHECK_EQUAL(stored, size_t{writers * per_writer});
+  BOOST_CHECK_EQUAL(got.size(), stored);
+  BOOST_CHECK_EQUAL(stamps_of(got).size(), stored);
+  BOOST_CHECK_EQUAL(cursor, stored); // numbers 1..n, no gap
+}
+
+BOOST_AUTO_TEST_CASE(failures_are_told_apart) {
+  // A statement past the timeout: 503-worthy, the connection still usable.
+  auto slow = pg::connection::open(test_url(), 100);
+  BOOST_REQUIRE(slow);
+  auto r = (*slow)->query("SELECT pg_sleep(1)", {});
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK(is(r.error(), ec::timeout));
+  BOOST_CHECK((*slow)->ok());
+  // A connection the server ends (a restart, an administrator): unavailable,
+  // and the connection is known to be broken.
+  auto admin = pg::connection::open(test_url(), 0);
+  BOOST_REQUIRE(admin);
+  auto mine = (*slow)->query("SELECT pg_backend_pid()", {});
+  BOOST_REQUIRE(mine);
+  BOOST_REQUIRE(!(*admin)->exec("SELECT pg_terminate_backend("
+                                + std::to_string(mine->integer(0, 0)) + ")"));
+  r = (*slow)->query("SELECT 1", {});
+  BOOST_REQUIRE(!r);
+  BOOST_CHECK(is(r.error(), ec::unavailable));
+  BOOST_CHECK(!(*slow)->ok());
+  // A read-only server (a demoted primary): unavailable too, so that the
+  // relay connects again.
+  auto ro = pg::connection::open(test_url(), 0);
+  BOOST_REQUIRE(ro);
+  BOOST_REQUIRE(!(*ro)->exec("SET default_transaction_read_only = on"));
+  auto w = (*ro)->query("CREATE TABLE never_made (x int)", {});
+  BOOST_REQUIRE(!w);
+  BOOST_CHECK(is(w.error(), ec::unavailable));
+}
+
+BOOST_AUTO_TEST_CASE(a_database_in_another_place_is_refused) {
+  auto admin = pg::connection::open(test_url(), 0);
+  BOOST_REQUIRE(admin);
+  auto name = fresh_group("place");
+  for (auto& c : name)
+    if (c == '-')
+      c = '_';
+  BOOST_REQUIRE(!(*admin)->exec("CREATE DATABASE " + name));
+  auto url = test_url();
+  url = url.substr(0, url.rfind('/') + 1) + name;
+  BOOST_CHECK(pg_hub_store::open(url, 10000, 1, 2));
+  BOOST_CHECK(pg_hub_store::open(url, 10000, 1, 2)); // the same again
+  auto other = pg_hub_store::open(url, 10000, 0, 2);
+  BOOST_REQUIRE(!other);
+  BOOST_CHECK(describe(other.error()).find("number 2 of 2")
+              != std::string::npos);
+  BOOST_CHECK(!pg_hub_store::open(url, 10000, 1, 3));
+  BOOST_CHECK(!(*admin)->exec("DROP DATABASE " + name));
 }
 
 BOOST_AUTO_TEST_CASE(schema_is_created_once_and_a_newer_one_refused) {

@@ -46,7 +46,10 @@ BOOST_AUTO_TEST_CASE(connection_strings_are_checked_without_connecting) {
 BOOST_AUTO_TEST_CASE(placement_is_stable_and_spread) {
   // Fixed forever: changing it would move every group.
   BOOST_CHECK_EQUAL(hub_placement("anything", 1), 0u);
-  BOOST_CHECK_EQUAL(hub_placement("fleet", 3), hub_placement("fleet", 3));
+  BOOST_CHECK_EQUAL(hub_placement("fleet", 3), 0u);
+  BOOST_CHECK_EQUAL(hub_placement("fleet", 2), 1u);
+  BOOST_CHECK_EQUAL(hub_placement("my_group", 3), 1u);
+  BOOST_CHECK_EQUAL(hub_placement("a", 3), 2u);
   std::vector<size_t> counts(3);
   for (int i = 0; i < 30000; ++i)
     ++counts[hub_placement("group-" + std::to_string(i), 3)];
