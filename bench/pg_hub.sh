@@ -77,7 +77,7 @@ measure "SQLite, 1 process" "$port" sqlite
 stop_hubs
 
 mkdir -p "$work/pg"
-PG_FSYNC=on python3 "$root/tests/e2e/pg_server.py" "$work/pg" >"$work/pg.url" 2>"$work/pg.err" &
+PG_FSYNC=${PG_FSYNC:-on} python3 "$root/tests/e2e/pg_server.py" "$work/pg" >"$work/pg.url" 2>"$work/pg.err" &
 pg_pid=$!
 for _ in $(seq 200); do [ -s "$work/pg.url" ] && break; sleep 0.1; done
 url=$(head -1 "$work/pg.url")

@@ -167,8 +167,10 @@ void probe(connection& c, const std::string& group, int calls,
   std::vector<double> one;
   size_t one_bytes = 0;
   for (int i = 0; i < calls; ++i) {
+    // A counter per call: two calls within a millisecond would otherwise
+    // push the same timestamp twice.
     push(c, group, "c0c0c0c0c0c0c0c0",
-         {make_message(wall_clock_ms(), 0, "c0c0c0c0c0c0c0c0", i)});
+         {make_message(wall_clock_ms(), static_cast<uint32_t>(i), "c0c0c0c0c0c0c0c0", i)});
     auto body = write_exchange_request(req, at.root);
     auto t = std::chrono::steady_clock::now();
     auto answer = c.post(body);

@@ -56,9 +56,6 @@ CREATE TABLE IF NOT EXISTS crdt_hub_trie (
 // Rows read per statement while filling a page.
 constexpr int page_chunk = 512;
 
-// Rows per INSERT statement (6 parameters each).
-constexpr size_t insert_chunk = 1000;
-
 // A transaction rolled back unless committed (a failure part-way leaves
 // nothing behind; the server also rolls back when the connection dies).
 class transaction {
@@ -299,55 +296,65 @@ caf::expected<size_t> pg_hub_store::store(const std::string& group,
   if (!g)
     return g.error();
   auto head = static_cast<uint64_t>(g->integer(0, 0));
-  // Which of the batch's timestamps the log holds already.
-  std::vector<std::string> stamps;
-  stamps.reserve(msgs.size());
-  for (const auto& m : msgs)
-    stamps.push_back(m.timestamp);
-  auto known = db_->query("SELECT ts FROM crdt_hub_messages WHERE group_id = "
-                          "$1 AND ts = ANY($2::text[])",
-                          pg::params{}.text(group).text(text_array(stamps)));
-  if (!known)
-    return known.error();
-  std::set<std::string, std::less<>> seen;
-  for (int i = 0; i < known->rows(); ++i)
-    seen.emplace(known->bytes(i, 0));
-  std::vector<const message*> fresh;
-  for (const auto& m : msgs)
-    if (seen.insert(m.timestamp).second)
-      fresh.push_back(&m);
-  if (fresh.empty())
-    return size_t{0};
-  // The new ones, numbered after the head, and their trie deltas.
-  std::map<std::string, uint32_t> leaves;
-  for (size_t from = 0; from < fresh.size(); from += insert_chunk) {
-    auto to = std::min(fresh.size(), from + insert_chunk);
-    std::string sql = "INSERT INTO crdt_hub_messages (group_id, ts, dataset, "
-                      "row_id, col, value, seq) VALUES ";
-    pg::params ps;
-    ps.text(group);
-    for (size_t i = from; i < to; ++i) {
-      const auto& m = *fresh[i];
-      auto n = static_cast<int>(ps.size());
-      if (i > from)
-        sql += ',';
-      sql += "($1,$" + std::to_string(n + 1) + ",$" + std::to_string(n + 2)
-             + "::bytea,$" + std::to_string(n + 3) + "::bytea,$"
-             + std::to_string(n + 4) + "::bytea,$" + std::to_string(n + 5)
-             + "::bytea,$" + std::to_string(n + 6) + "::bigint)";
-      ps.text(m.timestamp)
-          .bytes(m.dataset)
-          .bytes(m.row)
-          .bytes(m.column)
-          .bytes(encode_value(m.val))
-          .integer(static_cast<int64_t>(head + i + 1));
-      auto ts = parse_timestamp(m.timestamp);
-      if (!ts)
-        return make_error(ec::bad_request, "bad timestamp: " + m.timestamp);
-      leaves[merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
+  // The batch, each timestamp once, as arrays (one statement whatever its
+  // size); the numbers after the head are reserved for all of them, and
+  // those the log holds already leave a gap (the stream skips gaps).
+  std::set<std::string_view> seen;
+  std::string stamps = "{", datasets = "{", rows = "{", cols = "{",
+              values = "{";
+  auto hex = [](std::string_view bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out = "\\x";
+    out.reserve(2 + 2 * bytes.size());
+    for (unsigned char c : bytes) {
+      out += digits[c >> 4];
+      out += digits[c & 15];
     }
-    if (auto r = db_->query(sql, ps); !r)
-      return r.error();
+    return out;
+  };
+  size_t batch = 0;
+  for (const auto& m : msgs) {
+    if (!seen.insert(m.timestamp).second)
+      continue;
+    if (!parse_timestamp(m.timestamp))
+      return make_error(ec::bad_request, "bad timestamp: " + m.timestamp);
+    ++batch;
+    pg::append_array_element(stamps, m.timestamp);
+    pg::append_array_element(datasets, hex(m.dataset));
+    pg::append_array_element(rows, hex(m.row));
+    pg::append_array_element(cols, hex(m.column));
+    pg::append_array_element(values, hex(encode_value(m.val)));
+  }
+  for (auto* a : {&stamps, &datasets, &rows, &cols, &values})
+    *a += '}';
+  auto inserted = db_->query(
+      "INSERT INTO crdt_hub_messages (group_id, ts, dataset, row_id, col, "
+      "value, seq) SELECT $1, t.ts, t.d, t.r, t.c, t.v, $7::bigint + t.n "
+      "FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::bytea[], "
+      "$6::bytea[]) WITH ORDINALITY AS t(ts, d, r, c, v, n) ON CONFLICT "
+      "(group_id, ts) DO NOTHING RETURNING ts",
+      pg::params{}
+          .text(group)
+          .text(std::move(stamps))
+          .text(std::move(datasets))
+          .text(std::move(rows))
+          .text(std::move(cols))
+          .text(std::move(values))
+          .integer(static_cast<int64_t>(head)));
+  if (!inserted)
+    return inserted.error();
+  size_t fresh = static_cast<size_t>(inserted->rows());
+  if (fresh == 0)
+    return size_t{0};
+  // The trie deltas of the new ones.
+  std::map<std::string, uint32_t> leaves;
+  for (int i = 0; i < inserted->rows(); ++i) {
+    auto ts = inserted->bytes(i, 0);
+    auto parsed = parse_timestamp(ts);
+    if (!parsed)
+      return make_error(ec::storage_failure, "the hub database returned a "
+                                             "bad timestamp");
+    leaves[merkle_key(parsed->millis)] ^= murmur3_32(ts);
   }
   std::map<std::string, uint32_t> nodes;
   for (const auto& [key, hash] : leaves)
@@ -375,15 +382,15 @@ caf::expected<size_t> pg_hub_store::store(const std::string& group,
                           "messages + $3 WHERE group_id = $1",
                           pg::params{}
                               .text(group)
-                              .integer(static_cast<int64_t>(head + fresh.size()))
-                              .integer(static_cast<int64_t>(fresh.size())));
+                              .integer(static_cast<int64_t>(head + batch))
+                              .integer(static_cast<int64_t>(fresh)));
       !r)
     return r.error();
   if (before_commit)
     before_commit();
   if (auto err = tx.commit())
     return err;
-  return fresh.size();
+  return fresh;
 }
 
 caf::expected<exchange_answer>
