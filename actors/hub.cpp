@@ -3,6 +3,7 @@
 #include "observe/metrics.hpp"
 #include "protocol/error.hpp"
 #include "protocol/exchange.hpp"
+#include "protocol/murmur3.hpp"
 #include "storage/hub_store.hpp"
 #include "protocol/sync.hpp"
 #include "protocol/timestamp.hpp"
@@ -138,12 +139,20 @@ void serve_exchange(self_ptr self, exchange_request req,
 // A relayed group's call, served from PostgreSQL by a relay of the pool of
 // the group's database. Its errors pass through: 503 while the database
 // cannot be reached, 400 for data it refuses.
+//
+// A call that stores messages goes to the relay its group hashes to: writes
+// to one group wait for each other anyway (its row lock), and this way they
+// wait in one relay's mailbox instead of holding several connections of the
+// pool in lock waits. Calls that only read take the relays in turn.
 template <class... Ts>
-void serve_relayed(self_ptr self, const std::string& group, promise rp,
-                   Ts&&... xs) {
+void serve_relayed(self_ptr self, const std::string& group, bool writes,
+                   promise rp, Ts&&... xs) {
   auto& st = self->state;
   auto& pool = st.relays[hub_placement(group, st.relays.size())];
-  auto& relay = pool[st.next_relay++ % pool.size()];
+  // Another seed than the placement's, so that a database's groups spread
+  // over all its relays.
+  auto i = writes ? murmur3_32(group, 0x5bd1e995u) : st.next_relay++;
+  auto& relay = pool[i % pool.size()];
   self->request(relay, hub_timeout, relay_atom::value, group,
                 std::forward<Ts>(xs)...)
       .then([=](std::string& body) mutable { rp.deliver(std::move(body)); },
@@ -182,13 +191,15 @@ hub_actor::behavior_type hub(hub_actor::stateful_pointer<hub_state> self,
                                        msgs.size());
         if (!group.empty() && !st.relays.empty()) {
           if (ex) {
-            serve_relayed(self, group, rp, std::move(*ex),
+            bool writes = !ex->messages.empty();
+            serve_relayed(self, group, writes, rp, std::move(*ex),
                           static_cast<uint64_t>(st.page_bytes));
           } else {
             auto& req = std::get<sync_request>(*call);
             auto trie = std::make_shared<const merkle_trie>(
                 std::move(req.merkle));
-            serve_relayed(self, group, rp, std::move(req.client_id),
+            bool writes = !req.messages.empty();
+            serve_relayed(self, group, writes, rp, std::move(req.client_id),
                           std::move(req.messages), trie_ptr{trie},
                           max_answer_messages);
           }
