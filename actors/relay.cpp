@@ -22,14 +22,16 @@ caf::expected<pg_hub_store*> connected(self_ptr self) {
   if (st.store && st.store->ok())
     return st.store.get();
   st.store.reset();
-  auto now = std::chrono::steady_clock::now();
-  if (st.last_failure && now - st.failed_at < std::chrono::seconds(1))
+  if (st.last_failure
+      && std::chrono::steady_clock::now() - st.failed_at
+             < std::chrono::seconds(1))
     return st.last_failure;
   auto opened = pg_hub_store::open(st.conninfo, st.statement_timeout_ms,
                                    st.database, st.health->size());
   if (!opened) {
+    // From when the attempt ended: a connect can take its whole timeout.
     st.last_failure = opened.error();
-    st.failed_at = now;
+    st.failed_at = std::chrono::steady_clock::now();
     return opened.error();
   }
   st.last_failure = caf::none;
@@ -68,7 +70,9 @@ auto run(self_ptr self, F call) -> decltype(call(std::declval<pg_hub_store&>()))
     st.health->record(st.database, true);
     return out;
   }
-  if (is(out.error(), ec::unavailable)) {
+  // The caller's bad data says nothing of the database; anything else
+  // (unreachable, timeouts, a refused placement or schema) does.
+  if (!is(out.error(), ec::bad_request)) {
     auto why = describe(out.error());
     if (st.ok)
       std::cerr << "crdt-store: " << why << std::endl;
@@ -90,10 +94,11 @@ relay_actor::behavior_type relay(relay_actor::stateful_pointer<relay_state> self
   self->state.health = std::move(health);
   self->state.database = database;
   return {
-      [=](relay_atom, const std::string& group, exchange_request& req,
+      [=](relay_atom, const std::string& group, const exchange_request& req,
           uint64_t page_bytes) -> caf::result<std::string> {
+        // Not moved from: a failed attempt is tried again with the same call.
         auto ans = run(self, [&](pg_hub_store& s) {
-          return s.exchange(group, std::move(req), page_bytes);
+          return s.exchange(group, req, page_bytes);
         });
         if (!ans)
           return ans.error();

@@ -174,7 +174,9 @@ int main(int argc, char** argv) {
   opts.hub_database.pool
       = static_cast<size_t>(cfg.integer("HUB_DATABASE_POOL"));
   opts.hub_database.timeout_ms = cfg.integer("HUB_DATABASE_TIMEOUT_MS");
-  if (!opts.hub_database.urls.empty() && cfg.origin["GROUP_ID"] == "default")
+  if (!opts.hub_database.urls.empty()
+      && (cfg.origin["GROUP_ID"] == "default"
+          || cfg.str("GROUP_ID") == setting_default("GROUP_ID")))
     return fail("HUB_DATABASE_URL is set but GROUP_ID is not: a hub process "
                 "serves its own group from its SQLite file, not from "
                 "PostgreSQL, so give it a group of its own that no node "

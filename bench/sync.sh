@@ -5,7 +5,8 @@
 #     nothing new and of one that pulls one new message (bench_sync, beside
 #     the size of the whole trie the crdt-example-app format would post),
 #     then a new node joining the group: time, messages/s, RSS of both;
-#  2. hub ingest: 8 clients pushing batches of 1,000;
+#  2. hub ingest: 8 clients pushing batches of 1,000, into the hub's own
+#     group and into a group it only relays;
 #  3. convergence: three nodes that each wrote RECORDS records while the hub
 #     was away, SYNC_TIMER_MS=100: time until all four agree;
 #  4. steady state: two nodes writing RATE records/s each for SECONDS s with
@@ -110,7 +111,10 @@ done
 echo "== hub ingest: 8 clients, batches of 1,000"
 hub=$(free_port)
 start_node hub-ingest "$hub"
+echo "-- into the hub's own group (a hub that is a member: every message reaches its tables)"
 "$BUILD/bench/bench_sync" 127.0.0.1 "$hub" bench minutes 0 0 8 25 1000 | sed 's/^/   /'
+echo "-- into a group it only relays (a hub with a GROUP_ID of its own)"
+"$BUILD/bench/bench_sync" 127.0.0.1 "$hub" relayed minutes 0 0 8 25 1000 | sed 's/^/   /'
 
 echo "== convergence: 3 nodes x $RECORDS records written apart, SYNC_TIMER_MS=100"
 hub_port=$(free_port)

@@ -40,16 +40,20 @@ CREATE TABLE IF NOT EXISTS crdt_hub_messages (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS crdt_hub_messages_seq
   ON crdt_hub_messages (group_id, seq);
-CREATE TABLE IF NOT EXISTS crdt_hub_placement (
-  id integer PRIMARY KEY CHECK (id = 0),
-  position integer NOT NULL,
-  databases integer NOT NULL
-);
 CREATE TABLE IF NOT EXISTS crdt_hub_trie (
   group_id text NOT NULL,
   key text COLLATE "C" NOT NULL,
   hash integer NOT NULL,
   PRIMARY KEY (group_id, key)
+);
+)sql";
+
+// Version 2: where the database stands in HUB_DATABASE_URL.
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE IF NOT EXISTS crdt_hub_placement (
+  id integer PRIMARY KEY CHECK (id = 0),
+  position integer NOT NULL,
+  databases integer NOT NULL
 );
 )sql";
 
@@ -206,6 +210,16 @@ caf::error pg_hub_store::check_placement(size_t position, size_t databases) {
           .integer(static_cast<int64_t>(databases)));
   if (!r)
     return r.error();
+  if (r->rows() == 0) {
+    // Another process inserted the row at the same moment: its insert
+    // waited for that one, whose row this statement's snapshot predates.
+    r = db_->query("SELECT position, databases FROM crdt_hub_placement", {});
+    if (!r)
+      return r.error();
+    if (r->rows() == 0)
+      return make_error(ec::storage_failure,
+                        "crdt_hub_placement is empty after an insert");
+  }
   auto at = r->integer(0, 0);
   auto of = r->integer(0, 1);
   if (at == static_cast<int64_t>(position)
@@ -262,6 +276,9 @@ caf::error pg_hub_store::migrate() {
       return err;
     if (version < 1)
       if (auto err = db_->exec(schema_v1))
+        return err;
+    if (version < 2)
+      if (auto err = db_->exec(schema_v2))
         return err;
     if (auto err = db_->exec("DELETE FROM crdt_hub_schema"))
       return err;
@@ -394,7 +411,7 @@ caf::expected<size_t> pg_hub_store::store(const std::string& group,
 }
 
 caf::expected<exchange_answer>
-pg_hub_store::exchange(const std::string& group, exchange_request req,
+pg_hub_store::exchange(const std::string& group, const exchange_request& req,
                        size_t page_bytes) {
   if (auto stored = store(group, req.messages); !stored)
     return stored.error();

@@ -37,7 +37,7 @@
 namespace crdt {
 
 /// The schema version this binary creates and expects.
-constexpr int hub_schema_version = 1;
+constexpr int hub_schema_version = 2;
 
 /// Which of `n` databases holds `group`: a stable hash of its id, the same
 /// in every process and release.
@@ -79,7 +79,7 @@ public:
   /// the ranges and the stream, all from one snapshot. `page_bytes` caps
   /// the JSON size of the answer's messages.
   caf::expected<exchange_answer> exchange(const std::string& group,
-                                          exchange_request req,
+                                          const exchange_request& req,
                                           size_t page_bytes);
 
   /// Serves a crdt-example-app call: stores its messages, then answers the

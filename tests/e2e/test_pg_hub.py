@@ -209,10 +209,11 @@ class PgHubTest(NodeTestCase):
     def test_a_hub_process_needs_a_group_of_its_own(self):
         # Left at the default group, which nodes use too, each process would
         # serve that group from its own SQLite file.
-        n = self.node(HUB_DATABASE_URL=self.pg.url)
-        with self.assertRaises(RuntimeError):
-            n.start()
-        self.assertIn("GROUP_ID", n.output())
+        for group in (None, "my_group"):  # unset, or the default given explicitly
+            n = self.node(HUB_DATABASE_URL=self.pg.url, GROUP_ID=group)
+            with self.assertRaises(RuntimeError):
+                n.start()
+            self.assertIn("GROUP_ID", n.output())
 
     def test_processes_must_list_the_databases_alike(self):
         other = PgServer().start()

@@ -16,6 +16,12 @@
 #define BOOST_TEST_MODULE crdt_store_pg
 #include <boost/test/unit_test.hpp>
 
+#include "actors/relay.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
 #include "protocol/error.hpp"
 #include "protocol/exchange.hpp"
 #include "protocol/merkle.hpp"
@@ -515,6 +521,50 @@ BOOST_AUTO_TEST_CASE(an_unreachable_database_is_unavailable) {
                               1000);
   BOOST_REQUIRE(!r);
   BOOST_CHECK(is(r.error(), ec::unavailable));
+}
+
+BOOST_AUTO_TEST_CASE(a_relay_retries_a_call_on_a_new_connection_in_full) {
+  // The relay actor: its connection is ended by the server (a restart, a
+  // failover) between two calls; the second call is tried again on a new
+  // connection, with every message it pushed.
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto health
+      = std::make_shared<hub_database_health>(std::vector<std::string>{"db"});
+  auto relay = sys.spawn<caf::detached>(crdt::relay, test_url(), int64_t{10000},
+                                        health, size_t{0});
+  caf::scoped_actor self{sys};
+  auto group = fresh_group("retry");
+  auto call = [&](std::vector<message> msgs) {
+    exchange_request req;
+    req.group_id = group;
+    req.client_id = "aaaaaaaaaaaaaaaa";
+    req.messages = std::move(msgs);
+    req.after = 0;
+    bool ok = false;
+    self->request(relay, caf::infinite, relay_atom::value, group, req,
+                  uint64_t{1 << 20})
+        .receive([&](std::string&) { ok = true; },
+                 [&](caf::error& err) { BOOST_ERROR(describe(err)); });
+    return ok;
+  };
+  BOOST_REQUIRE(call({msg(jan_2026, 0, "aaaaaaaaaaaaaaaa")}));
+  auto admin = pg::connection::open(test_url(), 0);
+  BOOST_REQUIRE(admin);
+  auto ended = (*admin)->query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+      "application_name = 'crdt-store' AND pid <> pg_backend_pid()",
+      {});
+  BOOST_REQUIRE(ended);
+  BOOST_REQUIRE_GE(ended->rows(), 1);
+  BOOST_REQUIRE(call({msg(jan_2026 + 1, 0, "aaaaaaaaaaaaaaaa"),
+                      msg(jan_2026 + 2, 0, "aaaaaaaaaaaaaaaa")}));
+  auto s = open_store();
+  std::string hub;
+  uint64_t cursor = 0;
+  BOOST_CHECK_EQUAL(pull_all(*s, group, hub, cursor).size(), 3u);
+  BOOST_CHECK(health->snapshot()[0].ok);
+  self->send_exit(relay, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
