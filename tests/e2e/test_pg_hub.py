@@ -26,7 +26,7 @@ import unittest
 import urllib.request
 
 from balancer import Balancer
-from harness import NodeTestCase
+from harness import NodeTestCase, wait_for
 from pg_server import PgServer
 
 SEEDS = int(os.environ.get("PG_HUB_SEEDS", "2"))
@@ -214,6 +214,31 @@ class PgHubTest(NodeTestCase):
             with self.assertRaises(RuntimeError):
                 n.start()
             self.assertIn("GROUP_ID", n.output())
+
+    def test_groups_spread_over_two_databases(self):
+        # murmur3 places "shop" in the first database of two and "fleet" in
+        # the second (pinned in tests/storage/pg_urls.cpp).
+        other = PgServer().start()
+        self.addCleanup(other.stop)
+        urls = f"{self.pg.url} {other.url}"
+        hubs = [self.node(HUB_DATABASE_URL=urls, GROUP_ID=f"hub-{i}", JWT_SECRET=SECRET).start()
+                for i in range(2)]
+        bal = Balancer([h.port for h in hubs], seed=3)
+        self.addCleanup(bal.shutdown)
+        nodes = {}
+        for group in ("shop", "fleet"):
+            sync = dict(JWT_SECRET=SECRET, GROUP_ID=group, SYNC_ENABLED="true", SYNC_TIMER_MS="100",
+                        SYNC_ENDPOINT=f"http://127.0.0.1:{bal.port}")
+            nodes[group] = [self.node(**sync).start() for _ in range(2)]
+            s, _, _ = nodes[group][0].call("POST", "/store/contacts", {"data": {"first_name": group}})
+            self.assertEqual(s, 201)
+        for group, (a, b) in nodes.items():
+            wait_for(f"{group} converged", lambda: self.table(b) == self.table(a) and len(self.table(b)) == 1)
+        count = "SELECT count(*) FROM crdt_hub_messages WHERE group_id = '{}'"
+        self.assertGreater(int(self.pg.psql(count.format("shop"))), 0)
+        self.assertEqual(int(self.pg.psql(count.format("fleet"))), 0)
+        self.assertGreater(int(other.psql(count.format("fleet"))), 0)
+        self.assertEqual(int(other.psql(count.format("shop"))), 0)
 
     def test_processes_must_list_the_databases_alike(self):
         other = PgServer().start()
