@@ -130,7 +130,25 @@ BENCH_TOKEN=$(python3 "$root/bench/token.py" "http://127.0.0.1:${ports[0]}")
 export BENCH_TOKEN
 python3 "$root/bench/write_apart.py" "$RECORDS" "${ports[@]}"
 start_node hub "$hub_port"
+echo "-- through a hub that is a member of the group"
 python3 "$root/bench/converge.py" "$hub_port" "${ports[@]}"
+# The same again, through a hub that only relays the group.
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+hub_port=$(free_port)
+ports=()
+for n in a b c; do
+  p=$(free_port)
+  ports+=("$p")
+  start_node "relay-node-$n" "$p" SYNC_ENABLED=false SYNC_TIMER_MS=100 \
+    SYNC_ENDPOINT="http://127.0.0.1:$hub_port"
+done
+BENCH_TOKEN=$(python3 "$root/bench/token.py" "http://127.0.0.1:${ports[0]}")
+python3 "$root/bench/write_apart.py" "$RECORDS" "${ports[@]}"
+start_node relay-hub "$hub_port" GROUP_ID=bench-hub
+echo "-- through a hub that only relays it (a GROUP_ID of its own)"
+python3 "$root/bench/converge.py" --relay "$hub_port" "${ports[@]}"
 
 echo "== steady state: 2 nodes x $RATE records/s for $STEADY_SECONDS s, SYNC_TIMER_MS=200"
 hub=$(free_port)
