@@ -153,8 +153,14 @@ void serve_relayed(self_ptr self, const std::string& group, bool writes,
   // over all its relays.
   auto i = writes ? murmur3_32(group, 0x5bd1e995u) : st.next_relay++;
   auto& relay = pool[i % pool.size()];
-  self->request(relay, hub_timeout, relay_atom::value, group,
-                std::forward<Ts>(xs)...)
+  // A call still waiting in the relay's mailbox when this request times
+  // out is dropped there unrun.
+  auto deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      (std::chrono::steady_clock::now() + hub_timeout)
+                          .time_since_epoch())
+                      .count();
+  self->request(relay, hub_timeout, relay_atom::value,
+                static_cast<int64_t>(deadline), group, std::forward<Ts>(xs)...)
       .then([=](std::string& body) mutable { rp.deliver(std::move(body)); },
             [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }

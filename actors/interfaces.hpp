@@ -343,15 +343,19 @@ private:
 /// connection per relay actor (a bounded pool; a group's database is
 /// chosen by hub_placement). Runs detached: libpq blocks. A lost connection
 /// answers ec::unavailable (503) and is opened again on the next call.
+/// Every call carries its deadline (steady clock, ns since its epoch): one
+/// that waited in the mailbox past it answers ec::timeout unrun, since its
+/// caller has given up already.
 using relay_actor = caf::typed_actor<
     // A protocol-2 call of a group: stores its messages and answers the
-    // wire body (group, call, page bytes).
-    caf::replies_to<relay_atom, std::string, exchange_request,
+    // wire body (deadline, group, call, page bytes).
+    caf::replies_to<relay_atom, int64_t, std::string, exchange_request,
                     uint64_t>::with<std::string>,
-    // A crdt-example-app call of a group (group, client id, messages,
-    // client's trie, answer limit).
-    caf::replies_to<relay_atom, std::string, std::string, std::vector<message>,
-                    trie_ptr, uint32_t>::with<std::string>>;
+    // A crdt-example-app call of a group (deadline, group, client id,
+    // messages, client's trie, answer limit).
+    caf::replies_to<relay_atom, int64_t, std::string, std::string,
+                    std::vector<message>, trie_ptr,
+                    uint32_t>::with<std::string>>;
 
 /// Changes of one table, read once by the feed for all its subscribers
 /// (each keeps those of its own organization).

@@ -82,6 +82,17 @@ auto run(self_ptr self, F call) -> decltype(call(std::declval<pg_hub_store&>()))
   return out;
 }
 
+// Whether a call's caller has given up on it.
+bool expired(int64_t deadline) {
+  return std::chrono::steady_clock::now().time_since_epoch()
+         > std::chrono::nanoseconds(deadline);
+}
+
+caf::error too_late() {
+  return make_error(ec::timeout, "the call waited too long for a hub "
+                                 "database connection");
+}
+
 } // namespace
 
 relay_actor::behavior_type relay(relay_actor::stateful_pointer<relay_state> self,
@@ -94,8 +105,11 @@ relay_actor::behavior_type relay(relay_actor::stateful_pointer<relay_state> self
   self->state.health = std::move(health);
   self->state.database = database;
   return {
-      [=](relay_atom, const std::string& group, const exchange_request& req,
+      [=](relay_atom, int64_t deadline, const std::string& group,
+          const exchange_request& req,
           uint64_t page_bytes) -> caf::result<std::string> {
+        if (expired(deadline))
+          return too_late();
         // Not moved from: a failed attempt is tried again with the same call.
         auto ans = run(self, [&](pg_hub_store& s) {
           return s.exchange(group, req, page_bytes);
@@ -105,9 +119,11 @@ relay_actor::behavior_type relay(relay_actor::stateful_pointer<relay_state> self
         metrics::process().hub_messages_sent.add(ans->messages.size());
         return write_exchange_answer(*ans);
       },
-      [=](relay_atom, const std::string& group, const std::string& client,
-          const std::vector<message>& msgs, const trie_ptr& theirs,
-          uint32_t limit) -> caf::result<std::string> {
+      [=](relay_atom, int64_t deadline, const std::string& group,
+          const std::string& client, const std::vector<message>& msgs,
+          const trie_ptr& theirs, uint32_t limit) -> caf::result<std::string> {
+        if (expired(deadline))
+          return too_late();
         auto body = run(self, [&](pg_hub_store& s) {
           return s.legacy(group, client, msgs, *theirs, limit);
         });

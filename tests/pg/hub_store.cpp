@@ -535,20 +535,30 @@ BOOST_AUTO_TEST_CASE(a_relay_retries_a_call_on_a_new_connection_in_full) {
                                         health, size_t{0});
   caf::scoped_actor self{sys};
   auto group = fresh_group("retry");
-  auto call = [&](std::vector<message> msgs) {
+  auto in_a_minute = [] {
+    return static_cast<int64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            (std::chrono::steady_clock::now() + std::chrono::minutes(1))
+                .time_since_epoch())
+            .count());
+  };
+  auto call = [&](std::vector<message> msgs, int64_t deadline) {
     exchange_request req;
     req.group_id = group;
     req.client_id = "aaaaaaaaaaaaaaaa";
     req.messages = std::move(msgs);
     req.after = 0;
-    bool ok = false;
-    self->request(relay, caf::infinite, relay_atom::value, group, req,
-                  uint64_t{1 << 20})
-        .receive([&](std::string&) { ok = true; },
-                 [&](caf::error& err) { BOOST_ERROR(describe(err)); });
-    return ok;
+    caf::error failed;
+    self->request(relay, caf::infinite, relay_atom::value, deadline, group,
+                  req, uint64_t{1 << 20})
+        .receive([&](std::string&) {},
+                 [&](caf::error& err) { failed = std::move(err); });
+    return failed;
   };
-  BOOST_REQUIRE(call({msg(jan_2026, 0, "aaaaaaaaaaaaaaaa")}));
+  // A call whose caller has given up is not run.
+  auto late = call({msg(jan_2026 + 9, 0, "aaaaaaaaaaaaaaaa")}, 0);
+  BOOST_CHECK(is(late, ec::timeout));
+  BOOST_REQUIRE(!call({msg(jan_2026, 0, "aaaaaaaaaaaaaaaa")}, in_a_minute()));
   auto admin = pg::connection::open(test_url(), 0);
   BOOST_REQUIRE(admin);
   auto ended = (*admin)->query(
@@ -557,8 +567,9 @@ BOOST_AUTO_TEST_CASE(a_relay_retries_a_call_on_a_new_connection_in_full) {
       {});
   BOOST_REQUIRE(ended);
   BOOST_REQUIRE_GE(ended->rows(), 1);
-  BOOST_REQUIRE(call({msg(jan_2026 + 1, 0, "aaaaaaaaaaaaaaaa"),
-                      msg(jan_2026 + 2, 0, "aaaaaaaaaaaaaaaa")}));
+  BOOST_REQUIRE(!call({msg(jan_2026 + 1, 0, "aaaaaaaaaaaaaaaa"),
+                       msg(jan_2026 + 2, 0, "aaaaaaaaaaaaaaaa")},
+                      in_a_minute()));
   auto s = open_store();
   std::string hub;
   uint64_t cursor = 0;
