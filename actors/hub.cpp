@@ -105,6 +105,12 @@ void serve_exchange(self_ptr self, exchange_request req,
               ans->head = sh.head;
               auto read = [=]() mutable {
                 q.head = sh.head;
+                // A cursor past the head was not handed out by this log as
+                // it is now (its database was restored from a backup):
+                // numbers at or below it are given out again, so the stream
+                // starts over rather than skip them.
+                if (q.after && *q.after > sh.head)
+                  q.after = 0;
                 self->request(next_reader(self), hub_timeout, page_atom::value,
                               q)
                     .then(
