@@ -117,35 +117,31 @@ echo "-- into a group it only relays (a hub with a GROUP_ID of its own)"
 "$BUILD/bench/bench_sync" 127.0.0.1 "$hub" relayed minutes 0 0 8 25 1000 | sed 's/^/   /'
 
 echo "== convergence: 3 nodes x $RECORDS records written apart, SYNC_TIMER_MS=100"
+# write_apart PREFIX HUB_PORT: three nodes (ports in $ports) of the group,
+# sync off, each taking RECORDS records while their hub is not there yet.
+write_apart() {
+  ports=()
+  for n in a b c; do
+    p=$(free_port)
+    ports+=("$p")
+    start_node "$1-$n" "$p" SYNC_ENABLED=false SYNC_TIMER_MS=100 \
+      SYNC_ENDPOINT="http://127.0.0.1:$2"
+  done
+  # One JWT_SECRET for the group: a token from any node is valid on all.
+  BENCH_TOKEN=$(python3 "$root/bench/token.py" "http://127.0.0.1:${ports[0]}")
+  export BENCH_TOKEN
+  python3 "$root/bench/write_apart.py" "$RECORDS" "${ports[@]}"
+}
 hub_port=$(free_port)
-ports=()
-for n in a b c; do
-  p=$(free_port)
-  ports+=("$p")
-  start_node "node-$n" "$p" SYNC_ENABLED=false SYNC_TIMER_MS=100 \
-    SYNC_ENDPOINT="http://127.0.0.1:$hub_port"
-done
-# One JWT_SECRET for the group: a token from any node is valid on all.
-BENCH_TOKEN=$(python3 "$root/bench/token.py" "http://127.0.0.1:${ports[0]}")
-export BENCH_TOKEN
-python3 "$root/bench/write_apart.py" "$RECORDS" "${ports[@]}"
+write_apart node "$hub_port"
 start_node hub "$hub_port"
 echo "-- through a hub that is a member of the group"
 python3 "$root/bench/converge.py" "$hub_port" "${ports[@]}"
-# The same again, through a hub that only relays the group.
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 wait 2>/dev/null || true
 pids=()
 hub_port=$(free_port)
-ports=()
-for n in a b c; do
-  p=$(free_port)
-  ports+=("$p")
-  start_node "relay-node-$n" "$p" SYNC_ENABLED=false SYNC_TIMER_MS=100 \
-    SYNC_ENDPOINT="http://127.0.0.1:$hub_port"
-done
-BENCH_TOKEN=$(python3 "$root/bench/token.py" "http://127.0.0.1:${ports[0]}")
-python3 "$root/bench/write_apart.py" "$RECORDS" "${ports[@]}"
+write_apart relay-node "$hub_port"
 start_node relay-hub "$hub_port" GROUP_ID=bench-hub
 echo "-- through a hub that only relays it (a GROUP_ID of its own)"
 python3 "$root/bench/converge.py" --relay "$hub_port" "${ports[@]}"

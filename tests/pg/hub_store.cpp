@@ -38,6 +38,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 using namespace crdt;
 
@@ -62,6 +63,24 @@ std::unique_ptr<pg_hub_store> open_store(const std::string& url = test_url()) {
 std::string fresh_group(const std::string& what) {
   static std::mt19937_64 rng{std::random_device{}()};
   return what + "-" + std::to_string(rng());
+}
+
+// A database of its own on the test server: an administrator's connection,
+// its name and its URL (drop it with the connection when done).
+std::tuple<std::unique_ptr<pg::connection>, std::string, std::string>
+fresh_database(const std::string& what) {
+  auto admin = pg::connection::open(test_url(), 0);
+  if (!admin)
+    BOOST_FAIL(describe(admin.error()));
+  auto name = fresh_group(what);
+  for (auto& c : name)
+    if (c == '-')
+      c = '_';
+  if (auto err = (*admin)->exec("CREATE DATABASE " + name))
+    BOOST_FAIL(describe(err));
+  auto url = test_url();
+  url = url.substr(0, url.rfind('/') + 1) + name;
+  return {std::move(*admin), name, url};
 }
 
 message msg(int64_t millis, uint32_t counter, const std::string& node,
@@ -462,15 +481,7 @@ BOOST_AUTO_TEST_CASE(failures_are_told_apart) {
 }
 
 BOOST_AUTO_TEST_CASE(a_database_in_another_place_is_refused) {
-  auto admin = pg::connection::open(test_url(), 0);
-  BOOST_REQUIRE(admin);
-  auto name = fresh_group("place");
-  for (auto& c : name)
-    if (c == '-')
-      c = '_';
-  BOOST_REQUIRE(!(*admin)->exec("CREATE DATABASE " + name));
-  auto url = test_url();
-  url = url.substr(0, url.rfind('/') + 1) + name;
+  auto [admin, name, url] = fresh_database("place");
   BOOST_CHECK(pg_hub_store::open(url, 10000, 1, 2));
   BOOST_CHECK(pg_hub_store::open(url, 10000, 1, 2)); // the same again
   auto other = pg_hub_store::open(url, 10000, 0, 2);
@@ -478,19 +489,12 @@ BOOST_AUTO_TEST_CASE(a_database_in_another_place_is_refused) {
   BOOST_CHECK(describe(other.error()).find("number 2 of 2")
               != std::string::npos);
   BOOST_CHECK(!pg_hub_store::open(url, 10000, 1, 3));
-  BOOST_CHECK(!(*admin)->exec("DROP DATABASE " + name));
+  BOOST_CHECK(!admin->exec("DROP DATABASE " + name));
 }
 
 BOOST_AUTO_TEST_CASE(schema_is_created_once_and_a_newer_one_refused) {
-  auto admin = pg::connection::open(test_url(), 0);
-  BOOST_REQUIRE(admin);
-  auto name = fresh_group("db");
-  for (auto& c : name)
-    if (c == '-')
-      c = '_';
-  BOOST_REQUIRE(!(*admin)->exec("CREATE DATABASE " + name));
-  auto url = test_url();
-  url = url.substr(0, url.rfind('/') + 1) + name;
+  auto [admin, name, where] = fresh_database("db");
+  const std::string url = where; // lambdas cannot capture a binding (C++17)
   // Four processes starting at once.
   std::vector<std::future<bool>> starts;
   for (int i = 0; i < 4; ++i)
@@ -511,7 +515,7 @@ BOOST_AUTO_TEST_CASE(schema_is_created_once_and_a_newer_one_refused) {
   BOOST_REQUIRE(!newer);
   BOOST_CHECK(describe(newer.error()).find("newer") != std::string::npos);
   db->reset();
-  BOOST_CHECK(!(*admin)->exec("DROP DATABASE " + name));
+  BOOST_CHECK(!admin->exec("DROP DATABASE " + name));
 }
 
 BOOST_AUTO_TEST_CASE(an_unreachable_database_is_unavailable) {
