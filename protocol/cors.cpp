@@ -97,6 +97,16 @@ std::optional<cors_policy> parse_cors_origins(std::string_view text,
                 + std::string{one} + "'";
       return std::nullopt;
     }
+    // Browsers leave a scheme's default port out of Origin: listed with it,
+    // the origin would never match.
+    for (std::string_view dflt : {std::string_view{"https://", 8},
+                                  std::string_view{"http://", 7}}) {
+      auto port = dflt.size() == 8 ? std::string_view{":443"}
+                                   : std::string_view{":80"};
+      if (one.substr(0, dflt.size()) == dflt && one.size() > port.size()
+          && one.substr(one.size() - port.size()) == port)
+        one.remove_suffix(port.size());
+    }
     out.origins.emplace_back(one);
     pos = end + 1;
   }

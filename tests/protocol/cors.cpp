@@ -24,6 +24,21 @@ BOOST_AUTO_TEST_CASE(origins_are_parsed_and_checked) {
   BOOST_TEST(*some->allow("http://localhost:5173") == "http://localhost:5173");
   BOOST_TEST(!some->allow("http://localhost:5174"));
   BOOST_TEST(!some->allow("https://app.example.com.evil.net"));
+  // A default port as a browser would never send it: matched without.
+  auto ports = parse_cors_origins(
+      "https://a.example:443, http://b.example:80, http://c.example:8080, "
+      "http://d.example:443",
+      problem);
+  BOOST_REQUIRE_MESSAGE(ports, problem);
+  auto allows = [&](const char* origin) {
+    auto a = ports->allow(origin);
+    return a && *a == origin;
+  };
+  BOOST_TEST(allows("https://a.example"));
+  BOOST_TEST(allows("http://b.example"));
+  BOOST_TEST(allows("http://c.example:8080"));
+  BOOST_TEST(!ports->allow("http://c.example"));
+  BOOST_TEST(allows("http://d.example:443"));
   for (const char* bad : {"app.example.com", "https://app.example.com/",
                           "https://App.example.com", "https://a.example:99999",
                           "https://a.example,", "https://a b", "://x"}) {
