@@ -18,9 +18,15 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <malloc.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -31,6 +37,31 @@ namespace {
 bool file_exists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Holds `<database>.lock` for the life of the process: two servers (or a
+// server and --rebuild) writing one SQLite file would share a node id and
+// interleave their writers. The kernel drops the lock when the process
+// ends, kill -9 included. Answers what is wrong, or "" once held.
+std::string lock_database(const std::string& path) {
+  std::error_code ec;
+  auto parent = std::filesystem::path{path}.parent_path();
+  if (!parent.empty())
+    std::filesystem::create_directories(parent, ec);
+  auto lock = path + ".lock";
+  int fd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return "cannot open " + lock + ": " + std::strerror(errno);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    auto why = errno == EWOULDBLOCK
+                   ? "another crdt-store process uses " + path
+                         + " (it holds " + lock
+                         + "); give each process a DB_SQLITE_FILE of its own"
+                   : "cannot lock " + lock + ": " + std::strerror(errno);
+    close(fd);
+    return why;
+  }
+  return {}; // the descriptor stays open until the process ends
 }
 
 // The CAF tuning file: the setting, else ./config/caf.ini, else the one in
@@ -139,6 +170,8 @@ int main(int argc, char** argv) {
               << std::endl;
     return 0;
   }
+  if (auto problem = lock_database(opts.store.path); !problem.empty())
+    return fail(problem);
   if (cfg.rebuild) {
     auto store = write_store::open(opts.store, opts.schemas);
     if (!store)

@@ -59,6 +59,19 @@ class ServerTest(NodeTestCase):
             self.assertTrue(live)
             self.assertEqual(rows(copy, table), live, table)
 
+    def test_two_processes_never_share_a_database(self):
+        first = self.node().start()
+        second = self.node(DB_SQLITE_FILE=first.db)
+        with self.assertRaises(RuntimeError):
+            second.start()
+        self.assertIn("another crdt-store process uses", second.output())
+        code, out = second.run(["--rebuild"])
+        self.assertNotEqual(code, 0, out)
+        # Killed, the first one leaves no lock behind.
+        first.stop(signal.SIGKILL)
+        second.start()
+        self.assertEqual(second.call("GET", "/health")[0], 200)
+
     def test_schema_evolution_across_restarts(self):
         n = self.node().start()
         s, b, _ = n.call("POST", "/store/contacts", {"data": {"first_name": "Old"}})
