@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and runs every test: the Boost.Test
 # units, the cross-check and the end-to-end tests (CTest), the container
 # image and compose file (podman), the libFuzzer targets for a bounded time,
-# the units and the acceptance suite again under AddressSanitizer + UBSan,
+# the units, the PostgreSQL store's tests and the acceptance suite again
+# under AddressSanitizer + UBSan,
 # and the acceptance suite of the contract.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,6 +23,11 @@ BUILD_DIR=build-asan BUILD_TYPE=Sanitize TARGET=crdt-store scripts/build.sh
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$root/tests/ubsan.supp" \
   build-asan/tests/unit_tests --log_level=error
+# The PostgreSQL store's tests too, against their own PostgreSQL server.
+BUILD_DIR=build-asan BUILD_TYPE=Sanitize TARGET=pg_tests scripts/build.sh
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions="$root/tests/ubsan.supp" \
+  python3 tests/pg/run.py build-asan/tests/pg_tests --log_level=error
 # The acceptance suite against the sanitized server too: its sanitizer
 # options are built in (app/sanitizer_options.cpp), a report stops it, and
 # the suite fails on a dead server.
