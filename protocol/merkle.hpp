@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -105,6 +106,19 @@ std::optional<int64_t> diff(const merkle_trie& a, const merkle_trie& b);
 /// that sends messages from there sends no more than needed.
 std::optional<int64_t> first_difference(const merkle_trie& a,
                                         const merkle_trie& b);
+
+/// Folds per-minute leaf deltas (trie key of a minute -> XOR of the hashes
+/// of the timestamps a commit added there) into the XOR delta of every node
+/// on their paths, the root "" included: what a commit applies to a trie
+/// kept node by node. `Leaves` is any map from key to hash.
+template <class Leaves>
+std::map<std::string, uint32_t> path_deltas(const Leaves& leaves) {
+  std::map<std::string, uint32_t> nodes;
+  for (const auto& [key, hash] : leaves)
+    for (size_t len = 0; len <= key.size(); ++len)
+      nodes[key.substr(0, len)] ^= hash;
+  return nodes;
+}
 
 /// XOR deltas per trie key (prefix), the unit persisted per transaction.
 /// Applying `hash` of a timestamp to every prefix of its key.

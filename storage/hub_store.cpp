@@ -7,7 +7,6 @@
 
 #include <cstring>
 #include <map>
-#include <set>
 
 namespace crdt {
 
@@ -316,7 +315,9 @@ caf::expected<size_t> pg_hub_store::store(const std::string& group,
   // The batch, each timestamp once, as arrays (one statement whatever its
   // size); the numbers after the head are reserved for all of them, and
   // those the log holds already leave a gap (the stream skips gaps).
-  std::set<std::string_view> seen;
+  // Each new timestamp's time, parsed once: its trie leaf is needed if the
+  // log takes it.
+  std::map<std::string_view, int64_t> millis_of;
   std::string stamps = "{", datasets = "{", rows = "{", cols = "{",
               values = "{";
   auto hex = [](std::string_view bytes) {
@@ -331,10 +332,12 @@ caf::expected<size_t> pg_hub_store::store(const std::string& group,
   };
   size_t batch = 0;
   for (const auto& m : msgs) {
-    if (!seen.insert(m.timestamp).second)
+    if (millis_of.count(m.timestamp))
       continue;
-    if (!parse_timestamp(m.timestamp))
+    auto ts = parse_timestamp(m.timestamp);
+    if (!ts)
       return make_error(ec::bad_request, "bad timestamp: " + m.timestamp);
+    millis_of.emplace(m.timestamp, ts->millis);
     ++batch;
     pg::append_array_element(stamps, m.timestamp);
     pg::append_array_element(datasets, hex(m.dataset));
@@ -367,16 +370,13 @@ caf::expected<size_t> pg_hub_store::store(const std::string& group,
   std::map<std::string, uint32_t> leaves;
   for (int i = 0; i < inserted->rows(); ++i) {
     auto ts = inserted->bytes(i, 0);
-    auto parsed = parse_timestamp(ts);
-    if (!parsed)
+    auto at = millis_of.find(ts);
+    if (at == millis_of.end())
       return make_error(ec::storage_failure, "the hub database returned a "
-                                             "bad timestamp");
-    leaves[merkle_key(parsed->millis)] ^= murmur3_32(ts);
+                                             "timestamp it was not given");
+    leaves[merkle_key(at->second)] ^= murmur3_32(ts);
   }
-  std::map<std::string, uint32_t> nodes;
-  for (const auto& [key, hash] : leaves)
-    for (size_t len = 0; len <= key.size(); ++len)
-      nodes[key.substr(0, len)] ^= hash;
+  auto nodes = path_deltas(leaves);
   std::string keys = "{";
   std::string hashes = "{";
   for (const auto& [key, hash] : nodes) {

@@ -7,6 +7,18 @@
 
 namespace crdt::pg {
 
+namespace {
+
+// libpq's message without the line end (and spaces) it closes with.
+std::string chomped(const char* text) {
+  std::string out = text ? text : "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+    out.pop_back();
+  return out;
+}
+
+} // namespace
+
 int64_t result::integer(int row, int col) const {
   auto b = bytes(row, col);
   uint64_t v = 0;
@@ -62,11 +74,8 @@ connection::open(const std::string& conninfo, int64_t statement_timeout_ms) {
                                        "PostgreSQL");
   std::unique_ptr<connection> c{new connection{raw}};
   if (PQstatus(raw) != CONNECTION_OK) {
-    std::string why = PQerrorMessage(raw);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
-      why.pop_back();
-    return make_error(ec::unavailable,
-                      "cannot connect to the hub database: " + why);
+    return make_error(ec::unavailable, "cannot connect to the hub database: "
+                                           + chomped(PQerrorMessage(raw)));
   }
   // Notices (CREATE ... IF NOT EXISTS skipping) would go to stderr.
   if (auto err = c->exec("SET client_min_messages = warning; "
@@ -77,10 +86,9 @@ connection::open(const std::string& conninfo, int64_t statement_timeout_ms) {
 }
 
 caf::error connection::fail(const PGresult* r, const char* what) const {
-  std::string why = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_.get());
-  while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
-    why.pop_back();
-  auto text = std::string{what} + ": " + why;
+  auto text = std::string{what} + ": "
+              + chomped(r ? PQresultErrorMessage(r)
+                          : PQerrorMessage(conn_.get()));
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string_view code = state ? state : "";
   // A full disk is answered like the SQLite hub's (507, retry later).
@@ -139,11 +147,8 @@ std::string check_conninfo(const std::string& conninfo) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
   std::string out;
-  if (!opts) {
-    out = err ? err : "cannot parse it";
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
-      out.pop_back();
-  }
+  if (!opts)
+    out = err ? chomped(err) : "cannot parse it";
   PQconninfoFree(opts);
   if (err)
     PQfreemem(err);

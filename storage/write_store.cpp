@@ -522,10 +522,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   if (auto err = flush_rows())
     return err;
   for (const auto& [group, group_leaves] : leaves) {
-    std::map<std::string, uint32_t> nodes;
-    for (const auto& [key, hash] : group_leaves)
-      for (size_t len = 0; len <= key.size(); ++len)
-        nodes[key.substr(0, len)] ^= hash;
+    auto nodes = path_deltas(group_leaves);
     auto& deltas = group.empty() ? summary.deltas : summary.group_deltas[group];
     auto& s = group.empty() ? **mrk : **hub_mrk;
     for (const auto& [key, hash] : nodes) {

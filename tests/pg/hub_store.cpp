@@ -91,16 +91,18 @@ message msg(int64_t millis, uint32_t counter, const std::string& node,
 
 constexpr int64_t jan_2026 = 1767225600000;
 
-// Pulls the whole stream after `cursor` in pages of `page` bytes.
+// Pulls the whole stream after `cursor` in pages of `page` bytes, as node
+// `client` (whose own messages are left out).
 std::vector<message> pull_all(pg_hub_store& s, const std::string& group,
                               std::string& hub, uint64_t& cursor,
-                              size_t page = 1 << 20) {
+                              size_t page = 1 << 20,
+                              const std::string& client = "cccccccccccccccc") {
   std::vector<message> out;
   for (int guard = 0;; ++guard) {
     BOOST_REQUIRE(guard < 100000);
     exchange_request req;
     req.group_id = group;
-    req.client_id = "cccccccccccccccc";
+    req.client_id = client;
     req.after = cursor;
     req.hub = hub;
     auto ans = s.exchange(group, req, page);
@@ -177,26 +179,7 @@ BOOST_AUTO_TEST_CASE(stores_once_and_streams_every_message_once) {
   // A node's own messages are not sent back to it.
   hub.clear();
   cursor = 0;
-  exchange_request own;
-  auto mine = [&] {
-    std::vector<message> out;
-    std::string h;
-    uint64_t c = 0;
-    for (;;) {
-      exchange_request r;
-      r.group_id = group;
-      r.client_id = "aaaaaaaaaaaaaaaa";
-      r.after = c;
-      r.hub = h;
-      auto x = a->exchange(group, r, 1 << 20);
-      BOOST_REQUIRE(x);
-      h = x->hub;
-      c = x->next;
-      out.insert(out.end(), x->messages.begin(), x->messages.end());
-      if (!x->more)
-        return out;
-    }
-  }();
+  auto mine = pull_all(*a, group, hub, cursor, 1 << 20, "aaaaaaaaaaaaaaaa");
   BOOST_CHECK_EQUAL(mine.size(), 1500u);
   for (const auto& m : mine)
     BOOST_CHECK(m.timestamp.substr(m.timestamp.size() - 16)
