@@ -384,6 +384,8 @@ caf::error write_store::migrate(const schema_set& schemas) {
   // layouts as they were.
   for (auto& [name, l] : layouts)
     tables_[name] = std::move(l);
+  // A layout's columns may have moved: the upserts are written anew.
+  upsert_sql_.clear();
   return caf::none;
 }
 

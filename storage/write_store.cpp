@@ -11,6 +11,7 @@
 #include "protocol/timestamp.hpp"
 #include "storage/detail.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -299,30 +300,37 @@ caf::expected<size_t> write_store::outbox_size() {
   return static_cast<size_t>(s->column_int(0));
 }
 
-caf::expected<record_stamps*>
-write_store::stamps_of(const std::string& dataset, const std::string& row) {
-  auto key = std::make_pair(dataset, row);
-  auto it = stamps_.find(key);
-  if (it != stamps_.end())
-    return &it->second.stamps;
+caf::expected<write_store::touched_map::value_type*>
+write_store::touch(const std::string& dataset, const std::string& row) {
+  std::string key;
+  key.reserve(dataset.size() + 1 + row.size());
+  key.append(dataset).push_back('\0');
+  key.append(row);
+  auto [it, fresh] = touched_.try_emplace(std::move(key));
+  if (!fresh)
+    return &*it;
+  it->second.dataset_size = dataset.size();
   auto sel = db_->prepare(select_stamps_sql);
-  if (!sel)
+  if (!sel) {
+    touched_.erase(it);
     return sel.error();
+  }
   auto& s = **sel;
   sql::reset_guard guard{s};
   s.bind(1, std::string_view{dataset});
   s.bind(2, std::string_view{row});
-  cached_stamps entry;
   auto rc = s.step();
   if (rc == SQLITE_ROW) {
-    if (!record_stamps::decode(s.column_blob(0), entry.stamps))
+    if (!record_stamps::decode(s.column_blob(0), it->second.stamps)) {
+      touched_.erase(it);
       return make_error(ec::storage_failure,
                         "corrupt field timestamps of " + dataset + " " + row);
+    }
   } else if (rc != SQLITE_DONE) {
+    touched_.erase(it);
     return db_->fail("cannot read field timestamps");
   }
-  return &stamps_.emplace(std::move(key), std::move(entry))
-              .first->second.stamps;
+  return &*it;
 }
 
 caf::error write_store::apply(const message& m) {
@@ -339,27 +347,34 @@ caf::error write_store::apply_lww(const message& m) {
     if (const auto* f = t->second.schema->find(m.column))
       if (!value_fits(*f, m.val))
         return caf::none;
-  auto stamps = stamps_of(m.dataset, m.row);
-  if (!stamps)
-    return stamps.error();
-  if (!(*stamps)->offer(m.column, m.timestamp))
+  auto entry = touch(m.dataset, m.row);
+  if (!entry)
+    return entry.error();
+  auto& rec = (*entry)->second;
+  if (!rec.stamps.offer(m.column, m.timestamp))
     return caf::none; // an older message: kept in the log, cell unchanged
-  dirty_.insert(std::make_pair(m.dataset, m.row));
+  if (!rec.dirty) {
+    rec.dirty = true;
+    dirty_.push_back(*entry);
+  }
   if (t == tables_.end())
     return caf::none; // unknown table: applied when the schema gains it
   auto col = t->second.index.find(m.column);
   if (col == t->second.index.end())
     return caf::none; // unknown field: likewise
-  auto key = std::make_pair(m.dataset, m.row);
-  auto it = pending_index_.find(key);
-  if (it == pending_index_.end()) {
-    it = pending_index_.emplace(std::move(key), pending_.size()).first;
-    pending_.push_back(
-        {&t->second, m.row,
-         std::vector<std::optional<value>>(t->second.columns.size())});
+  if (!rec.table) {
+    rec.table = &t->second;
+    rec.cells.resize(t->second.columns.size());
+    rows_.push_back(*entry);
   }
-  pending_[it->second].cells[col->second] = m.val;
+  rec.cells[col->second] = m.val;
   return caf::none;
+}
+
+void write_store::forget_touched() {
+  dirty_.clear();
+  rows_.clear();
+  touched_.clear();
 }
 
 caf::error write_store::flush_rows() {
@@ -368,50 +383,62 @@ caf::error write_store::flush_rows() {
     if (!put)
       return put.error();
     auto& s = **put;
+    // In key order: neighbouring records share B-tree pages.
+    std::sort(dirty_.begin(), dirty_.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
     std::string bytes;
-    for (const auto& key : dirty_) {
+    for (const auto* entry : dirty_) {
+      std::string_view key = entry->first;
+      auto split = entry->second.dataset_size;
       sql::reset_guard guard{s};
-      bytes = stamps_.at(key).stamps.encode();
-      s.bind(1, std::string_view{key.first});
-      s.bind(2, std::string_view{key.second});
+      bytes = entry->second.stamps.encode();
+      s.bind(1, key.substr(0, split));
+      s.bind(2, key.substr(split + 1));
       s.bind_blob(3, bytes);
       if (s.step() != SQLITE_DONE)
         return db_->fail("cannot write field timestamps");
     }
   }
-  dirty_.clear();
-  stamps_.clear();
-  std::string sql;
-  for (auto& row : pending_) {
-    const auto& l = *row.table;
-    sql = "INSERT INTO " + sql::quote(l.schema->name()) + "(id";
-    std::string values = "?1";
-    std::string updates;
-    int n = 1;
-    for (size_t i = 0; i < row.cells.size(); ++i) {
-      if (!row.cells[i])
-        continue;
-      auto q = sql::quote(l.columns[i]);
-      sql += ", " + q;
-      values += ", ?" + std::to_string(++n);
-      updates += (updates.empty() ? "" : ", ") + q + " = excluded." + q;
+  std::string shape;
+  for (const auto* entry : rows_) {
+    const auto& rec = entry->second;
+    const auto& l = *rec.table;
+    // One statement per table and set of columns written.
+    shape.assign(l.schema->name()).push_back('\0');
+    for (const auto& cell : rec.cells)
+      shape.push_back(cell ? '1' : '0');
+    auto known = upsert_sql_.find(shape);
+    if (known == upsert_sql_.end()) {
+      std::string sql = "INSERT INTO " + sql::quote(l.schema->name()) + "(id";
+      std::string values = "?1";
+      std::string updates;
+      int n = 1;
+      for (size_t i = 0; i < rec.cells.size(); ++i) {
+        if (!rec.cells[i])
+          continue;
+        auto q = sql::quote(l.columns[i]);
+        sql += ", " + q;
+        values += ", ?" + std::to_string(++n);
+        updates += (updates.empty() ? "" : ", ") + q + " = excluded." + q;
+      }
+      sql += ") VALUES(" + values + ") ON CONFLICT(id) DO UPDATE SET "
+             + updates;
+      known = upsert_sql_.emplace(shape, std::move(sql)).first;
     }
-    sql += ") VALUES(" + values + ") ON CONFLICT(id) DO UPDATE SET " + updates;
-    auto stmt = db_->prepare_shaped(sql);
+    auto stmt = db_->prepare_shaped(known->second);
     if (!stmt)
       return stmt.error();
     auto& s = **stmt;
     sql::reset_guard guard{s};
-    s.bind(1, std::string_view{row.id});
-    n = 1;
-    for (auto& cell : row.cells)
+    s.bind(1, std::string_view{entry->first}.substr(rec.dataset_size + 1));
+    int n = 1;
+    for (const auto& cell : rec.cells)
       if (cell)
         s.bind(++n, *cell);
     if (s.step() != SQLITE_DONE)
       return db_->fail("cannot write a record");
   }
-  pending_.clear();
-  pending_index_.clear();
+  forget_touched();
   return caf::none;
 }
 
@@ -447,10 +474,7 @@ caf::error write_store::evaluate(const write_batch& b, caf::error& refusal) {
 
 caf::expected<commit_summary>
 write_store::commit(const std::vector<const write_batch*>& batches) {
-  pending_.clear();
-  pending_index_.clear();
-  stamps_.clear();
-  dirty_.clear();
+  forget_touched();
   schema_changed_ = false;
   sql::transaction tx{*db_};
   if (auto err = tx.begin())
@@ -565,10 +589,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
 }
 
 caf::error write_store::rebuild(const std::string& only_table) {
-  pending_.clear();
-  pending_index_.clear();
-  stamps_.clear();
-  dirty_.clear();
+  forget_touched();
   sql::transaction tx{*db_};
   if (auto err = tx.begin())
     return err;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace crdt {
@@ -136,12 +137,20 @@ private:
     std::map<std::string, size_t, std::less<>> index;
   };
 
-  /// A row with the cells a commit decided to write.
-  struct pending_row {
-    const layout* table;
-    std::string id;
+  /// What a commit knows of one record it touched: the winning timestamps
+  /// of its fields (read once per commit), whether they changed, and the
+  /// cells it decided to write. Keyed by dataset + '\0' + row id.
+  struct touched_record {
+    record_stamps stamps;
+    /// Length of the dataset part of the key.
+    size_t dataset_size = 0;
+    /// The stamps changed: written back by flush_rows().
+    bool dirty = false;
+    /// The table, once a cell of the record is to be written.
+    const layout* table = nullptr;
     std::vector<std::optional<value>> cells;
   };
+  using touched_map = std::unordered_map<std::string, touched_record>;
 
   /// Creates and alters the tables of `schemas` and serves them. A table
   /// that gained a column, or was made anew, gets a replay mark (see
@@ -178,9 +187,10 @@ private:
   /// Applies a message of this node's group: a definition, or a field.
   caf::error apply(const message& m);
   caf::error apply_lww(const message& m);
-  /// The winning timestamps of a record's fields, read once per commit.
-  caf::expected<record_stamps*> stamps_of(const std::string& dataset,
-                                          const std::string& row);
+  /// The commit's entry of a record, with the winning timestamps of its
+  /// fields read once per commit.
+  caf::expected<touched_map::value_type*> touch(const std::string& dataset,
+                                                const std::string& row);
   caf::error flush_rows();
 
   std::unique_ptr<sql::connection> db_;
@@ -197,15 +207,18 @@ private:
   std::string clock_;
   /// The sequence number the next stored message gets.
   uint64_t next_seq_ = 1;
-  std::vector<pending_row> pending_;
-  std::map<std::pair<std::string, std::string>, size_t> pending_index_;
-  /// Field timestamps of the records this commit touched, and which of
-  /// them changed (written by flush_rows()).
-  struct cached_stamps {
-    record_stamps stamps;
-  };
-  std::map<std::pair<std::string, std::string>, cached_stamps> stamps_;
-  std::set<std::pair<std::string, std::string>> dirty_;
+  /// The records this commit touched (cleared by flush_rows()); the
+  /// elements' addresses are stable, so the lists below point into it.
+  touched_map touched_;
+  /// Records whose stamps changed, and records with cells to write, each
+  /// in the order first touched.
+  std::vector<touched_map::value_type*> dirty_;
+  std::vector<touched_map::value_type*> rows_;
+  /// The upsert SQL of a table for one set of written columns, by table
+  /// name + '\0' + a '0'/'1' mask of the columns.
+  std::unordered_map<std::string, std::string> upsert_sql_;
+  /// Forgets what the last commit touched.
+  void forget_touched();
 };
 
 } // namespace crdt
