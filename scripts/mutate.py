@@ -55,8 +55,8 @@ MUTANTS = [
      'is_creation_field(field) ? ts < it->second : ts > it->second;',
      'is_creation_field(field) ? ts < it->second : ts < it->second;',
      "the older write wins a cell"),
-    # (Dropping kParseValidateEncodingFlag alone is an equivalent mutant:
-    # the check of every string after parsing catches the same bytes.)
+    # (Bodies are parsed without kParseValidateEncodingFlag: this check of
+    # every string after parsing is the only UTF-8 check of a body.)
     ("utf8-unchecked", "http/api.cpp",
      "  if (!valid_utf8_strings(out.doc))",
      "  if (false)",
