@@ -488,7 +488,9 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   commit_summary summary;
   // XOR per leaf key first; prefixes are expanded once at the end. The
   // empty group name stands for this node's own group.
-  std::map<std::string, std::unordered_map<std::string, uint32_t>> leaves;
+  // Keyed by minute: a trie key (16 characters) is made once per minute,
+  // not once per message.
+  std::map<std::string, std::unordered_map<int64_t, uint32_t>> leaves;
   std::string clock = clock_;
   // The next message's place in the log; kept only if the commit is.
   uint64_t seq = next_seq_;
@@ -504,6 +506,7 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       continue; // its precondition failed: it stores nothing
     }
     auto stored_before = summary.stored;
+    auto& group_leaves = leaves[batch->group];
     for (const auto& m : batch->messages) {
       auto ts = parse_timestamp(m.timestamp);
       if (!ts)
@@ -531,9 +534,9 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       }
       if (db_->changes() == 0)
         continue; // a duplicate: already stored, changes nothing
-      summary.heads[batch->group] = seq++;
+      ++seq;
       ++summary.stored;
-      leaves[batch->group][merkle_key(ts->millis)] ^= murmur3_32(m.timestamp);
+      group_leaves[ts->millis / 60000] ^= murmur3_32(m.timestamp);
       if (relayed)
         continue;
       if (batch->enqueue)
@@ -541,11 +544,16 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
       if (auto err = apply(m))
         return err;
     }
+    if (summary.stored > stored_before)
+      summary.heads[batch->group] = seq - 1;
     summary.stored_per_batch.push_back(summary.stored - stored_before);
   }
   if (auto err = flush_rows())
     return err;
-  for (const auto& [group, group_leaves] : leaves) {
+  for (const auto& [group, by_minute] : leaves) {
+    std::unordered_map<std::string, uint32_t> group_leaves;
+    for (const auto& [minute, hash] : by_minute)
+      group_leaves[merkle_key(minute * 60000)] ^= hash;
     auto nodes = path_deltas(group_leaves);
     auto& deltas = group.empty() ? summary.deltas : summary.group_deltas[group];
     auto& s = group.empty() ? **mrk : **hub_mrk;
