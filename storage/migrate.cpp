@@ -197,6 +197,13 @@ write_store::open(const store_options& opts, const schema_set& schemas,
   auto& c = *result->db_;
   if (auto err = apply_pragmas(c, opts))
     return err;
+  if (opts.background_checkpoint) {
+    auto ckpt = checkpointer::start(opts.path, opts.synchronous);
+    if (!ckpt)
+      return ckpt.error();
+    result->checkpointer_ = std::move(*ckpt);
+    result->checkpointer_->attach(c);
+  }
   if (auto err = c.exec(internal_ddl))
     return err;
   bool rebuild_all = false;

@@ -52,6 +52,11 @@ constexpr const char* upsert_merkle_sql
 
 } // namespace
 
+write_store::~write_store() {
+  if (checkpointer_ && db_)
+    checkpointer_->detach(*db_);
+}
+
 caf::expected<merkle_trie> write_store::load_merkle() {
   auto s = db_->prepare_once("SELECT key, hash FROM crdt_merkle");
   if (!s)

@@ -5,6 +5,7 @@
 #include "protocol/schema.hpp"
 #include "protocol/stamps.hpp"
 #include "storage/batch.hpp"
+#include "storage/checkpointer.hpp"
 #include "storage/sqlite.hpp"
 
 #include <caf/expected.hpp>
@@ -28,6 +29,9 @@ struct store_options {
   std::string synchronous = "FULL";
   /// Page cache of the writer in KiB.
   int cache_kib = 16384;
+  /// Checkpoints run on a thread of their own (storage/checkpointer.hpp)
+  /// instead of inside the commit that fills the log.
+  bool background_checkpoint = true;
 };
 
 /// The write side of the database: the one connection that changes data.
@@ -50,6 +54,8 @@ public:
   static caf::expected<std::unique_ptr<write_store>>
   open(const store_options& opts, const schema_set& schemas,
        catalog_ptr catalog = nullptr, bool define = true);
+
+  ~write_store();
 
   /// The tables this store serves, updated by every commit that changes a
   /// definition.
@@ -129,6 +135,11 @@ public:
     return *db_;
   }
 
+  /// The background checkpointer, null when store_options turned it off.
+  const checkpointer* background_checkpoints() const {
+    return checkpointer_.get();
+  }
+
 private:
   /// The columns of a user table that messages can set, in table order.
   struct layout {
@@ -194,6 +205,8 @@ private:
   caf::error flush_rows();
 
   std::unique_ptr<sql::connection> db_;
+  /// After db_: stopped before the connection closes.
+  std::unique_ptr<checkpointer> checkpointer_;
   std::map<std::string, layout, std::less<>> tables_;
   /// Tables served without definitions: the service's own (accounts,
   /// organizations), and with open(define = false) the folder's.

@@ -1,0 +1,108 @@
+#include "storage/checkpointer.hpp"
+
+#include <iostream>
+
+namespace crdt {
+
+caf::expected<std::unique_ptr<checkpointer>>
+checkpointer::start(const std::string& path, const std::string& synchronous,
+                    int wake_pages, int writer_pages) {
+  auto db = sql::connection::open(path, SQLITE_OPEN_READWRITE);
+  if (!db)
+    return db.error();
+  auto sync = synchronous == "NORMAL" ? "NORMAL" : "FULL";
+  // Its own automatic checkpoint off: it only ever checkpoints on request.
+  if (auto err = (*db)->exec("PRAGMA synchronous=" + std::string{sync}
+                             + "; PRAGMA wal_autocheckpoint=0;"))
+    return err;
+  std::unique_ptr<checkpointer> out{new checkpointer};
+  out->db_ = std::move(*db);
+  out->wake_pages_ = wake_pages;
+  out->writer_pages_ = writer_pages;
+  out->thread_ = std::thread{[p = out.get()] { p->run(); }};
+  return out;
+}
+
+checkpointer::~checkpointer() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void checkpointer::attach(sql::connection& writer) {
+  sqlite3_wal_hook(writer.get(), &checkpointer::on_commit, this);
+}
+
+void checkpointer::detach(sql::connection& writer) {
+  sqlite3_wal_autocheckpoint(writer.get(), default_wake_pages);
+}
+
+size_t checkpointer::background_runs() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return background_runs_;
+}
+
+size_t checkpointer::writer_runs() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return writer_runs_;
+}
+
+int checkpointer::on_commit(void* ptr, sqlite3* db, const char* schema,
+                            int pages) {
+  auto* self = static_cast<checkpointer*>(ptr);
+  if (pages >= self->writer_pages_) {
+    // Fallen behind: bound the log the way SQLite's own hook would. Waits
+    // for a checkpoint of the thread under way (against which this one
+    // would only answer SQLITE_BUSY), and keeps the thread from starting
+    // another until this one is done: then everything is copied, and the
+    // next commit starts the log over.
+    std::unique_lock<std::mutex> lock{self->mtx_};
+    self->idle_.wait(lock, [self] { return !self->running_; });
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+    ++self->writer_runs_;
+    return SQLITE_OK;
+  }
+  if (pages >= self->wake_pages_) {
+    {
+      std::lock_guard<std::mutex> guard{self->mtx_};
+      if (self->wanted_)
+        return SQLITE_OK;
+      self->wanted_ = true;
+    }
+    self->cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void checkpointer::run() {
+  std::unique_lock<std::mutex> lock{mtx_};
+  bool failing = false; // logged once per run of failures
+  for (;;) {
+    cv_.wait(lock, [this] { return wanted_ || stop_; });
+    if (stop_)
+      return;
+    wanted_ = false;
+    running_ = true;
+    lock.unlock();
+    int rc = sqlite3_wal_checkpoint_v2(db_->get(), nullptr,
+                                       SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                       nullptr);
+    bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+    if (failed && !failing)
+      std::cerr << "crdt-store: storage: checkpoint failed (the writer's "
+                   "log keeps growing until one succeeds): "
+                << db_->last_error() << std::endl;
+    failing = failed;
+    lock.lock();
+    running_ = false;
+    ++background_runs_;
+    idle_.notify_all();
+  }
+}
+
+} // namespace crdt

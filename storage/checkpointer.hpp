@@ -1,0 +1,80 @@
+#pragma once
+
+#include "storage/sqlite.hpp"
+
+#include <caf/expected.hpp>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace crdt {
+
+/// Copies the write-ahead log into the database file on a thread and
+/// connection of its own, so that the writer's commits never wait for a
+/// checkpoint (its page copies and, under synchronous=FULL, its fsyncs).
+///
+/// attach() replaces SQLite's automatic checkpoint on the writer's
+/// connection by a WAL hook: past `wake_pages` pages in the log the hook
+/// wakes this thread, which runs a PASSIVE checkpoint (it never blocks the
+/// writer or the readers); SQLite starts the log over at the writer's next
+/// commit once everything in it was copied. Should the log still reach
+/// `writer_pages` (the thread fell behind, say while a long read held an
+/// old snapshot), the writer checkpoints itself as SQLite's own automatic
+/// checkpoint would, so the log stays bounded. Both checkpoints are
+/// PASSIVE and copy each page once; durability is the commit's, untouched.
+class checkpointer {
+public:
+  /// Wake the thread at SQLite's own automatic threshold (4 MiB of 4 KiB
+  /// pages); the writer checkpoints itself at 16 MiB.
+  static constexpr int default_wake_pages = 1000;
+  static constexpr int default_writer_pages = 4000;
+
+  /// Opens a second connection to `path` (with the writer's `synchronous`
+  /// mode) and starts the thread.
+  static caf::expected<std::unique_ptr<checkpointer>>
+  start(const std::string& path, const std::string& synchronous,
+        int wake_pages = default_wake_pages,
+        int writer_pages = default_writer_pages);
+
+  /// Stops the thread; a checkpoint under way finishes first.
+  ~checkpointer();
+
+  checkpointer(const checkpointer&) = delete;
+  checkpointer& operator=(const checkpointer&) = delete;
+
+  /// Installs the WAL hook on the writer's connection. The hook refers to
+  /// this object: detach (or close the connection) before destroying it.
+  void attach(sql::connection& writer);
+
+  /// Gives the writer's connection back SQLite's automatic checkpoint.
+  void detach(sql::connection& writer);
+
+  /// Checkpoints run by the thread and by the writer so far.
+  size_t background_runs() const;
+  size_t writer_runs() const;
+
+private:
+  checkpointer() = default;
+  static int on_commit(void* self, sqlite3* db, const char* schema, int pages);
+  void run();
+
+  std::unique_ptr<sql::connection> db_;
+  int wake_pages_ = default_wake_pages;
+  int writer_pages_ = default_writer_pages;
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  /// Signalled when the thread's checkpoint ends.
+  std::condition_variable idle_;
+  bool wanted_ = false;
+  /// The thread is checkpointing.
+  bool running_ = false;
+  bool stop_ = false;
+  size_t background_runs_ = 0;
+  size_t writer_runs_ = 0;
+  std::thread thread_;
+};
+
+} // namespace crdt
