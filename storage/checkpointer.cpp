@@ -42,13 +42,11 @@ void checkpointer::detach(sql::connection& writer) {
 }
 
 size_t checkpointer::background_runs() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return background_runs_;
+  return background_runs_.load();
 }
 
 size_t checkpointer::writer_runs() const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return writer_runs_;
+  return writer_runs_.load();
 }
 
 int checkpointer::on_commit(void* ptr, sqlite3* db, const char* schema,
@@ -65,13 +63,17 @@ int checkpointer::on_commit(void* ptr, sqlite3* db, const char* schema,
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                               nullptr);
     ++self->writer_runs_;
+    self->woken_at_ = 0;
     return SQLITE_OK;
   }
-  if (pages >= self->wake_pages_) {
+  // Woken once per wake_pages pages the log grew by since it was last
+  // woken (or since the log started over), not after every commit.
+  if (pages < self->woken_at_)
+    self->woken_at_ = 0;
+  if (pages >= self->woken_at_ + self->wake_pages_) {
+    self->woken_at_ = pages;
     {
       std::lock_guard<std::mutex> guard{self->mtx_};
-      if (self->wanted_)
-        return SQLITE_OK;
       self->wanted_ = true;
     }
     self->cv_.notify_one();
@@ -92,7 +94,8 @@ void checkpointer::run() {
     int rc = sqlite3_wal_checkpoint_v2(db_->get(), nullptr,
                                        SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                        nullptr);
-    bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+    // Busy (the writer's own checkpoint, or recovery) is no failure.
+    bool failed = rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY;
     if (failed && !failing)
       std::cerr << "crdt-store: storage: checkpoint failed (the writer's "
                    "log keeps growing until one succeeds): "

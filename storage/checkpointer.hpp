@@ -4,6 +4,7 @@
 
 #include <caf/expected.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -13,22 +14,25 @@
 namespace crdt {
 
 /// Copies the write-ahead log into the database file on a thread and
-/// connection of its own, so that the writer's commits never wait for a
-/// checkpoint (its page copies and, under synchronous=FULL, its fsyncs).
+/// connection of its own, so that most of that copying (and, under
+/// synchronous=FULL, its fsyncs) leaves the writer's commits.
 ///
 /// attach() replaces SQLite's automatic checkpoint on the writer's
-/// connection by a WAL hook: past `wake_pages` pages in the log the hook
-/// wakes this thread, which runs a PASSIVE checkpoint (it never blocks the
-/// writer or the readers); SQLite starts the log over at the writer's next
-/// commit once everything in it was copied. Should the log still reach
-/// `writer_pages` (the thread fell behind, say while a long read held an
-/// old snapshot), the writer checkpoints itself as SQLite's own automatic
-/// checkpoint would, so the log stays bounded. Both checkpoints are
-/// PASSIVE and copy each page once; durability is the commit's, untouched.
+/// connection by a WAL hook: each time the log has grown by `wake_pages`
+/// pages the hook wakes this thread, which runs a PASSIVE checkpoint (it
+/// never blocks the writer or the readers). SQLite starts the log over
+/// only when the writer begins a transaction with everything in the log
+/// copied; the thread rarely finishes in such a gap while commits follow
+/// each other, so at `writer_pages` the writer waits for the thread's run
+/// to end and checkpoints itself: by then most pages are copied, its run
+/// is short, and the log starts over at the next commit. So the log of a
+/// busy writer grows to about `writer_pages` (16 MiB) instead of SQLite's
+/// usual 4 MiB; one that pauses starts over sooner. Durability is the
+/// commit's (its WAL write and fsync), untouched.
 class checkpointer {
 public:
-  /// Wake the thread at SQLite's own automatic threshold (4 MiB of 4 KiB
-  /// pages); the writer checkpoints itself at 16 MiB.
+  /// Wake the thread every 1,000 pages (SQLite's own automatic threshold,
+  /// 4 MiB of 4 KiB pages); the writer checkpoints itself at 16 MiB.
   static constexpr int default_wake_pages = 1000;
   static constexpr int default_writer_pages = 4000;
 
@@ -72,8 +76,11 @@ private:
   /// The thread is checkpointing.
   bool running_ = false;
   bool stop_ = false;
-  size_t background_runs_ = 0;
-  size_t writer_runs_ = 0;
+  std::atomic<size_t> background_runs_{0};
+  std::atomic<size_t> writer_runs_{0};
+  /// The log's size (pages) when the thread was last woken; the writer's
+  /// thread alone uses it (in the hook).
+  int woken_at_ = 0;
   std::thread thread_;
 };
 

@@ -307,10 +307,15 @@ caf::expected<size_t> write_store::outbox_size() {
 
 caf::expected<write_store::touched_map::value_type*>
 write_store::touch(const std::string& dataset, const std::string& row) {
+  // The dataset's length first (big-endian, so that keys sort by dataset,
+  // then row): names may hold any byte, NUL included, and must not run
+  // into each other.
   std::string key;
-  key.reserve(dataset.size() + 1 + row.size());
-  key.append(dataset).push_back('\0');
-  key.append(row);
+  key.reserve(4 + dataset.size() + row.size());
+  auto size = static_cast<uint32_t>(dataset.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((size >> shift) & 0xff));
+  key.append(dataset).append(row);
   auto [it, fresh] = touched_.try_emplace(std::move(key));
   if (!fresh)
     return &*it;
@@ -397,8 +402,8 @@ caf::error write_store::flush_rows() {
       auto split = entry->second.dataset_size;
       sql::reset_guard guard{s};
       bytes = entry->second.stamps.encode();
-      s.bind(1, key.substr(0, split));
-      s.bind(2, key.substr(split + 1));
+      s.bind(1, key.substr(4, split));
+      s.bind(2, key.substr(4 + split));
       s.bind_blob(3, bytes);
       if (s.step() != SQLITE_DONE)
         return db_->fail("cannot write field timestamps");
@@ -428,6 +433,9 @@ caf::error write_store::flush_rows() {
       }
       sql += ") VALUES(" + values + ") ON CONFLICT(id) DO UPDATE SET "
              + updates;
+      // Bounded: the sets of columns come from what peers send.
+      if (upsert_sql_.size() >= upsert_sql_capacity)
+        upsert_sql_.clear();
       known = upsert_sql_.emplace(shape, std::move(sql)).first;
     }
     auto stmt = db_->prepare_shaped(known->second);
@@ -435,7 +443,7 @@ caf::error write_store::flush_rows() {
       return stmt.error();
     auto& s = **stmt;
     sql::reset_guard guard{s};
-    s.bind(1, std::string_view{entry->first}.substr(rec.dataset_size + 1));
+    s.bind(1, std::string_view{entry->first}.substr(4 + rec.dataset_size));
     int n = 1;
     for (const auto& cell : rec.cells)
       if (cell)
@@ -556,6 +564,8 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   if (auto err = flush_rows())
     return err;
   for (const auto& [group, by_minute] : leaves) {
+    if (by_minute.empty())
+      continue; // its batches stored nothing new
     std::unordered_map<std::string, uint32_t> group_leaves;
     for (const auto& [minute, hash] : by_minute)
       group_leaves[merkle_key(minute * 60000)] ^= hash;

@@ -150,7 +150,8 @@ private:
 
   /// What a commit knows of one record it touched: the winning timestamps
   /// of its fields (read once per commit), whether they changed, and the
-  /// cells it decided to write. Keyed by dataset + '\0' + row id.
+  /// cells it decided to write. Keyed by the dataset's length (4 bytes,
+  /// big-endian), the dataset, then the row id.
   struct touched_record {
     record_stamps stamps;
     /// Length of the dataset part of the key.
@@ -228,8 +229,10 @@ private:
   std::vector<touched_map::value_type*> dirty_;
   std::vector<touched_map::value_type*> rows_;
   /// The upsert SQL of a table for one set of written columns, by table
-  /// name + '\0' + a '0'/'1' mask of the columns.
+  /// name + '\0' + a '0'/'1' mask of the columns (a table name holds no
+  /// NUL: it is a served table's). Emptied when it reaches its capacity.
   std::unordered_map<std::string, std::string> upsert_sql_;
+  static constexpr size_t upsert_sql_capacity = 256;
   /// Forgets what the last commit touched.
   void forget_touched();
 };
