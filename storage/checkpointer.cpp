@@ -5,15 +5,13 @@
 namespace crdt {
 
 caf::expected<std::unique_ptr<checkpointer>>
-checkpointer::start(const std::string& path, const std::string& synchronous,
-                    int wake_pages, int writer_pages) {
+checkpointer::start(const std::string& path, int wake_pages,
+                    int writer_pages) {
   auto db = sql::connection::open(path, SQLITE_OPEN_READWRITE);
   if (!db)
     return db.error();
-  auto sync = synchronous == "NORMAL" ? "NORMAL" : "FULL";
   // Its own automatic checkpoint off: it only ever checkpoints on request.
-  if (auto err = (*db)->exec("PRAGMA synchronous=" + std::string{sync}
-                             + "; PRAGMA wal_autocheckpoint=0;"))
+  if (auto err = (*db)->exec("PRAGMA wal_autocheckpoint=0;"))
     return err;
   std::unique_ptr<checkpointer> out{new checkpointer};
   out->db_ = std::move(*db);

@@ -36,11 +36,12 @@ public:
   static constexpr int default_wake_pages = 1000;
   static constexpr int default_writer_pages = 4000;
 
-  /// Opens a second connection to `path` (with the writer's `synchronous`
-  /// mode) and starts the thread.
+  /// Opens a second connection to `path` and starts the thread. That
+  /// connection never commits, so its `synchronous` mode (SQLite's default,
+  /// FULL) only decides the checkpoints' fsyncs, which WAL mode makes alike
+  /// under FULL and NORMAL: the database file is synced after each.
   static caf::expected<std::unique_ptr<checkpointer>>
-  start(const std::string& path, const std::string& synchronous,
-        int wake_pages = default_wake_pages,
+  start(const std::string& path, int wake_pages = default_wake_pages,
         int writer_pages = default_writer_pages);
 
   /// Stops the thread; a checkpoint under way finishes first.

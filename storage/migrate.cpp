@@ -198,7 +198,7 @@ write_store::open(const store_options& opts, const schema_set& schemas,
   if (auto err = apply_pragmas(c, opts))
     return err;
   if (opts.background_checkpoint) {
-    auto ckpt = checkpointer::start(opts.path, opts.synchronous);
+    auto ckpt = checkpointer::start(opts.path);
     if (!ckpt)
       return ckpt.error();
     result->checkpointer_ = std::move(*ckpt);

@@ -305,21 +305,38 @@ caf::expected<size_t> write_store::outbox_size() {
   return static_cast<size_t>(s->column_int(0));
 }
 
-caf::expected<write_store::touched_map::value_type*>
-write_store::touch(const std::string& dataset, const std::string& row) {
-  // The dataset's length first (big-endian, so that keys sort by dataset,
-  // then row): names may hold any byte, NUL included, and must not run
-  // into each other.
+namespace {
+
+// The key of a record touched by a commit: the dataset's length first
+// (big-endian, so that keys sort by dataset, then row), the dataset, the
+// row id. Names may hold any byte, NUL included, and must not run into
+// each other.
+std::string record_key(std::string_view dataset, std::string_view row) {
   std::string key;
   key.reserve(4 + dataset.size() + row.size());
   auto size = static_cast<uint32_t>(dataset.size());
   for (int shift = 24; shift >= 0; shift -= 8)
     key.push_back(static_cast<char>((size >> shift) & 0xff));
   key.append(dataset).append(row);
-  auto [it, fresh] = touched_.try_emplace(std::move(key));
+  return key;
+}
+
+// The dataset and the row id of a record_key().
+std::pair<std::string_view, std::string_view>
+split_record_key(std::string_view key) {
+  size_t size = 0;
+  for (size_t i = 0; i < 4; ++i)
+    size = size << 8 | static_cast<unsigned char>(key[i]);
+  return {key.substr(4, size), key.substr(4 + size)};
+}
+
+} // namespace
+
+caf::expected<write_store::touched_map::value_type*>
+write_store::touch(const std::string& dataset, const std::string& row) {
+  auto [it, fresh] = touched_.try_emplace(record_key(dataset, row));
   if (!fresh)
     return &*it;
-  it->second.dataset_size = dataset.size();
   auto sel = db_->prepare(select_stamps_sql);
   if (!sel) {
     touched_.erase(it);
@@ -398,12 +415,11 @@ caf::error write_store::flush_rows() {
               [](const auto* a, const auto* b) { return a->first < b->first; });
     std::string bytes;
     for (const auto* entry : dirty_) {
-      std::string_view key = entry->first;
-      auto split = entry->second.dataset_size;
+      auto [dataset, row] = split_record_key(entry->first);
       sql::reset_guard guard{s};
       bytes = entry->second.stamps.encode();
-      s.bind(1, key.substr(4, split));
-      s.bind(2, key.substr(4 + split));
+      s.bind(1, dataset);
+      s.bind(2, row);
       s.bind_blob(3, bytes);
       if (s.step() != SQLITE_DONE)
         return db_->fail("cannot write field timestamps");
@@ -443,7 +459,7 @@ caf::error write_store::flush_rows() {
       return stmt.error();
     auto& s = **stmt;
     sql::reset_guard guard{s};
-    s.bind(1, std::string_view{entry->first}.substr(4 + rec.dataset_size));
+    s.bind(1, split_record_key(entry->first).second);
     int n = 1;
     for (const auto& cell : rec.cells)
       if (cell)
@@ -566,10 +582,13 @@ write_store::commit(const std::vector<const write_batch*>& batches) {
   for (const auto& [group, by_minute] : leaves) {
     if (by_minute.empty())
       continue; // its batches stored nothing new
-    std::unordered_map<std::string, uint32_t> group_leaves;
+    // Minutes are distinct; path_deltas XORs alike should two share a
+    // key (those before 1970 all have "0").
+    std::vector<std::pair<std::string, uint32_t>> minute_leaves;
+    minute_leaves.reserve(by_minute.size());
     for (const auto& [minute, hash] : by_minute)
-      group_leaves[merkle_key(minute * 60000)] ^= hash;
-    auto nodes = path_deltas(group_leaves);
+      minute_leaves.emplace_back(merkle_key(minute * 60000), hash);
+    auto nodes = path_deltas(minute_leaves);
     auto& deltas = group.empty() ? summary.deltas : summary.group_deltas[group];
     auto& s = group.empty() ? **mrk : **hub_mrk;
     for (const auto& [key, hash] : nodes) {

@@ -150,12 +150,9 @@ private:
 
   /// What a commit knows of one record it touched: the winning timestamps
   /// of its fields (read once per commit), whether they changed, and the
-  /// cells it decided to write. Keyed by the dataset's length (4 bytes,
-  /// big-endian), the dataset, then the row id.
+  /// cells it decided to write. Keyed by record_key() (write_store.cpp).
   struct touched_record {
     record_stamps stamps;
-    /// Length of the dataset part of the key.
-    size_t dataset_size = 0;
     /// The stamps changed: written back by flush_rows().
     bool dirty = false;
     /// The table, once a cell of the record is to be written.

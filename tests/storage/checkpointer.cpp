@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(the_thread_copies_the_log_and_the_writer_bounds_it) {
   test::temp_dir dir{"checkpointer"};
   auto path = dir.file("db.sqlite");
   auto db = open_wal(path, "OFF");
-  auto ckpt = checkpointer::start(path, "NORMAL", 20, 300);
+  auto ckpt = checkpointer::start(path, 20, 300);
   BOOST_REQUIRE(ckpt);
   (*ckpt)->attach(*db);
   auto largest = write_pages(*db, path, 3000);
