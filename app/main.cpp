@@ -329,7 +329,12 @@ int main(int argc, char** argv) {
   for (auto& t : threads)
     t.join();
   lst->close_all();
-  n->stop();
+  // Before the io_context goes: the sync client's connection lives there,
+  // and the sync actor's state holds it until the actor is gone.
+  if (!n->stop_and_wait(sys, std::chrono::seconds(30)))
+    std::cerr << "crdt-store: some actors were still busy 30 s after the "
+                 "stop; exiting anyway"
+              << std::endl;
   std::cout << "crdt-store: stopped" << std::endl;
   return 0;
 }

@@ -86,6 +86,27 @@ void node::stop() {
   owned_.clear();
 }
 
+bool node::stop_and_wait(caf::actor_system& sys,
+                         std::chrono::milliseconds limit) {
+  auto actors = owned_;
+  caf::scoped_actor self{sys};
+  for (auto& a : actors)
+    self->monitor(a);
+  stop();
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (size_t down = 0; down < actors.size(); ++down) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    bool late = left.count() <= 0;
+    if (!late)
+      self->receive([](const caf::down_msg&) {},
+                    caf::after(left) >> [&] { late = true; });
+    if (late)
+      return false;
+  }
+  return true;
+}
+
 caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   if (!init_crypto())
     return make_error(ec::storage_failure,

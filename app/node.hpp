@@ -15,6 +15,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -112,6 +113,12 @@ public:
 
   /// Stops every actor of the node.
   void stop();
+
+  /// Stops every actor of the node and waits until they are gone, at most
+  /// `limit`; false if some were still running then. Call it before
+  /// anything their state refers to goes (the sync client's connection
+  /// belongs to the HTTP io_context).
+  bool stop_and_wait(caf::actor_system& sys, std::chrono::milliseconds limit);
 
 private:
   friend caf::expected<node> spawn_node(caf::actor_system&, node_options);
