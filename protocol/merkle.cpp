@@ -3,6 +3,7 @@
 #include "protocol/error.hpp"
 #include "protocol/murmur3.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace crdt {
@@ -235,6 +236,40 @@ std::optional<int64_t> first_difference(const merkle_trie& a,
     n1 = n1 ? n1->children[static_cast<size_t>(next)].get() : nullptr;
     n2 = n2 ? n2->children[static_cast<size_t>(next)].get() : nullptr;
   }
+}
+
+std::vector<std::pair<std::string, uint32_t>>
+path_deltas(std::vector<std::pair<std::string_view, uint32_t>> leaves) {
+  // Sorted keys visit the trie depth first: the nodes on the path of the
+  // current key are open (their place in the output is reserved, in key
+  // order), and a node closes once a key leaves its subtree. Every leaf
+  // XORs into the nodes open on its path: no map, one string per node.
+  std::sort(leaves.begin(), leaves.end());
+  std::vector<std::pair<std::string, uint32_t>> out;
+  out.reserve(leaves.size() * 2 + 17);
+  std::vector<size_t> open; // output positions of the path's nodes, by depth
+  std::string_view prev;
+  bool first = true;
+  for (const auto& [key, hash] : leaves) {
+    size_t common = 0;
+    if (!first) {
+      auto limit = std::min(prev.size(), key.size());
+      while (common < limit && prev[common] == key[common])
+        ++common;
+      // Nodes deeper than the shared prefix are done.
+      if (open.size() > common + 1)
+        open.resize(common + 1);
+    }
+    for (size_t len = open.size(); len <= key.size(); ++len) {
+      open.push_back(out.size());
+      out.emplace_back(std::string{key.substr(0, len)}, 0);
+    }
+    for (auto at : open)
+      out[at].second ^= hash;
+    prev = key;
+    first = false;
+  }
+  return out;
 }
 
 void add_path_deltas(std::vector<std::pair<std::string, uint32_t>>& out,

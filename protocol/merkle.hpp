@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace crdt {
@@ -110,14 +111,20 @@ std::optional<int64_t> first_difference(const merkle_trie& a,
 /// Folds per-minute leaf deltas (trie key of a minute -> XOR of the hashes
 /// of the timestamps a commit added there) into the XOR delta of every node
 /// on their paths, the root "" included: what a commit applies to a trie
-/// kept node by node. `Leaves` is any map from key to hash.
+/// kept node by node. Each node appears once, in key order. The leaves are
+/// given as views (sorted here; equal keys fold together).
+std::vector<std::pair<std::string, uint32_t>>
+path_deltas(std::vector<std::pair<std::string_view, uint32_t>> leaves);
+
+/// The same for any container of (key, hash) pairs, keys as strings.
 template <class Leaves>
-std::map<std::string, uint32_t> path_deltas(const Leaves& leaves) {
-  std::map<std::string, uint32_t> nodes;
+std::vector<std::pair<std::string, uint32_t>>
+path_deltas(const Leaves& leaves) {
+  std::vector<std::pair<std::string_view, uint32_t>> views;
+  views.reserve(leaves.size());
   for (const auto& [key, hash] : leaves)
-    for (size_t len = 0; len <= key.size(); ++len)
-      nodes[key.substr(0, len)] ^= hash;
-  return nodes;
+    views.emplace_back(key, hash);
+  return path_deltas(std::move(views));
 }
 
 /// XOR deltas per trie key (prefix), the unit persisted per transaction.

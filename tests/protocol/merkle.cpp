@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <map>
 #include <random>
 
 using namespace crdt;
@@ -191,6 +193,38 @@ BOOST_AUTO_TEST_CASE(set_and_xor_node_rebuild_a_persisted_trie) {
   x.xor_node("", 6);
   x.xor_node("", 3);
   BOOST_CHECK_EQUAL(x.hash(), 5u);
+}
+
+// path_deltas against the definition: every prefix of every leaf's key,
+// root included, XORs that leaf's hash. Keys of every length (a key may be
+// the prefix of another), repeated keys, random order.
+BOOST_AUTO_TEST_CASE(path_deltas_xor_each_leaf_into_every_prefix_once) {
+  std::mt19937 rng{20261206};
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::pair<std::string, uint32_t>> leaves;
+    auto n = std::uniform_int_distribution<int>{0, 60}(rng);
+    for (int i = 0; i < n; ++i) {
+      auto len = std::uniform_int_distribution<size_t>{0, 6}(rng);
+      std::string key;
+      for (size_t c = 0; c < len; ++c)
+        key += char('0' + std::uniform_int_distribution<int>{0, 2}(rng));
+      leaves.emplace_back(key, static_cast<uint32_t>(rng()));
+      if (i > 0 && rng() % 4 == 0) // the same key again
+        leaves.emplace_back(leaves[rng() % leaves.size()].first,
+                            static_cast<uint32_t>(rng()));
+    }
+    std::map<std::string, uint32_t> expected;
+    for (const auto& [key, hash] : leaves)
+      for (size_t len = 0; len <= key.size(); ++len)
+        expected[key.substr(0, len)] ^= hash;
+    auto got = path_deltas(leaves);
+    std::map<std::string, uint32_t> seen;
+    for (const auto& [key, hash] : got)
+      BOOST_REQUIRE_MESSAGE(seen.emplace(key, hash).second,
+                            "node " << key << " twice");
+    BOOST_REQUIRE(seen == expected);
+    BOOST_REQUIRE(std::is_sorted(got.begin(), got.end()));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
