@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -101,6 +102,30 @@ int fail(const std::string& what) {
   std::cerr << "crdt-store: " << what << std::endl;
   return 1;
 }
+
+// Ends the node's actors and waits for them, before anything their state
+// refers to goes: the sync client's connection lives on the HTTP
+// io_context. Actors still running after 30 s (a commit that never
+// returns) would make the destructors wait forever, and leave that
+// connection behind its io_context: the process exits at once instead,
+// with code 1 (what was acknowledged is committed already).
+void stop_or_exit(caf::actor_system& sys, crdt::node& n) {
+  if (n.stop_and_wait(sys, std::chrono::seconds(30)))
+    return;
+  std::cerr << "crdt-store: some actors were still busy 30 s after the "
+               "stop; exiting without them"
+            << std::endl;
+  std::_Exit(1);
+}
+
+// Stops the node however main leaves (a failed start-up included).
+struct node_stopper {
+  caf::actor_system& sys;
+  crdt::node& n;
+  ~node_stopper() {
+    stop_or_exit(sys, n);
+  }
+};
 
 // Prints what start-up created (the generated password only this once).
 void report(const bootstrap_request& req, const bootstrap_result& r) {
@@ -269,6 +294,7 @@ int main(int argc, char** argv) {
   auto n = spawn_node(sys, std::move(opts));
   if (!n)
     return fail(describe(n.error()));
+  node_stopper stopper{sys, *n};
 
   // The default organization and its first admin, on first start.
   bootstrap_request breq{
@@ -329,12 +355,7 @@ int main(int argc, char** argv) {
   for (auto& t : threads)
     t.join();
   lst->close_all();
-  // Before the io_context goes: the sync client's connection lives there,
-  // and the sync actor's state holds it until the actor is gone.
-  if (!n->stop_and_wait(sys, std::chrono::seconds(30)))
-    std::cerr << "crdt-store: some actors were still busy 30 s after the "
-                 "stop; exiting anyway"
-              << std::endl;
+  stop_or_exit(sys, *n);
   std::cout << "crdt-store: stopped" << std::endl;
   return 0;
 }
