@@ -84,6 +84,14 @@ void finish(const std::shared_ptr<watch>& w) {
     self->state.watching.reset();
 }
 
+// Gives up the watch's place, then answers: the leave is in the feed's
+// mailbox before the client can read the answer, so a request it makes
+// next never finds its own earlier place still taken.
+void finish_with(std::shared_ptr<watch> w, http_reply r) {
+  finish(w); // w is our own copy: finish may let go of the session's
+  w->ctx.reply(std::move(r));
+}
+
 void push(const std::shared_ptr<watch>& w, std::string bytes, bool last,
           bool notify) {
   w->ctx.self->state.sink->push(w->ctx.in->req.seq, std::move(bytes), last,
@@ -95,11 +103,13 @@ void fail(const std::shared_ptr<watch>& w, unsigned status,
           const std::string& message) {
   if (w->done)
     return;
-  if (w->longpoll || !w->head_sent)
-    w->ctx.reply(error_reply(status, message, w->table));
-  else
-    push(w, sse_error(status, message), true, false);
-  finish(w);
+  if (w->longpoll || !w->head_sent) {
+    finish_with(w, error_reply(status, message, w->table));
+    return;
+  }
+  auto keep = w; // finish may let go of the session's copy
+  finish(keep);
+  push(keep, sse_error(status, message), true, false);
 }
 
 // The same for an error from the actors (its status chosen by http/api).
@@ -108,8 +118,7 @@ void fail_with(const std::shared_ptr<watch>& w, const caf::error& err) {
     return;
   auto r = error_reply(err, w->table);
   if (w->longpoll || !w->head_sent) {
-    w->ctx.reply(std::move(r));
-    finish(w);
+    finish_with(w, std::move(r));
     return;
   }
   fail(w, r.status, describe(err));
@@ -129,8 +138,7 @@ void answer_poll(const std::shared_ptr<watch>& w,
   metrics::process().feed_events_sent.add(events.size());
   http_reply r{200, poll_body(w->table, events, w->pluck, w->position_id,
                               up_to_date)};
-  w->ctx.reply(std::move(r));
-  finish(w);
+  finish_with(w, std::move(r));
 }
 
 // The changes of `batch` this client has not had and may see.
@@ -286,7 +294,7 @@ void start(const std::shared_ptr<watch>& w, const std::string& since) {
               return;
             auto limit = w->ctx.svc().feed_cfg.replay_limit;
             if (w->live_after > at && w->live_after - at > limit) {
-              w->ctx.reply(error_reply(
+              finish_with(w, error_reply(
                   409,
                   "since is " + std::to_string(w->live_after - at)
                       + " log positions back, more than this node replays "
@@ -295,7 +303,6 @@ void start(const std::shared_ptr<watch>& w, const std::string& since) {
                       + "): list the table again, then follow its changes "
                         "from now",
                   w->table));
-              finish(w);
               return;
             }
             w->position = at;
@@ -392,8 +399,7 @@ void watch_changes(const request_context& ctx) {
           },
           [w](caf::error& err) {
             // A subscription that timed out may still be made: leave.
-            w->ctx.reply(error_reply(err, w->table));
-            finish(w);
+            finish_with(w, error_reply(err, w->table));
           });
 }
 
