@@ -272,10 +272,4 @@ path_deltas(std::vector<std::pair<std::string_view, uint32_t>> leaves) {
   return out;
 }
 
-void add_path_deltas(std::vector<std::pair<std::string, uint32_t>>& out,
-                     std::string_view key, uint32_t hash) {
-  for (size_t len = 0; len <= key.size(); ++len)
-    out.emplace_back(std::string{key.substr(0, len)}, hash);
-}
-
 } // namespace crdt

@@ -116,7 +116,8 @@ std::optional<int64_t> first_difference(const merkle_trie& a,
 std::vector<std::pair<std::string, uint32_t>>
 path_deltas(std::vector<std::pair<std::string_view, uint32_t>> leaves);
 
-/// The same for any container of (key, hash) pairs, keys as strings.
+/// The same for a map or vector of (key string, hash) pairs: the views
+/// point into `leaves`, so its elements must be stored, not made per step.
 template <class Leaves>
 std::vector<std::pair<std::string, uint32_t>>
 path_deltas(const Leaves& leaves) {
@@ -126,10 +127,5 @@ path_deltas(const Leaves& leaves) {
     views.emplace_back(key, hash);
   return path_deltas(std::move(views));
 }
-
-/// XOR deltas per trie key (prefix), the unit persisted per transaction.
-/// Applying `hash` of a timestamp to every prefix of its key.
-void add_path_deltas(std::vector<std::pair<std::string, uint32_t>>& out,
-                     std::string_view key, uint32_t hash);
 
 } // namespace crdt
