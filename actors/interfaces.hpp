@@ -62,6 +62,26 @@ struct storage_status {
   uint64_t log_messages = 0;
 };
 
+/// The writer's storage_status as of its last commit, published for /health
+/// and /metrics: they read it at once instead of waiting behind a commit in
+/// progress (a page of a large sync can take a few hundred milliseconds).
+class storage_gauge {
+public:
+  void publish(storage_status s) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    status_ = std::move(s);
+  }
+
+  storage_status read() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return status_;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  storage_status status_;
+};
+
 /// A group's root hash and the sequence number of its last stored
 /// message, taken at the same moment.
 struct stream_head {

@@ -25,8 +25,17 @@ bool stored_any(const commit_summary& s) {
 
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
-       std::unique_ptr<write_store> store, clock_actor clock, feed_actor feed) {
+       std::unique_ptr<write_store> store, clock_actor clock, feed_actor feed,
+       std::shared_ptr<storage_gauge> gauge) {
   self->state.store = std::move(store);
+  auto publish = [=] {
+    if (!gauge)
+      return;
+    auto s = self->state.storage;
+    s.log_messages = self->state.store->stored_messages();
+    gauge->publish(std::move(s));
+  };
+  publish();
   // Tells the clock (trie deltas) and the feed (new changes) what a commit
   // of `batches` stored.
   auto report = [=](const commit_summary& s,
@@ -73,6 +82,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
                 << st.refused << " refused for lack of disk space" << std::endl;
       st = storage_status{};
     }
+    publish();
   };
   // Answers one batch of a commit: its refusal, or what it stored.
   auto answer = [](auto& entry, const commit_summary& s, size_t i) {

@@ -28,10 +28,11 @@ struct writer_state {
 /// The single writer. Commits everything that waits in its mailbox in one
 /// transaction, checking each batch's preconditions inside it, then sends
 /// the trie deltas to the clock and what changed to the feed (when one is
-/// given). Spawn it detached: SQLite calls block.
+/// given), and publishes its storage_status to `gauge` (when given) after
+/// every commit. Spawn it detached: SQLite calls block.
 writer_actor::behavior_type
 writer(writer_actor::stateful_pointer<writer_state> self,
        std::unique_ptr<write_store> store, clock_actor clock,
-       feed_actor feed);
+       feed_actor feed, std::shared_ptr<storage_gauge> gauge);
 
 } // namespace crdt

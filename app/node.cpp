@@ -184,8 +184,10 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
                                  std::move(read_stores.back()), own_head,
                                  opts.feed.max_subscribers));
   read_stores.pop_back();
-  svc->writer = own(spawn_blocking(sys, opts.detach, crdt::writer,
-                                   std::move(*store), svc->clock, svc->feed));
+  svc->storage = std::make_shared<storage_gauge>();
+  svc->writer
+      = own(spawn_blocking(sys, opts.detach, crdt::writer, std::move(*store),
+                           svc->clock, svc->feed, svc->storage));
   auto auth_store = std::move(read_stores.back());
   read_stores.pop_back();
   for (auto& r : read_stores)

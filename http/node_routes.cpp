@@ -245,19 +245,13 @@ void serve_sync(const request_context& ctx) {
 // The last step of /health: the writer's view of the disk.
 void health_of_storage(const request_context& ctx, const clock_status& cs,
                        uint64_t pending, const sync_status& ss) {
-  // Ahead of queued write batches: a health probe must not wait for them.
-  ctx.self
-      ->request<caf::message_priority::high>(ctx.svc().writer, read_timeout,
-                                             status_atom::value)
-      .then(
-          [=](storage_status& storage) {
-            ctx.reply({200,
-                       render_health(ctx.svc().info, cs, pending, ss, storage,
-                                     *ctx.svc().catalog,
-                                     ctx.svc().hub_database.get()),
-                       {}});
-          },
-          [=](caf::error& err) { ctx.reply(error_reply(err)); });
+  // As of the writer's last commit: a probe never waits for the one in
+  // progress.
+  ctx.reply({200,
+             render_health(ctx.svc().info, cs, pending, ss,
+                           ctx.svc().storage->read(), *ctx.svc().catalog,
+                           ctx.svc().hub_database.get()),
+             {}});
 }
 
 void health(const request_context& ctx) {
@@ -301,38 +295,27 @@ void serve_console(const request_context& ctx) {
   ctx.reply(std::move(r));
 }
 
-// GET /metrics: the process' counters, with the outbox, the log size and
-// the sync state read now. Asked ahead of queued writes, like /health.
+// GET /metrics: the process' counters, with the outbox and the sync state
+// read now and the log size as of the writer's last commit (like /health,
+// never behind a commit in progress).
 void serve_metrics(const request_context& ctx) {
   auto self = ctx.self;
   self->request(ctx.svc().queue, read_timeout, status_atom::value)
       .then(
           [=](uint64_t pending) {
-            self
-                ->request<caf::message_priority::high>(
-                    ctx.svc().writer, read_timeout, status_atom::value)
+            self->request(ctx.svc().sync, read_timeout, status_atom::value)
                 .then(
-                    [=](storage_status& storage) {
-                      self->request(ctx.svc().sync, read_timeout,
-                                    status_atom::value)
-                          .then(
-                              [=](sync_status& ss) {
-                                scrape_facts f;
-                                f.outbox = pending;
-                                f.log_messages = storage.log_messages;
-                                f.sync_enabled = ss.enabled;
-                                f.now_ms = wall_clock_ms();
-                                http_reply r{
-                                    200, metrics::process().render(f), {}};
-                                r.headers.emplace_back(
-                                    "Content-Type",
-                                    "text/plain; version=0.0.4; "
-                                    "charset=utf-8");
-                                ctx.reply(std::move(r));
-                              },
-                              [=](caf::error& err) {
-                                ctx.reply(error_reply(err));
-                              });
+                    [=](sync_status& ss) {
+                      scrape_facts f;
+                      f.outbox = pending;
+                      f.log_messages = ctx.svc().storage->read().log_messages;
+                      f.sync_enabled = ss.enabled;
+                      f.now_ms = wall_clock_ms();
+                      http_reply r{200, metrics::process().render(f), {}};
+                      r.headers.emplace_back("Content-Type",
+                                             "text/plain; version=0.0.4; "
+                                             "charset=utf-8");
+                      ctx.reply(std::move(r));
                     },
                     [=](caf::error& err) { ctx.reply(error_reply(err)); });
           },

@@ -54,6 +54,8 @@ struct services {
   /// What the hub's PostgreSQL relays last saw of their databases; null
   /// without HUB_DATABASE_URL.
   std::shared_ptr<hub_database_health> hub_database;
+  /// The writer's storage status as of its last commit.
+  std::shared_ptr<storage_gauge> storage;
   /// Connections for short reads made by the sessions themselves.
   std::shared_ptr<read_pool> pool;
   /// The tables served now (changes when definitions arrive).

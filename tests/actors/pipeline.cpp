@@ -132,7 +132,8 @@ BOOST_FIXTURE_TEST_SUITE(pipeline_tests, fixture)
 BOOST_AUTO_TEST_CASE(batches_waiting_in_the_mailbox_commit_together) {
   auto commits = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{},
+                        std::shared_ptr<storage_gauge>{});
   auto acks = std::make_shared<std::vector<size_t>>();
   sys->spawn([=](caf::event_based_actor* self) {
     for (int i = 0; i < 5; ++i)
@@ -151,10 +152,34 @@ BOOST_AUTO_TEST_CASE(batches_waiting_in_the_mailbox_commit_together) {
   BOOST_CHECK_EQUAL(*commits, 1);
 }
 
+// /health and /metrics read the storage status from the gauge, not from
+// the writer (which may be inside a long commit): it must follow commits.
+BOOST_AUTO_TEST_CASE(the_writer_publishes_its_status_after_every_commit) {
+  auto commits = std::make_shared<int>(0);
+  auto clk = counting_clock(commits);
+  auto gauge = std::make_shared<storage_gauge>();
+  auto before = store->stored_messages();
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk,
+                        crdt::feed_actor{}, gauge);
+  sched->run();
+  BOOST_CHECK_EQUAL(gauge->read().log_messages, before);
+  BOOST_CHECK(!gauge->read().disk_full);
+  for (int i = 0; i < 2; ++i) {
+    sys->spawn([=](caf::event_based_actor* self) {
+      self->request(wrt, caf::infinite, write_atom::value,
+                    batch_of(3, "gauge" + std::to_string(i)))
+          .then([](const commit_ack&) {});
+    });
+    sched->run();
+    BOOST_CHECK_EQUAL(gauge->read().log_messages, before + 3u * (i + 1));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_duplicate_batch_stores_nothing) {
   auto commits = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{},
+                        std::shared_ptr<storage_gauge>{});
   auto b = batch_of(4, "r");
   auto acks = std::make_shared<std::vector<size_t>>();
   sys->spawn([=](caf::event_based_actor* self) {
@@ -219,7 +244,8 @@ BOOST_AUTO_TEST_CASE(the_writer_checks_preconditions_inside_the_commit) {
   auto commits = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
   auto* raw = store.get();
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{},
+                        std::shared_ptr<storage_gauge>{});
   test::stamper stamps{node};
   auto batch = [&](record_change c) {
     write_batch b;
@@ -281,7 +307,8 @@ BOOST_AUTO_TEST_CASE(an_acknowledgement_before_its_enqueue_leaves_no_pending) {
                         std::map<std::string, merkle_trie>{},
                         std::map<std::string, uint64_t>{});
   auto* raw = store.get();
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{},
+                        std::shared_ptr<storage_gauge>{});
   auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
                         reader_actor{}, wrt);
   uint64_t pending = 99;
@@ -306,7 +333,8 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
                         std::map<std::string, merkle_trie>{},
                         std::map<std::string, uint64_t>{});
   auto* raw = store.get();
-  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{});
+  auto wrt = sys->spawn(crdt::writer, std::move(store), clk, crdt::feed_actor{},
+                        std::shared_ptr<storage_gauge>{});
   auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
                         reader_actor{}, wrt);
   auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{100});
