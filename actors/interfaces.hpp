@@ -223,9 +223,7 @@ using writer_actor = caf::typed_actor<
     caf::replies_to<ack_atom, uint64_t>::with<uint64_t>,
     // Sets a config_sync row (key, value, type).
     caf::replies_to<config_atom, std::string, std::string,
-                    std::string>::with<bool>,
-    // Answers whether commits fail for lack of disk space.
-    caf::replies_to<status_atom>::with<storage_status>>;
+                    std::string>::with<bool>>;
 
 /// A read-only connection for GETs. Runs detached; several form a pool.
 /// Record reads carry the caller's organization last: records of other
@@ -433,7 +431,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::outbox_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::outbox_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::list_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::clock_status)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::storage_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::merkle_deltas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crdt::record_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<crdt::record_change>)

@@ -164,11 +164,6 @@ writer(writer_actor::stateful_pointer<writer_state> self,
           return err;
         return true;
       },
-      [=](status_atom) {
-        auto s = self->state.storage;
-        s.log_messages = self->state.store->stored_messages();
-        return s;
-      },
   };
 }
 

@@ -249,10 +249,9 @@ path_deltas(std::vector<std::pair<std::string_view, uint32_t>> leaves) {
   out.reserve(leaves.size() * 2 + 17);
   std::vector<size_t> open; // output positions of the path's nodes, by depth
   std::string_view prev;
-  bool first = true;
   for (const auto& [key, hash] : leaves) {
     size_t common = 0;
-    if (!first) {
+    if (!open.empty()) { // not the first leaf: the root is always open
       auto limit = std::min(prev.size(), key.size());
       while (common < limit && prev[common] == key[common])
         ++common;
@@ -267,7 +266,6 @@ path_deltas(std::vector<std::pair<std::string_view, uint32_t>> leaves) {
     for (auto at : open)
       out[at].second ^= hash;
     prev = key;
-    first = false;
   }
   return out;
 }

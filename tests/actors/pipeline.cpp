@@ -89,7 +89,6 @@ struct fixture : test::test_system {
               },
               [=](config_atom, const std::string&, const std::string&,
                   const std::string&) { return true; },
-              [=](status_atom) { return storage_status{}; },
           };
         });
   }
