@@ -210,7 +210,10 @@ using applier_actor = caf::typed_actor<
     // timestamps empty) and commits them unless one contradicts a committed
     // definition (ec::conflict); answers the first timestamp once the
     // tables are served.
-    caf::replies_to<define_atom, std::vector<message>>::with<std::string>>;
+    caf::replies_to<define_atom, std::vector<message>>::with<std::string>,
+    // Answers the local writes older than their deadline (sent to itself
+    // once a second while any is waiting).
+    caf::reacts_to<tick_atom>>;
 
 /// The only writer of the database: group-commits the batches waiting in
 /// its mailbox in one transaction. Runs detached.

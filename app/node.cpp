@@ -196,7 +196,8 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   svc->queue = own(sys.spawn(crdt::queue, static_cast<uint64_t>(*pending),
                              *acked, svc->readers.front(), svc->writer));
   svc->applier = own(sys.spawn(crdt::applier, svc->clock, svc->writer,
-                               svc->queue, opts.write_queue_limit));
+                               svc->queue, opts.write_queue_limit,
+                               caf::timespan{local_write_deadline}));
   hub_state hub;
   hub.clock = svc->clock;
   hub.applier = svc->applier;

@@ -58,12 +58,13 @@ struct request_context {
 
 /// Stamps and commits changes (each checked by the writer against its
 /// precondition), then answers with `on_done(first stamp)`; failures are
-/// answered as errors naming `table`.
+/// answered as errors naming `table`. No timer here: the applier answers a
+/// local write that misses its deadline (local_write_deadline) itself.
 template <class F>
 void write(const request_context& ctx, std::vector<record_change> changes,
            const std::string& table, F on_done) {
   ctx.self
-      ->request(ctx.svc().applier, write_timeout, write_atom::value,
+      ->request(ctx.svc().applier, caf::infinite, write_atom::value,
                 std::move(changes))
       .then([=](std::string& first) { on_done(first); },
             [=](caf::error& err) { ctx.reply(error_reply(err, table)); });

@@ -58,7 +58,9 @@ constexpr auto auth_timeout = std::chrono::seconds(20);
 /// remembered token still exists.
 constexpr int64_t account_recheck_seconds = 30;
 
-/// How long a session waits for a write (longer than the applier's own).
+/// How long a session waits for a write it sends without the applier's
+/// deadline (node settings, /sync, table definitions); record writes are
+/// answered by the applier at local_write_deadline.
 constexpr auto write_timeout = std::chrono::seconds(35);
 
 /// One actor per HTTP connection: routes each request through the route

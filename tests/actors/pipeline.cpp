@@ -204,7 +204,8 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   auto wrt = stuck_writer(received);
   auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
                         reader_actor{}, wrt);
-  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{2});
+  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{2},
+                        caf::timespan{local_write_deadline});
   std::vector<record_change> one{ada()};
   // Two batches reach the writer and stay there; the third local write is
   // refused until the writer answers.
@@ -237,6 +238,61 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   });
   sched->run();
   BOOST_CHECK_EQUAL(*received, 4);
+}
+
+// Local writes carry no CAF request timer (two events through the clock
+// thread each); the applier answers those its writer has not committed by
+// their deadline itself, exactly once, and keeps counting them in flight
+// until the writer does answer.
+BOOST_AUTO_TEST_CASE(a_local_write_the_writer_holds_is_answered_at_its_deadline) {
+  using namespace std::chrono_literals;
+  auto commits = std::make_shared<int>(0);
+  auto received = std::make_shared<int>(0);
+  auto clk = counting_clock(commits);
+  auto wrt = stuck_writer(received);
+  auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
+                        reader_actor{}, wrt);
+  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{1},
+                        caf::timespan{5s});
+  std::vector<record_change> one{ada()};
+  auto answers = std::make_shared<std::vector<caf::error>>();
+  auto write_one = [&] {
+    sys->spawn([=](caf::event_based_actor* self) {
+      self->request(app, caf::infinite, write_atom::value, one)
+          .then([=](const std::string&) { answers->emplace_back(); },
+                [=](caf::error& err) { answers->push_back(err); });
+    });
+    sched->run();
+  };
+  write_one();
+  BOOST_CHECK_EQUAL(*received, 1);
+  for (int s = 0; s < 4; ++s) {
+    sched->advance_time(1s);
+    sched->run();
+  }
+  BOOST_CHECK(answers->empty());
+  sched->advance_time(2s);
+  sched->run();
+  BOOST_REQUIRE_EQUAL(answers->size(), 1u);
+  BOOST_CHECK(is(answers->front(), ec::timeout));
+  // Still in the writer: a second local write is over the bound of one.
+  write_one();
+  BOOST_REQUIRE_EQUAL(answers->size(), 2u);
+  BOOST_CHECK(is(answers->back(), ec::overloaded));
+  // The writer answers at last: nobody is answered twice, the applier
+  // takes writes again, and one answered in time gets no timeout later.
+  caf::anon_send(wrt, flush_atom::value);
+  sched->run();
+  BOOST_CHECK_EQUAL(answers->size(), 2u);
+  write_one();
+  BOOST_CHECK_EQUAL(*received, 2);
+  caf::anon_send(wrt, flush_atom::value);
+  sched->run();
+  BOOST_REQUIRE_EQUAL(answers->size(), 3u);
+  BOOST_CHECK(!answers->back());
+  sched->advance_time(10s);
+  drain();
+  BOOST_CHECK_EQUAL(answers->size(), 3u);
 }
 
 BOOST_AUTO_TEST_CASE(the_writer_checks_preconditions_inside_the_commit) {
@@ -336,7 +392,8 @@ BOOST_AUTO_TEST_CASE(a_change_goes_through_clock_applier_and_writer) {
                         std::shared_ptr<storage_gauge>{});
   auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
                         reader_actor{}, wrt);
-  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{100});
+  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{100},
+                        caf::timespan{local_write_deadline});
   record_change c;
   c.kind = record_change::create;
   c.table = "contacts";
