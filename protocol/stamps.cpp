@@ -40,32 +40,93 @@ bool get_string(std::string_view& in, std::string& out) {
   return true;
 }
 
-} // namespace
+// The current encoding starts with these two bytes; the first encoding
+// (still read) started with the varint length of a field name, which is
+// never empty.
+constexpr std::string_view marker{"\x00\xfe", 2};
 
-bool record_stamps::decode(std::string_view bytes, record_stamps& out) {
-  out.cells_.clear();
+// First encoding: (field, timestamp) pairs, each string length-prefixed.
+bool decode_plain(std::string_view bytes,
+                  std::vector<std::pair<std::string, std::string>>& out) {
   while (!bytes.empty()) {
     std::pair<std::string, std::string> cell;
-    if (!get_string(bytes, cell.first) || !get_string(bytes, cell.second)) {
-      out.cells_.clear();
+    if (!get_string(bytes, cell.first) || !get_string(bytes, cell.second))
       return false;
-    }
-    out.cells_.push_back(std::move(cell));
+    out.push_back(std::move(cell));
   }
   return true;
 }
 
+// Current encoding: after the marker, per cell the field (length-prefixed)
+// and its timestamp front- and back-coded against the previous cell's:
+// the lengths of the prefix and of the suffix it shares with it, then the
+// bytes in between. A record's timestamps usually share their time and
+// node and differ in a counter digit or two, so a 46-byte timestamp
+// mostly takes 5 bytes.
+bool decode_coded(std::string_view bytes,
+                  std::vector<std::pair<std::string, std::string>>& out) {
+  std::string_view prev;
+  while (!bytes.empty()) {
+    std::pair<std::string, std::string> cell;
+    size_t prefix = 0;
+    size_t suffix = 0;
+    size_t middle = 0;
+    if (!get_string(bytes, cell.first) || !get_length(bytes, prefix)
+        || !get_length(bytes, suffix) || !get_length(bytes, middle)
+        || prefix > prev.size() || suffix > prev.size() - prefix
+        || middle > bytes.size())
+      return false;
+    auto& ts = cell.second;
+    ts.reserve(prefix + middle + suffix);
+    ts.append(prev.data(), prefix);
+    ts.append(bytes.data(), middle);
+    ts.append(prev.data() + prev.size() - suffix, suffix);
+    bytes.remove_prefix(middle);
+    out.push_back(std::move(cell));
+    prev = out.back().second;
+  }
+  return true;
+}
+
+} // namespace
+
+bool record_stamps::decode(std::string_view bytes, record_stamps& out) {
+  out.cells_.clear();
+  if (bytes.substr(0, marker.size()) == marker) {
+    if (decode_coded(bytes.substr(marker.size()), out.cells_))
+      return true;
+    out.cells_.clear();
+  }
+  if (decode_plain(bytes, out.cells_))
+    return true;
+  out.cells_.clear();
+  return false;
+}
+
 std::string record_stamps::encode() const {
   std::string out;
-  size_t size = 0;
+  size_t size = marker.size();
   for (const auto& [field, ts] : cells_)
     size += field.size() + ts.size() + 4;
   out.reserve(size);
+  out += marker;
+  std::string_view prev;
   for (const auto& [field, ts] : cells_) {
     put_length(out, field.size());
     out += field;
-    put_length(out, ts.size());
-    out += ts;
+    size_t limit = std::min(prev.size(), ts.size());
+    size_t prefix = 0;
+    while (prefix < limit && prev[prefix] == ts[prefix])
+      ++prefix;
+    size_t suffix = 0;
+    while (suffix < limit - prefix
+           && prev[prev.size() - 1 - suffix] == ts[ts.size() - 1 - suffix])
+      ++suffix;
+    put_length(out, prefix);
+    put_length(out, suffix);
+    put_length(out, ts.size() - prefix - suffix);
+    out.append(ts, prefix, ts.size() - prefix - suffix);
+    prev = ts;
   }
   return out;
 }
