@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -192,8 +193,27 @@ class NodeTestCase(unittest.TestCase):
         self.nodes = []
 
     def tearDown(self):
+        if self._failed():
+            # The nodes' logs go with their temporary directories: show their
+            # ends first, so that a failure seen once in CI can be read.
+            for i, n in enumerate(self.nodes):
+                try:
+                    tail = n.output().splitlines()[-80:]
+                except OSError:
+                    continue
+                print(f"\n--- {self.id()}: node {i} log ({n.log}), last {len(tail)} lines ---",
+                      file=sys.stderr)
+                print("\n".join(tail), file=sys.stderr)
         for n in self.nodes:
             n.cleanup()
+
+    def _failed(self):
+        """Whether this test has failed or errored so far (Python 3.11 records both at once)."""
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        if result is None:
+            return False
+        return any(test is self for test, _ in result.errors + result.failures)
 
     def node(self, **kw):
         n = Node(**kw)
