@@ -130,6 +130,8 @@ writer(writer_actor::stateful_pointer<writer_state> self,
           report(*summary, batches);
           for (size_t i = 0; i < pending.size(); ++i)
             answer(pending[i], *summary, i);
+          // The answers are out: now the pause a checkpoint may take.
+          st.store->after_commit();
         } else if (pending.size() == 1) {
           pending.front().second.deliver(summary.error());
         } else {
@@ -147,6 +149,7 @@ writer(writer_actor::stateful_pointer<writer_state> self,
             if (one) {
               report(*one, {&p.first});
               answer(p, *one, 0);
+              st.store->after_commit();
             } else {
               p.second.deliver(one.error());
             }

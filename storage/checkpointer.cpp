@@ -51,17 +51,12 @@ int checkpointer::on_commit(void* ptr, sqlite3* db, const char* schema,
                             int pages) {
   auto* self = static_cast<checkpointer*>(ptr);
   if (pages >= self->writer_pages_) {
-    // Fallen behind: bound the log the way SQLite's own hook would. Waits
-    // for a checkpoint of the thread under way (against which this one
-    // would only answer SQLITE_BUSY), and keeps the thread from starting
-    // another until this one is done: then everything is copied, and the
-    // next commit starts the log over.
-    std::unique_lock<std::mutex> lock{self->mtx_};
-    self->idle_.wait(lock, [self] { return !self->running_; });
-    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
-    ++self->writer_runs_;
-    self->woken_at_ = 0;
+    // Fallen behind: the writer checkpoints itself, after it has answered
+    // the commit that got here (run_due()). If nobody calls that, the log
+    // is bounded here at twice the threshold.
+    self->due_ = true;
+    if (pages >= 2 * self->writer_pages_)
+      self->checkpoint_now(db, schema);
     return SQLITE_OK;
   }
   // Woken once per wake_pages pages the log grew by since it was last
@@ -77,6 +72,26 @@ int checkpointer::on_commit(void* ptr, sqlite3* db, const char* schema,
     self->cv_.notify_one();
   }
   return SQLITE_OK;
+}
+
+void checkpointer::run_due(sql::connection& writer) {
+  if (due_)
+    checkpoint_now(writer.get(), nullptr);
+}
+
+void checkpointer::checkpoint_now(sqlite3* db, const char* schema) {
+  // Bounds the log the way SQLite's own hook would. Waits for a checkpoint
+  // of the thread under way (against which this one would only answer
+  // SQLITE_BUSY), and keeps the thread from starting another until this
+  // one is done: then everything is copied, and the next commit starts the
+  // log over.
+  std::unique_lock<std::mutex> lock{mtx_};
+  idle_.wait(lock, [this] { return !running_; });
+  sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                            nullptr);
+  ++writer_runs_;
+  woken_at_ = 0;
+  due_ = false;
 }
 
 void checkpointer::run() {

@@ -24,8 +24,9 @@ namespace crdt {
 /// only when the writer begins a transaction with everything in the log
 /// copied; the thread rarely finishes in such a gap while commits follow
 /// each other, so at `writer_pages` the writer waits for the thread's run
-/// to end and checkpoints itself: by then most pages are copied, its run
-/// is short, and the log starts over at the next commit. So the log of a
+/// to end and checkpoints itself (once it has answered that commit): by
+/// then most pages are copied, its run is short, and the log starts over
+/// at the next commit. So the log of a
 /// busy writer grows to about `writer_pages` (8 MiB); one that pauses
 /// starts over sooner. The writer's own checkpoint is its longest pause
 /// (a commit that waits 5 - 10 ms at 12,000 creates/s), and the pause grows
@@ -60,6 +61,14 @@ public:
   /// Gives the writer's connection back SQLite's automatic checkpoint.
   void detach(sql::connection& writer);
 
+  /// Runs the writer's own checkpoint if a commit has taken the log past
+  /// `writer_pages`. The writer calls it after answering a commit's
+  /// batches, so that this pause (its longest) delays the next commit
+  /// only, not the answers of the one that got there; on the writer's
+  /// thread, with no transaction open. Without it, the hook checkpoints
+  /// inline once the log reaches twice `writer_pages`.
+  void run_due(sql::connection& writer);
+
   /// Checkpoints run by the thread and by the writer so far.
   size_t background_runs() const;
   size_t writer_runs() const;
@@ -67,6 +76,7 @@ public:
 private:
   checkpointer() = default;
   static int on_commit(void* self, sqlite3* db, const char* schema, int pages);
+  void checkpoint_now(sqlite3* db, const char* schema);
   void run();
 
   std::unique_ptr<sql::connection> db_;
@@ -85,6 +95,8 @@ private:
   /// The log's size (pages) when the thread was last woken; the writer's
   /// thread alone uses it (in the hook).
   int woken_at_ = 0;
+  /// A commit took the log past writer_pages (the writer's thread alone).
+  bool due_ = false;
   std::thread thread_;
 };
 

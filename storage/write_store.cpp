@@ -57,6 +57,11 @@ write_store::~write_store() {
     checkpointer_->detach(*db_);
 }
 
+void write_store::after_commit() {
+  if (checkpointer_ && db_)
+    checkpointer_->run_due(*db_);
+}
+
 caf::expected<merkle_trie> write_store::load_merkle() {
   auto s = db_->prepare_once("SELECT key, hash FROM crdt_merkle");
   if (!s)

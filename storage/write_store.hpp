@@ -120,6 +120,11 @@ public:
   caf::expected<commit_summary>
   commit(const std::vector<const write_batch*>& batches);
 
+  /// Work a commit leaves for after its answers: the writer's own WAL
+  /// checkpoint when the log has grown past its bound (storage/checkpointer).
+  /// The writer calls it once it has answered a commit's batches.
+  void after_commit();
+
   /// Rebuilds the user tables and winning-cell bookkeeping from the message
   /// log, for one table or (when empty) all.
   caf::error rebuild(const std::string& only_table = {});

@@ -28,9 +28,12 @@ std::unique_ptr<sql::connection> open_wal(const std::string& path,
   return std::move(*db);
 }
 
-// Commits `n` transactions of one page-sized row each; answers the largest
-// size the log file reached.
-uintmax_t write_pages(sql::connection& db, const std::string& path, int n) {
+// Commits `n` transactions of one page-sized row each, each followed by
+// the writer's due checkpoint when `ckpt` is given (as the writer actor
+// does after answering a commit); answers the largest size the log file
+// reached.
+uintmax_t write_pages(sql::connection& db, const std::string& path, int n,
+                      checkpointer* ckpt = nullptr) {
   BOOST_REQUIRE(!db.exec("CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY "
                          "KEY, v BLOB)"));
   auto ins = db.prepare("INSERT INTO t(v) VALUES(?1)");
@@ -47,6 +50,8 @@ uintmax_t write_pages(sql::connection& db, const std::string& path, int n) {
     }
     BOOST_REQUIRE(!tx.commit());
     largest = std::max(largest, std::filesystem::file_size(path + "-wal"));
+    if (ckpt)
+      ckpt->run_due(db);
   }
   return largest;
 }
@@ -73,7 +78,7 @@ BOOST_AUTO_TEST_CASE(the_thread_copies_the_log_and_the_writer_bounds_it) {
   auto ckpt = checkpointer::start(path, 20, 300);
   BOOST_REQUIRE(ckpt);
   (*ckpt)->attach(*db);
-  auto largest = write_pages(*db, path, 3000);
+  auto largest = write_pages(*db, path, 3000, ckpt->get());
   (*ckpt)->detach(*db);
   // 4 KiB pages plus a 24-byte frame header; a transaction writes a few
   // pages (row, tree), and the writer's checkpoint may find the thread's
@@ -81,6 +86,23 @@ BOOST_AUTO_TEST_CASE(the_thread_copies_the_log_and_the_writer_bounds_it) {
   uintmax_t bound = (300 + 60) * (4096 + 24) + 32;
   BOOST_CHECK_LE(largest, bound);
   BOOST_CHECK_GT((*ckpt)->background_runs(), 0u);
+  BOOST_CHECK_GT((*ckpt)->writer_runs(), 0u);
+  BOOST_CHECK_EQUAL(count_rows(path), 3000);
+}
+
+BOOST_AUTO_TEST_CASE(a_writer_that_never_runs_its_due_checkpoint_is_bounded_at_twice) {
+  // The hook only marks the writer's checkpoint due; a writer that never
+  // runs it (a tool, a rebuild) gets it from the hook at twice the bound.
+  test::temp_dir dir{"checkpointer"};
+  auto path = dir.file("db.sqlite");
+  auto db = open_wal(path, "OFF");
+  auto ckpt = checkpointer::start(path, 20, 300);
+  BOOST_REQUIRE(ckpt);
+  (*ckpt)->attach(*db);
+  auto largest = write_pages(*db, path, 3000);
+  (*ckpt)->detach(*db);
+  BOOST_CHECK_LE(largest, uintmax_t{(600 + 60) * (4096 + 24) + 32});
+  BOOST_CHECK_GT((*ckpt)->writer_runs(), 0u);
   BOOST_CHECK_EQUAL(count_rows(path), 3000);
 }
 
