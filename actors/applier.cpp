@@ -113,6 +113,11 @@ caf::result<std::string> stamp_and_commit(self_ptr self, uint32_t n,
 
 } // namespace
 
+applier_state::~applier_state() {
+  for (auto& [id, w] : waiting)
+    w.rp.deliver(make_error(ec::timeout, "the writing side stopped"));
+}
+
 applier_actor::behavior_type
 applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
         writer_actor writer, queue_actor queue, size_t max_in_flight,

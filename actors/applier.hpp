@@ -41,6 +41,10 @@ struct applier_state {
   uint64_t next_write = 0;
   /// Whether a deadline check is scheduled.
   bool ticking = false;
+  /// An applier that ends (shutdown, or a fault) answers the local writes
+  /// still waiting: no session carries a timer of its own for them, and a
+  /// promise dropped unanswered sends nothing in CAF 0.17.
+  ~applier_state();
   static inline const char* name = "applier";
 };
 

@@ -295,6 +295,35 @@ BOOST_AUTO_TEST_CASE(a_local_write_the_writer_holds_is_answered_at_its_deadline)
   BOOST_CHECK_EQUAL(answers->size(), 3u);
 }
 
+// Sessions wait for the applier without a timer: an applier that ends
+// while writes wait answers them, instead of leaving them unanswered.
+BOOST_AUTO_TEST_CASE(an_applier_that_ends_answers_the_writes_waiting) {
+  auto commits = std::make_shared<int>(0);
+  auto received = std::make_shared<int>(0);
+  auto clk = counting_clock(commits);
+  auto wrt = stuck_writer(received);
+  auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
+                        reader_actor{}, wrt);
+  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{4},
+                        caf::timespan{local_write_deadline});
+  std::vector<record_change> one{ada()};
+  auto answers = std::make_shared<std::vector<caf::error>>();
+  for (int i = 0; i < 2; ++i)
+    sys->spawn([=](caf::event_based_actor* self) {
+      self->request(app, caf::infinite, write_atom::value, one)
+          .then([=](const std::string&) { answers->emplace_back(); },
+                [=](caf::error& err) { answers->push_back(err); });
+    });
+  sched->run();
+  BOOST_CHECK_EQUAL(*received, 2);
+  BOOST_CHECK(answers->empty());
+  caf::anon_send_exit(app, caf::exit_reason::user_shutdown);
+  sched->run();
+  BOOST_REQUIRE_EQUAL(answers->size(), 2u);
+  for (const auto& err : *answers)
+    BOOST_CHECK(is(err, ec::timeout));
+}
+
 BOOST_AUTO_TEST_CASE(the_writer_checks_preconditions_inside_the_commit) {
   auto commits = std::make_shared<int>(0);
   auto clk = counting_clock(commits);
