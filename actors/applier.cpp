@@ -210,12 +210,10 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
         st.ticking = false;
         auto now = self->clock().now();
         while (!st.waiting.empty()
-               && st.waiting.begin()->second.deadline <= now) {
-          auto rp = std::move(st.waiting.begin()->second.rp);
-          st.waiting.erase(st.waiting.begin());
-          rp.deliver(make_error(ec::timeout,
-                                "the write was not committed in time"));
-        }
+               && st.waiting.begin()->second.deadline <= now)
+          answer_local(self, st.waiting.begin()->first,
+                       make_error(ec::timeout,
+                                  "the write was not committed in time"));
         check_deadlines_later(self);
       },
   };

@@ -50,7 +50,8 @@ struct applier_state {
 
 /// The applier waits for the clock and the writer without a timer per
 /// request: a CAF request timeout costs two events through CAF's clock
-/// thread (set and cancel), and an HTTP create made three such hops. Local
+/// thread (set and cancel), which the session's timer on every HTTP write
+/// used to pay. Local
 /// writes (HTTP creates, updates, deletes, definitions) are instead bounded
 /// by `local_write_deadline`, checked once a second by the applier itself;
 /// received batches come from an edge (hub, sync round) with a finite
