@@ -10,7 +10,7 @@ set -euo pipefail
 build_packages=(
   g++ make cmake ccache pkg-config
   libcaf-dev libboost1.81-dev
-  rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev
+  rapidjson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev libjemalloc-dev
 )
 # clang and its runtime libraries: the libFuzzer targets (scripts/fuzz.sh);
 # util-linux: prlimit for the descriptor-exhaustion test;
