@@ -145,80 +145,6 @@ private:
   int slot_;
 };
 
-// Request lines go out from a thread of their own: a request costs an
-// append to a buffer, and under load one write carries many lines. When
-// the reader of standard output stalls, lines beyond a bound are dropped
-// (and counted) rather than holding up requests or memory.
-class access_writer {
-public:
-  access_writer() : thread_([this] { run(); }) {
-  }
-
-  ~access_writer() {
-    {
-      std::lock_guard<std::mutex> guard{mutex_};
-      stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
-  void push(const std::string& line) {
-    bool wake;
-    {
-      std::lock_guard<std::mutex> guard{mutex_};
-      if (buffer_.size() + line.size() > max_buffered) {
-        ++dropped_;
-        return;
-      }
-      wake = buffer_.empty();
-      buffer_ += line;
-    }
-    if (wake)
-      cv_.notify_one();
-  }
-
-private:
-  static constexpr size_t max_buffered = 8 << 20;
-
-  void run() {
-    std::string out;
-    for (;;) {
-      uint64_t dropped = 0;
-      {
-        std::unique_lock<std::mutex> lock{mutex_};
-        cv_.wait(lock, [&] { return stop_ || !buffer_.empty(); });
-        if (buffer_.empty() && stop_)
-          return;
-        out.swap(buffer_);
-        std::swap(dropped, dropped_);
-      }
-      if (dropped > 0)
-        out += (format_ == log_format::json
-                    ? "{\"time\":\"" + iso8601(now_ms())
-                          + "\",\"level\":\"error\",\"msg\":\"dropped "
-                          + std::to_string(dropped)
-                          + " request lines: the log's reader is too slow\"}\n"
-                    : "crdt-store: dropped " + std::to_string(dropped)
-                          + " request lines: the log's reader is too slow\n");
-      {
-        std::lock_guard<std::mutex> guard{output_mutex()};
-        if (format_ == log_format::text)
-          std::cout.flush(); // keep the order with what went out before
-        write_all(STDOUT_FILENO, out);
-      }
-      out.clear();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::string buffer_;
-  uint64_t dropped_ = 0;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 bool id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
          || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'
@@ -324,8 +250,112 @@ std::string format_request_line(log_format f, const request_log& r,
   return out;
 }
 
+struct line_writer::impl {
+  int fd;
+  std::chrono::milliseconds gather;
+  size_t max_buffered;
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::string buffer;
+  uint64_t dropped = 0;
+  uint64_t dropped_total = 0;
+  uint64_t writes = 0;
+  /// The thread waits for a first line (only then does a push wake it).
+  bool idle = false;
+  bool stop = false;
+  std::thread thread;
+};
+
+line_writer::line_writer(int fd, std::chrono::milliseconds gather,
+                         size_t max_buffered)
+    : impl_(new impl) {
+  impl_->fd = fd;
+  impl_->gather = gather;
+  impl_->max_buffered = max_buffered;
+  impl_->thread = std::thread{[this] { run(); }};
+}
+
+line_writer::~line_writer() {
+  {
+    std::lock_guard<std::mutex> guard{impl_->mutex};
+    impl_->stop = true;
+  }
+  impl_->cv.notify_one();
+  impl_->thread.join();
+}
+
+void line_writer::push(std::string_view line) {
+  auto& d = *impl_;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> guard{d.mutex};
+    if (d.buffer.size() + line.size() > d.max_buffered) {
+      ++d.dropped;
+      ++d.dropped_total;
+      return;
+    }
+    d.buffer += line;
+    if (d.idle) {
+      d.idle = false;
+      wake = true;
+    }
+  }
+  if (wake)
+    d.cv.notify_one();
+}
+
+uint64_t line_writer::writes() const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->writes;
+}
+
+uint64_t line_writer::dropped() const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->dropped_total;
+}
+
+void line_writer::run() {
+  auto& d = *impl_;
+  std::string out;
+  for (;;) {
+    uint64_t dropped = 0;
+    {
+      std::unique_lock<std::mutex> lock{d.mutex};
+      if (d.buffer.empty() && !d.stop) {
+        d.idle = true;
+        d.cv.wait(lock, [&] { return d.stop || !d.buffer.empty(); });
+        d.idle = false;
+      }
+      // Let a burst gather, whether this line started it or came during
+      // the last write (a stop cuts the wait short).
+      if (!d.stop)
+        d.cv.wait_for(lock, d.gather, [&] { return d.stop; });
+      if (d.buffer.empty() && d.stop)
+        return;
+      out.swap(d.buffer);
+      std::swap(dropped, d.dropped);
+      ++d.writes;
+    }
+    if (dropped > 0)
+      out += (format_ == log_format::json
+                  ? "{\"time\":\"" + iso8601(now_ms())
+                        + "\",\"level\":\"error\",\"msg\":\"dropped "
+                        + std::to_string(dropped)
+                        + " request lines: the log's reader is too slow\"}\n"
+                  : "crdt-store: dropped " + std::to_string(dropped)
+                        + " request lines: the log's reader is too slow\n");
+    {
+      std::lock_guard<std::mutex> guard{output_mutex()};
+      if (format_ == log_format::text && d.fd == STDOUT_FILENO)
+        std::cout.flush(); // keep the order with what went out before
+      write_all(d.fd, out);
+    }
+    out.clear();
+  }
+}
+
 void write_log_line(const std::string& line) {
-  static access_writer writer;
+  static line_writer writer{STDOUT_FILENO, std::chrono::milliseconds{5}};
   writer.push(line);
 }
 

@@ -9,7 +9,9 @@
 // each finished line into {"time","level","msg"}, whole lines at a time,
 // whatever the thread.
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,9 +48,40 @@ struct request_log {
 std::string format_request_line(log_format f, const request_log& r,
                                 int64_t now_ms);
 
-/// Queues an access-log line for standard output, where it goes in one
-/// piece, soon, from a thread of its own (dropped, and counted, when 8 MiB
-/// are already waiting for a stalled reader).
+/// Writes whole lines to a file descriptor from a thread of its own, so
+/// that a request's line costs its caller an append to a buffer.
+///
+/// The thread sleeps until a line comes; then it lets more gather for
+/// `gather` before it writes them all at once, and callers that append
+/// meanwhile do not wake it. Under load, one wake-up and one write carry a
+/// burst of lines (at 30,000 requests/s, waking it for every line cost a
+/// tenth of GET's throughput); a line waits at most `gather` plus the
+/// write. Lines beyond `max_buffered` bytes waiting for a stalled reader
+/// are dropped and counted, and the count is written when it reads again.
+class line_writer {
+public:
+  line_writer(int fd, std::chrono::milliseconds gather,
+              size_t max_buffered = 8 << 20);
+  /// Writes what waits, then ends the thread.
+  ~line_writer();
+  line_writer(const line_writer&) = delete;
+  line_writer& operator=(const line_writer&) = delete;
+
+  void push(std::string_view line);
+
+  /// Write calls so far, and lines dropped so far.
+  uint64_t writes() const;
+  uint64_t dropped() const;
+
+private:
+  void run();
+
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Queues an access-log line for standard output (a line_writer gathering
+/// for 5 ms): it goes out in one piece, soon.
 void write_log_line(const std::string& line);
 
 /// The request id to use: the client's X-Request-Id when it is 1 to 128
