@@ -150,17 +150,22 @@ void report(const bootstrap_request& req, const bootstrap_result& r) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Sync answers and bodies are large, short-lived buffers (a page is 512 KiB
-  // by default). Below a fixed 4 MiB mmap threshold they are reused from the
-  // heap instead of being mapped, faulted in and unmapped on every round
-  // (each unmap flushes the TLB of every core: measured as the largest
-  // kernel cost of a sync). glibc would otherwise raise the threshold on its
-  // own and keep ever larger buffers; the trim threshold returns free heap
-  // tops past 16 MiB, and fewer arenas keep the many threads from each
-  // hoarding their own free memory.
+#ifndef CRDT_JEMALLOC
+  // Without jemalloc (CMakeLists.txt), glibc's malloc: sync answers and
+  // bodies are large, short-lived buffers (a page is 512 KiB by default).
+  // Below a fixed 4 MiB mmap threshold they are reused from the heap
+  // instead of being mapped, faulted in and unmapped on every round (each
+  // unmap flushes the TLB of every core: measured as the largest kernel
+  // cost of a sync). glibc would otherwise raise the threshold on its own
+  // and keep ever larger buffers; the trim threshold returns free heap tops
+  // past 16 MiB, and fewer arenas keep the many threads from each hoarding
+  // their own free memory. jemalloc needs none of this: it keeps freed
+  // extents for reuse and returns them to the system after ten idle
+  // seconds.
   mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
   mallopt(M_ARENA_MAX, 4);
+#endif
   auto loaded = load_settings(argc, argv);
   if (!loaded)
     return fail(describe(loaded.error()));
@@ -182,6 +187,11 @@ int main(int argc, char** argv) {
   if (cfg.check) {
     if (!file_exists(opts.store.path))
       return fail("check: no database at " + opts.store.path);
+    // Offline only: opening migrates and lays out tables, which must not
+    // happen behind a running node's writer.
+    if (auto problem = lock_database(opts.store.path); !problem.empty())
+      return fail("check: " + problem + "; stop it first (the check runs "
+                  "on a database no process uses)");
     // An offline check commits no definitions: the folder's new ones wait
     // for the next start.
     auto store = write_store::open(opts.store, opts.schemas, nullptr, false);
@@ -344,7 +354,18 @@ int main(int argc, char** argv) {
               << std::endl;
 
   boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
-  signals.async_wait([&](const boost::system::error_code&, int) {
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec)
+      return;
+    // The stop waits for what is under way (a large commit can take
+    // seconds); a second signal should not wait with it. Out of the set,
+    // SIGINT and SIGTERM get their default action back: the next one ends
+    // the process at once, like a crash (what was acknowledged is durable).
+    boost::system::error_code ignored;
+    signals.clear(ignored);
+    std::cout << "crdt-store: stopping (a second SIGINT or SIGTERM ends the "
+                 "process at once)"
+              << std::endl;
     lst->stop();
     ioc.stop();
   });

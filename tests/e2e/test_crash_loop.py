@@ -113,6 +113,18 @@ class CrashLoopTest(NodeTestCase):
             n.stop()
             self.check(n)
 
+    def test_check_refuses_a_database_a_node_is_using(self):
+        """--check migrates and lays out tables as it opens: on a running
+        node's database it would write behind that node's writer. Before,
+        it did so without a word."""
+        n = self.node().start()
+        self.assertEqual(n.call("POST", "/store/contacts", {"data": {"first_name": "live"}})[0], 201)
+        code, out = n.run(["--check"])
+        self.assertNotEqual(code, 0, out)
+        self.assertIn("stop it first", out)
+        n.stop()
+        self.check(n)
+
     def test_check_finds_a_trie_that_differs_from_its_log(self):
         n = self.node().start()
         for i in range(5):

@@ -7,6 +7,7 @@ tests catch it only some of the time). The same goes for a start-up that
 fails after the node's actors exist.
 
 SHUTDOWN_ROUNDS (default 8) nodes are started and stopped."""
+import json
 import os
 import random
 import signal
@@ -55,6 +56,43 @@ class ShutdownTest(NodeTestCase):
             n.proc = None
             self.assertEqual(code, 0, f"round {round} (stopped after {pause:.2f} s): "
                                       + n.output()[-3000:])
+
+    def test_a_second_signal_ends_a_slow_stop_at_once(self):
+        """The stop waits for work under way (here a 300,000-message /sync
+        batch being committed); a second SIGTERM must not wait with it, but
+        end the process as the signal's default action does. Before, the
+        second signal was swallowed and the process exited 0 seconds
+        later."""
+        n = self.node(GROUP_ID=GROUP, SYNC_BODY_LIMIT=str(512 << 20)).start()
+        base = 1767225600000
+        msgs = []
+        for i in range(300000):
+            secs, millis = divmod(base + i * 60000, 1000)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{millis:03d}Z-0000-aaaaaaaaaaaaaaaa"
+            msgs.append({"timestamp": stamp, "dataset": "contacts", "row": f"01JAR2HPE7JJS1HYQZ7F{i:06d}",
+                         "column": "first_name", "value": f"n{i}"})
+        body = json.dumps({"group_id": GROUP, "client_id": "aaaaaaaaaaaaaaaa", "messages": msgs,
+                           "merkle": {}}).encode()
+        with socket.create_connection(("127.0.0.1", n.port)) as sock:
+            sock.sendall(b"POST /sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            # The writer is in the middle of the batch's commit once the log
+            # has grown past its page cache (16 MiB): that takes seconds more.
+            wal = n.db + "-wal"
+            deadline = time.time() + 60
+            while not (os.path.exists(wal) and os.path.getsize(wal) > 24 << 20):
+                self.assertLess(time.time(), deadline, "the batch's commit never began")
+                time.sleep(0.02)
+            started = time.time()
+            n.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            self.assertIsNone(n.proc.poll(), "the stop was not slow: nothing to test")
+            n.proc.send_signal(signal.SIGTERM)
+            code = n.proc.wait(timeout=30)
+            took = time.time() - started
+        n.proc = None
+        self.assertEqual(code, -signal.SIGTERM, f"exit {code} after {took:.1f} s: " + n.output()[-2000:])
+        self.assertIn("a second SIGINT or SIGTERM ends the process", n.output())
 
     def test_a_node_that_cannot_listen_exits_cleanly(self):
         """Start-up failing after the node's actors exist (its port is taken)
