@@ -22,6 +22,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -43,8 +44,9 @@ bool file_exists(const std::string& path) {
 // Holds `<database>.lock` for the life of the process: two servers (or a
 // server and --rebuild) writing one SQLite file would share a node id and
 // interleave their writers. The kernel drops the lock when the process
-// ends, kill -9 included. Answers what is wrong, or "" once held.
-std::string lock_database(const std::string& path) {
+// ends, kill -9 included. Answers what is wrong, or "" once held; `busy`
+// (when given) tells whether another process holds it.
+std::string lock_database(const std::string& path, bool* busy = nullptr) {
   std::error_code ec;
   auto parent = std::filesystem::path{path}.parent_path();
   if (!parent.empty())
@@ -54,6 +56,8 @@ std::string lock_database(const std::string& path) {
   if (fd < 0)
     return "cannot open " + lock + ": " + std::strerror(errno);
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (busy)
+      *busy = errno == EWOULDBLOCK;
     auto why = errno == EWOULDBLOCK
                    ? "another crdt-store process uses " + path
                          + " (it holds " + lock
@@ -116,6 +120,16 @@ void stop_or_exit(caf::actor_system& sys, crdt::node& n) {
                "stop; exiting without them"
             << std::endl;
   std::_Exit(1);
+}
+
+// A second SIGINT or SIGTERM during the stop: exit now, as a shell reports
+// a process ended by that signal (130, 143). Async-signal-safe calls only.
+extern "C" void end_at_once(int sig) {
+  static const char line[] = "crdt-store: a second signal: exiting without "
+                             "waiting for the stop\n";
+  auto ignored = ::write(STDERR_FILENO, line, sizeof line - 1);
+  (void)ignored;
+  ::_exit(128 + sig);
 }
 
 // Stops the node however main leaves (a failed start-up included).
@@ -189,9 +203,12 @@ int main(int argc, char** argv) {
       return fail("check: no database at " + opts.store.path);
     // Offline only: opening migrates and lays out tables, which must not
     // happen behind a running node's writer.
-    if (auto problem = lock_database(opts.store.path); !problem.empty())
-      return fail("check: " + problem + "; stop it first (the check runs "
-                  "on a database no process uses)");
+    bool busy = false;
+    if (auto problem = lock_database(opts.store.path, &busy); !problem.empty())
+      return fail("check: " + problem
+                  + (busy ? "; stop it first (the check runs on a database "
+                            "no process uses)"
+                          : ""));
     // An offline check commits no definitions: the folder's new ones wait
     // for the next start.
     auto store = write_store::open(opts.store, opts.schemas, nullptr, false);
@@ -358,11 +375,18 @@ int main(int argc, char** argv) {
     if (ec)
       return;
     // The stop waits for what is under way (a large commit can take
-    // seconds); a second signal should not wait with it. Out of the set,
-    // SIGINT and SIGTERM get their default action back: the next one ends
+    // seconds); a second signal should not wait with it: the next one ends
     // the process at once, like a crash (what was acknowledged is durable).
+    // A handler of our own, not the default action: the kernel drops
+    // default-action signals sent to a PID namespace's init, which the
+    // server is in a container started without --init.
     boost::system::error_code ignored;
     signals.clear(ignored);
+    struct sigaction now_sa {};
+    now_sa.sa_handler = end_at_once;
+    sigemptyset(&now_sa.sa_mask);
+    sigaction(SIGINT, &now_sa, nullptr);
+    sigaction(SIGTERM, &now_sa, nullptr);
     std::cout << "crdt-store: stopping (a second SIGINT or SIGTERM ends the "
                  "process at once)"
               << std::endl;

@@ -260,6 +260,7 @@ struct line_writer::impl {
   uint64_t dropped = 0;
   uint64_t dropped_total = 0;
   uint64_t writes = 0;
+  uint64_t wakeups = 0;
   /// The thread waits for a first line (only then does a push wake it).
   bool idle = false;
   bool stop = false;
@@ -298,6 +299,7 @@ void line_writer::push(std::string_view line) {
     if (d.idle) {
       d.idle = false;
       wake = true;
+      ++d.wakeups;
     }
   }
   if (wake)
@@ -307,6 +309,11 @@ void line_writer::push(std::string_view line) {
 uint64_t line_writer::writes() const {
   std::lock_guard<std::mutex> guard{impl_->mutex};
   return impl_->writes;
+}
+
+uint64_t line_writer::wakeups() const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->wakeups;
 }
 
 uint64_t line_writer::dropped() const {

@@ -69,8 +69,10 @@ public:
 
   void push(std::string_view line);
 
-  /// Write calls so far, and lines dropped so far.
+  /// Write calls so far, times a push woke the thread, and lines dropped
+  /// so far.
   uint64_t writes() const;
+  uint64_t wakeups() const;
   uint64_t dropped() const;
 
 private:
