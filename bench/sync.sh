@@ -5,6 +5,8 @@
 #     nothing new and of one that pulls one new message (bench_sync, beside
 #     the size of the whole trie the crdt-example-app format would post),
 #     then a new node joining the group: time, messages/s, RSS of both;
+#     and MIXED messages, half a minute each going back (347 days for
+#     1,000,000) and half inside one minute, joined the same way;
 #  2. hub ingest: 8 clients pushing batches of 1,000, into the hub's own
 #     group and into a group it only relays;
 #  3. convergence: three nodes that each wrote RECORDS records while the hub
@@ -14,13 +16,17 @@
 #     other (p50, p99), and what the logs say about 413s and failed rounds.
 #
 #   bench/sync.sh                                   # everything (about 15 min)
-#   HISTORIES="minutes:1440" HUGE=0 RECORDS=2000 STEADY_SECONDS=10 bench/sync.sh  # quicker
+#   HISTORIES="minutes:1440" HUGE=0 MIXED=0 RECORDS=2000 STEADY_SECONDS=10 bench/sync.sh  # quicker
+#   HISTORIES="" HUGE=0 bench/sync.sh               # only the mixed 1M join (and 2 - 4)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD=${BUILD_DIR:-$root/build}
 HUGE=${HUGE:-1000000}
-HISTORIES=${HISTORIES:-"minutes:1440 minutes:43200 minutes:525600"}
+MIXED=${MIXED:-1000000}
+# Unset: the three spans; set, even to "", exactly what it says.
+HISTORIES=${HISTORIES-"minutes:1440 minutes:43200 minutes:525600"}
 [ "$HUGE" -gt 0 ] && HISTORIES="$HISTORIES burst:$HUGE"
+[ "$MIXED" -gt 0 ] && HISTORIES="$HISTORIES mixed:$MIXED"
 RECORDS=${RECORDS:-10000}
 RATE=${RATE:-200}
 STEADY_SECONDS=${STEADY_SECONDS:-20}
@@ -92,9 +98,20 @@ for history in $HISTORIES; do
   shape=${history%%:*} count=${history##*:}
   hub=$(free_port)
   start_node "hub-$history" "$hub"
-  echo "-- $count $( [ "$shape" = burst ] && echo "messages in one minute" || echo "minutes, a message each")"
-  "$BUILD/bench/bench_sync" 127.0.0.1 "$hub" bench "$shape" "$count" 21 0 0 \
-    | sed 's/^/   /'
+  case $shape in
+    burst) echo "-- $count messages in one minute" ;;
+    mixed) echo "-- $count messages: $((count / 2)) minutes a message each, $((count - count / 2)) in one minute" ;;
+    *) echo "-- $count minutes, a message each" ;;
+  esac
+  if [ "$shape" = mixed ]; then
+    "$BUILD/bench/bench_sync" 127.0.0.1 "$hub" bench minutes "$((count / 2))" 21 0 0 \
+      | sed 's/^/   /'
+    "$BUILD/bench/bench_sync" 127.0.0.1 "$hub" bench burst "$((count - count / 2))" 21 0 0 \
+      | sed 's/^/   /'
+  else
+    "$BUILD/bench/bench_sync" 127.0.0.1 "$hub" bench "$shape" "$count" 21 0 0 \
+      | sed 's/^/   /'
+  fi
   node=$(free_port)
   started=$(date +%s.%N)
   start_node "join-$history" "$node" SYNC_ENABLED=true SYNC_TIMER_MS=100 \
