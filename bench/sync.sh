@@ -176,4 +176,5 @@ start_node steady-a "$a" SYNC_ENABLED=true SYNC_TIMER_MS=200 SYNC_ENDPOINT="http
 start_node steady-b "$b" SYNC_ENABLED=true SYNC_TIMER_MS=200 SYNC_ENDPOINT="http://127.0.0.1:$hub"
 python3 "$root/bench/steady.py" "$RATE" "$STEADY_SECONDS" "$a" "$b"
 echo "   logs: $(cat "$work"/steady-*.log | grep -c ' 413' || true) answers 413," \
-     "$(cat "$work"/steady-*.log | grep -c 'sync with .* failed' || true) failed rounds"
+     "$(cat "$work"/steady-*.log | grep -c 'sync with .* failed' || true) failed rounds," \
+     "$(cat "$work"/steady-*.log | grep -c 'still differ' || true) 'tries still differ'"
