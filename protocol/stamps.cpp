@@ -92,10 +92,13 @@ bool decode_coded(std::string_view bytes,
 
 bool record_stamps::decode(std::string_view bytes, record_stamps& out) {
   out.cells_.clear();
+  // Marked bytes are coded or corrupt: the first encoding never starts
+  // with a zero byte, so reading them that way could only misread.
   if (bytes.substr(0, marker.size()) == marker) {
     if (decode_coded(bytes.substr(marker.size()), out.cells_))
       return true;
     out.cells_.clear();
+    return false;
   }
   if (decode_plain(bytes, out.cells_))
     return true;

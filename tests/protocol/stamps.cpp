@@ -132,6 +132,19 @@ BOOST_AUTO_TEST_CASE(coded_bytes_that_do_not_fit_are_refused) {
   }
 }
 
+// Bytes with the coded marker are coded or corrupt: the first encoding
+// never starts with a zero byte (a field name is never empty), so reading
+// them the first way would only turn corruption into a cell named "".
+// Before, these bytes decoded to one such cell.
+BOOST_AUTO_TEST_CASE(marked_bytes_that_are_not_coded_are_not_read_the_first_way) {
+  record_stamps out;
+  // Coded: a field "\x05", then a prefix of 5 with nothing before it.
+  // The first way: a field "", then a timestamp of 254 bytes (varint fe 01).
+  auto bad = std::string("\x00\xfe\x01", 3) + std::string(254, '\x05');
+  BOOST_CHECK(!record_stamps::decode(bad, out));
+  BOOST_CHECK_EQUAL(out.size(), 0u);
+}
+
 // Prefix and suffix coding of strings that overlap in every way (one the
 // prefix of the next, shorter, longer, empty) over a two-letter alphabet.
 BOOST_AUTO_TEST_CASE(random_timestamps_round_trip) {
