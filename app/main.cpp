@@ -9,6 +9,7 @@
 #include "http/server.hpp"
 #include "observe/log.hpp"
 #include "protocol/error.hpp"
+#include "protocol/timestamp.hpp"
 #include "storage/hub_store.hpp"
 #include "storage/pg.hpp"
 
@@ -25,6 +26,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -56,13 +58,14 @@ std::string lock_database(const std::string& path, bool* busy = nullptr) {
   if (fd < 0)
     return "cannot open " + lock + ": " + std::strerror(errno);
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
     if (busy)
-      *busy = errno == EWOULDBLOCK;
-    auto why = errno == EWOULDBLOCK
+      *busy = err == EWOULDBLOCK;
+    auto why = err == EWOULDBLOCK
                    ? "another crdt-store process uses " + path
                          + " (it holds " + lock
                          + "); give each process a DB_SQLITE_FILE of its own"
-                   : "cannot lock " + lock + ": " + std::strerror(errno);
+                   : "cannot lock " + lock + ": " + std::strerror(err);
     close(fd);
     return why;
   }
@@ -122,14 +125,37 @@ void stop_or_exit(caf::actor_system& sys, crdt::node& n) {
   std::_Exit(1);
 }
 
+// What end_at_once writes, in the log's format; made by arm_end_at_once.
+char second_signal_line[256];
+size_t second_signal_size = 0;
+
 // A second SIGINT or SIGTERM during the stop: exit now, as a shell reports
 // a process ended by that signal (130, 143). Async-signal-safe calls only.
 extern "C" void end_at_once(int sig) {
-  static const char line[] = "crdt-store: a second signal: exiting without "
-                             "waiting for the stop\n";
-  auto ignored = ::write(STDERR_FILENO, line, sizeof line - 1);
+  auto ignored = ::write(STDERR_FILENO, second_signal_line, second_signal_size);
   (void)ignored;
   ::_exit(128 + sig);
+}
+
+// Installs end_at_once for SIGINT and SIGTERM over asio's handler (which
+// the signal set restores to the default action when it is destroyed).
+// A handler of our own, not the default action: the kernel drops
+// default-action signals sent to a PID namespace's init, which the server
+// is in a container started without --init.
+void arm_end_at_once() {
+  const char* msg = "a second signal: exiting without waiting for the stop";
+  std::string line = current_log_format() == log_format::json
+                         ? std::string{"{\"time\":\""} + iso8601(wall_clock_ms())
+                               + "\",\"level\":\"error\",\"msg\":\"" + msg
+                               + "\"}\n"
+                         : std::string{"crdt-store: "} + msg + "\n";
+  second_signal_size = std::min(line.size(), sizeof second_signal_line);
+  std::memcpy(second_signal_line, line.data(), second_signal_size);
+  struct sigaction sa {};
+  sa.sa_handler = end_at_once;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 // Stops the node however main leaves (a failed start-up included).
@@ -377,16 +403,7 @@ int main(int argc, char** argv) {
     // The stop waits for what is under way (a large commit can take
     // seconds); a second signal should not wait with it: the next one ends
     // the process at once, like a crash (what was acknowledged is durable).
-    // A handler of our own, not the default action: the kernel drops
-    // default-action signals sent to a PID namespace's init, which the
-    // server is in a container started without --init.
-    boost::system::error_code ignored;
-    signals.clear(ignored);
-    struct sigaction now_sa {};
-    now_sa.sa_handler = end_at_once;
-    sigemptyset(&now_sa.sa_mask);
-    sigaction(SIGINT, &now_sa, nullptr);
-    sigaction(SIGTERM, &now_sa, nullptr);
+    arm_end_at_once();
     std::cout << "crdt-store: stopping (a second SIGINT or SIGTERM ends the "
                  "process at once)"
               << std::endl;

@@ -316,6 +316,11 @@ uint64_t line_writer::wakeups() const {
   return impl_->wakeups;
 }
 
+bool line_writer::waiting() const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->idle;
+}
+
 uint64_t line_writer::dropped() const {
   std::lock_guard<std::mutex> guard{impl_->mutex};
   return impl_->dropped_total;

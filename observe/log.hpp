@@ -73,6 +73,8 @@ public:
   /// so far.
   uint64_t writes() const;
   uint64_t wakeups() const;
+  /// Whether the thread waits for a first line (nothing buffered).
+  bool waiting() const;
   uint64_t dropped() const;
 
 private:

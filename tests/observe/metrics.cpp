@@ -236,12 +236,12 @@ BOOST_AUTO_TEST_CASE(a_line_writer_gathers_lines_that_trickle_in) {
 BOOST_AUTO_TEST_CASE(a_burst_of_lines_wakes_the_line_writer_once) {
   temp_log log;
   line_writer w{log.fd, std::chrono::milliseconds{200}};
-  // Idle again once it has written a first line.
+  // Waiting again once it has written a first line.
   w.push("first\n");
-  for (int i = 0; i < 500 && w.writes() == 0; ++i)
+  for (int i = 0; i < 5000 && (w.writes() == 0 || !w.waiting()); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds{2});
   BOOST_REQUIRE(w.writes() == 1u);
-  std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  BOOST_REQUIRE(w.waiting());
   auto before = w.wakeups();
   for (int i = 0; i < 1000; ++i)
     w.push("burst line " + std::to_string(i) + "\n");
