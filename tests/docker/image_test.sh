@@ -165,14 +165,29 @@ in_node() { # service, curl arguments...
   podman exec "${project}_${svc}_1" curl -fsS "$@"
 }
 admin=$(cat secrets/admin_password)
+# compose returns once the nodes are started, not once they listen, and a
+# node learns its admin account from the hub's first sync: log in until it
+# works (a minute at most).
 node_token() {
-  in_node "$1" -XPOST http://127.0.0.1:3060/auth/login \
-    -d "{\"data\":{\"email\":\"admin@example.com\",\"password\":\"$admin\"}}" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["token"])'
+  local token
+  for _ in $(seq 60); do
+    token=$(in_node "$1" -XPOST http://127.0.0.1:3060/auth/login \
+      -d "{\"data\":{\"email\":\"admin@example.com\",\"password\":\"$admin\"}}" 2>/dev/null \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["token"])' 2>/dev/null) \
+      && [ -n "$token" ] && { echo "$token"; return 0; }
+    sleep 1
+  done
+  return 1
 }
 ta=$(node_token node-a || true)
 tb=$(node_token node-b || true)
 check "the admin password from the secret file logs in on both nodes" test -n "$ta" -a -n "$tb"
+if [ -z "$ta" ] || [ -z "$tb" ]; then
+  for svc in hub node-a node-b; do
+    echo "--- $svc: last lines of its log"
+    podman logs --tail 30 "${project}_${svc}_1" 2>&1 | sed 's/^/  /'
+  done
+fi
 rec=$(in_node node-a -XPOST -H "Authorization: Bearer $ta" http://127.0.0.1:3060/store/contacts \
   -d '{"data":{"first_name":"Crossed"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])' || true)
 crossed() {
