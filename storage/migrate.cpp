@@ -19,9 +19,9 @@ namespace {
 
 constexpr const char* internal_ddl = R"sql(
 CREATE TABLE IF NOT EXISTS crdt_messages(
-  ts TEXT PRIMARY KEY, dataset TEXT NOT NULL, row_id TEXT NOT NULL,
-  col TEXT NOT NULL, value, seq INTEGER NOT NULL DEFAULT 0,
-  outgoing INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+  seq INTEGER PRIMARY KEY, ts TEXT NOT NULL UNIQUE, dataset TEXT NOT NULL,
+  row_id TEXT NOT NULL, col TEXT NOT NULL, value,
+  outgoing INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS crdt_stamps(
   dataset TEXT NOT NULL, row_id TEXT NOT NULL, stamps BLOB NOT NULL,
   PRIMARY KEY(dataset, row_id)) WITHOUT ROWID;
@@ -83,6 +83,17 @@ caf::expected<bool> has_column(sql::connection& c, const char* table,
   return false;
 }
 
+// Whether seq is the message log's key (its rowid).
+caf::expected<bool> seq_is_key(sql::connection& c) {
+  auto cols = c.prepare_once("PRAGMA table_info(crdt_messages)");
+  if (!cols)
+    return cols.error();
+  while (cols->step() == SQLITE_ROW)
+    if (cols->column_text(1) == "seq")
+      return cols->column_int(5) == 1;
+  return false;
+}
+
 // Whether the database has a table `name`.
 caf::expected<bool> has_table(sql::connection& c, const char* name) {
   auto s = c.prepare_once(
@@ -131,7 +142,6 @@ WHERE o.group_id = crdt_hub_messages.group_id AND o.ts = crdt_hub_messages.ts;
       return err;
   }
   if (auto err = c.exec(
-          "CREATE INDEX IF NOT EXISTS crdt_messages_seq ON crdt_messages(seq);"
           "CREATE INDEX IF NOT EXISTS crdt_hub_messages_seq "
           "ON crdt_hub_messages(group_id, seq);"))
     return err;
@@ -159,6 +169,49 @@ WHERE o.group_id = crdt_hub_messages.group_id AND o.ts = crdt_hub_messages.ts;
     if (auto err = tx.commit())
       return err;
   }
+  // The log is a rowid table keyed by seq: appends fill its pages in
+  // order and it needs no seq index; the timestamp is a unique key beside
+  // it. Earlier versions kept it WITHOUT ROWID, keyed by the timestamp,
+  // with a seq index: copied over once, in one transaction, seq kept.
+  auto keyed = seq_is_key(c);
+  if (!keyed)
+    return keyed.error();
+  if (!*keyed) {
+    std::cout << "crdt-store: storage: moving the message log to its "
+                 "layout keyed by seq (once; a large log takes a while)"
+              << std::endl;
+    // Sorting by seq spills to temporary files, not to memory (a million
+    // messages sort in ~150 MB).
+    if (auto err = c.exec("PRAGMA temp_store=FILE"))
+      return err;
+    sql::transaction tx{c};
+    if (auto err = tx.begin())
+      return err;
+    if (auto err = c.exec(R"sql(
+CREATE TABLE crdt_messages_by_seq(
+  seq INTEGER PRIMARY KEY, ts TEXT NOT NULL UNIQUE, dataset TEXT NOT NULL,
+  row_id TEXT NOT NULL, col TEXT NOT NULL, value,
+  outgoing INTEGER NOT NULL DEFAULT 0);
+INSERT INTO crdt_messages_by_seq(seq, ts, dataset, row_id, col, value,
+                                 outgoing)
+  SELECT seq, ts, dataset, row_id, col, value, outgoing FROM crdt_messages
+  ORDER BY seq;
+DROP TABLE crdt_messages;
+ALTER TABLE crdt_messages_by_seq RENAME TO crdt_messages;
+)sql"))
+      return err;
+    if (auto err = tx.commit())
+      return err;
+    // The copy went through the write-ahead log, which would otherwise keep
+    // its size (about the log's) on disk: copied into the file and emptied.
+    // The old table's pages are free pages in the file, reused by writes.
+    if (auto err = c.exec("PRAGMA temp_store=MEMORY; "
+                          "PRAGMA wal_checkpoint(TRUNCATE);"))
+      return err;
+  }
+  // An older binary started on this layout adds its seq index back.
+  if (auto err = c.exec("DROP INDEX IF EXISTS crdt_messages_seq"))
+    return err;
   // The winning timestamps were one row per field (crdt_cells); they are
   // one row per record now (crdt_stamps), rebuilt from the log once; the
   // full rebuild drops the old table in its own transaction.

@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* insert_message_sql
     = "INSERT INTO crdt_messages(ts, dataset, row_id, col, value, seq, "
-      "outgoing) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+      "outgoing) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(ts) DO NOTHING";
 
 constexpr const char* select_stamps_sql
     = "SELECT stamps FROM crdt_stamps WHERE dataset = ?1 AND row_id = ?2";

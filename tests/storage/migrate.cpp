@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(a_database_from_before_seq_is_numbered_in_time_order) {
     BOOST_REQUIRE(w->commit({&relayed}));
     // Back to the layout without seq, rows kept.
     BOOST_REQUIRE(!w->db().exec(R"sql(
-DROP INDEX crdt_messages_seq; DROP INDEX crdt_hub_messages_seq;
+DROP INDEX IF EXISTS crdt_messages_seq; DROP INDEX crdt_hub_messages_seq;
 CREATE TABLE m AS SELECT ts, dataset, row_id, col, value FROM crdt_messages;
 DROP TABLE crdt_messages;
 CREATE TABLE crdt_messages(ts TEXT PRIMARY KEY, dataset TEXT NOT NULL,
@@ -140,6 +140,67 @@ INSERT INTO crdt_hub_messages SELECT * FROM h; DROP TABLE h;
   BOOST_CHECK_EQUAL((*heads)["other"], 4u);
 }
 
+// The log was a WITHOUT ROWID table keyed by the timestamp, with a seq
+// index; it is now keyed by seq. Every message keeps its seq (sync
+// cursors, the outbox mark and feed positions point at them), the outbox
+// keeps what was queued, and the log goes on from there.
+BOOST_AUTO_TEST_CASE(a_log_keyed_by_timestamp_moves_to_seq_keys) {
+  std::vector<std::pair<std::string, int64_t>> before;
+  auto log_of = [](write_store& w) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    auto s = w.db().prepare_once(
+        "SELECT ts, seq FROM crdt_messages ORDER BY seq");
+    BOOST_REQUIRE(s);
+    while (s->step() == SQLITE_ROW)
+      out.emplace_back(std::string{s->column_text(0)}, s->column_int(1));
+    return out;
+  };
+  {
+    auto w = open(schemas({{"people", people_v2}}));
+    // Stored out of time order, some of them outgoing.
+    commit(*w, {msg(t0 + 9, "people", row_a, "name", text("a"))}, true);
+    commit(*w, {msg(t0 + 3, "people", row_b, "name", text("b")),
+                msg(t0 + 4, "people", row_b, "age", integer(4))});
+    commit(*w, {msg(t0 + 1, "people", row_c, "name", text("c"))}, true);
+    before = log_of(*w);
+    BOOST_REQUIRE_EQUAL(before.size(), 4u);
+    BOOST_REQUIRE(!w->db().exec(R"sql(
+CREATE TABLE m AS SELECT ts, dataset, row_id, col, value, seq, outgoing
+  FROM crdt_messages;
+DROP TABLE crdt_messages;
+CREATE TABLE crdt_messages(
+  ts TEXT PRIMARY KEY, dataset TEXT NOT NULL, row_id TEXT NOT NULL,
+  col TEXT NOT NULL, value, seq INTEGER NOT NULL DEFAULT 0,
+  outgoing INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+INSERT INTO crdt_messages SELECT * FROM m; DROP TABLE m;
+CREATE INDEX crdt_messages_seq ON crdt_messages(seq);
+)sql"));
+  }
+  auto w = open(schemas({{"people", people_v2}}));
+  BOOST_CHECK_EQUAL(count(*w, "SELECT pk FROM pragma_table_info('crdt_messages') "
+                              "WHERE name = 'seq'"),
+                    1);
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM sqlite_master WHERE name = "
+                              "'crdt_messages_seq'"),
+                    0);
+  BOOST_CHECK((log_of(*w) == before));
+  BOOST_CHECK_EQUAL(*w->outbox_size(), 2u);
+  BOOST_CHECK(cell(*w, "people", row_b, "age") == integer(4));
+  // A timestamp already stored is still a duplicate; a new one comes next.
+  commit(*w, {msg(t0 + 3, "people", row_b, "name", text("b"))});
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_messages"), 4);
+  commit(*w, {msg(t0 + 2, "people", row_c, "age", integer(2))});
+  BOOST_CHECK_EQUAL(count(*w, "SELECT max(seq) FROM crdt_messages"),
+                    before.back().second + 1);
+  // An older binary started in between adds its seq index back: dropped.
+  BOOST_REQUIRE(!w->db().exec("CREATE INDEX crdt_messages_seq ON crdt_messages(seq)"));
+  w.reset();
+  w = open(schemas({{"people", people_v2}}));
+  BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM sqlite_master WHERE name = "
+                              "'crdt_messages_seq'"),
+                    0);
+}
+
 BOOST_AUTO_TEST_CASE(a_database_with_cells_and_an_outbox_table_is_upgraded) {
   std::string live;
   {
@@ -162,7 +223,7 @@ INSERT INTO crdt_cells SELECT dataset, row_id, col, max(ts) FROM crdt_messages
   GROUP BY dataset, row_id, col;
 CREATE TABLE crdt_outbox(ts TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT INTO crdt_outbox SELECT ts FROM crdt_messages ORDER BY ts LIMIT 2;
-DROP INDEX crdt_messages_seq;
+DROP INDEX IF EXISTS crdt_messages_seq;
 CREATE TABLE m AS SELECT ts, dataset, row_id, col, value, seq FROM crdt_messages;
 DROP TABLE crdt_messages;
 CREATE TABLE crdt_messages(ts TEXT PRIMARY KEY, dataset TEXT NOT NULL,
