@@ -143,12 +143,9 @@ extern "C" void end_at_once(int sig) {
 // default-action signals sent to a PID namespace's init, which the server
 // is in a container started without --init.
 void arm_end_at_once() {
-  const char* msg = "a second signal: exiting without waiting for the stop";
-  std::string line = current_log_format() == log_format::json
-                         ? std::string{"{\"time\":\""} + iso8601(wall_clock_ms())
-                               + "\",\"level\":\"error\",\"msg\":\"" + msg
-                               + "\"}\n"
-                         : std::string{"crdt-store: "} + msg + "\n";
+  auto line = format_log_line(
+      current_log_format(), "error",
+      "a second signal: exiting without waiting for the stop", wall_clock_ms());
   second_signal_size = std::min(line.size(), sizeof second_signal_line);
   std::memcpy(second_signal_line, line.data(), second_signal_size);
   struct sigaction sa {};

@@ -131,10 +131,7 @@ private:
     constexpr std::string_view prefix = "crdt-store: ";
     if (msg.substr(0, prefix.size()) == prefix)
       msg.remove_prefix(prefix.size());
-    std::string out = "{\"time\":\"" + iso8601(now_ms()) + "\",\"level\":\""
-                      + level_ + "\",\"msg\":\"";
-    append_json_escaped(out, msg);
-    out += "\"}\n";
+    auto out = format_log_line(log_format::json, level_, msg, now_ms());
     l.clear();
     std::lock_guard<std::mutex> guard{output_mutex()};
     write_all(fd_, out);
@@ -210,6 +207,18 @@ void append_json_escaped(std::string& out, std::string_view raw) {
       }
     }
   }
+}
+
+std::string format_log_line(log_format f, std::string_view level,
+                            std::string_view msg, int64_t now_ms) {
+  if (f == log_format::text)
+    return "crdt-store: " + std::string{msg} + "\n";
+  std::string out = "{\"time\":\"" + iso8601(now_ms) + "\",\"level\":\"";
+  append_json_escaped(out, level);
+  out += "\",\"msg\":\"";
+  append_json_escaped(out, msg);
+  out += "\"}\n";
+  return out;
 }
 
 std::string format_request_line(log_format f, const request_log& r,
@@ -349,13 +358,11 @@ void line_writer::run() {
       ++d.writes;
     }
     if (dropped > 0)
-      out += (format_ == log_format::json
-                  ? "{\"time\":\"" + iso8601(now_ms())
-                        + "\",\"level\":\"error\",\"msg\":\"dropped "
-                        + std::to_string(dropped)
-                        + " request lines: the log's reader is too slow\"}\n"
-                  : "crdt-store: dropped " + std::to_string(dropped)
-                        + " request lines: the log's reader is too slow\n");
+      out += format_log_line(format_, "error",
+                             "dropped " + std::to_string(dropped)
+                                 + " request lines: the log's reader is too "
+                                   "slow",
+                             now_ms());
     {
       std::lock_guard<std::mutex> guard{output_mutex()};
       if (format_ == log_format::text && d.fd == STDOUT_FILENO)

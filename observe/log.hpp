@@ -44,6 +44,11 @@ struct request_log {
   std::string_view peer;
 };
 
+/// One line of the service's own log (with its newline) in `f`: in text
+/// "crdt-store: <msg>", in JSON {"time","level","msg"} at `now_ms`.
+std::string format_log_line(log_format f, std::string_view level,
+                            std::string_view msg, int64_t now_ms);
+
 /// One access-log line (with its newline) in `f`; `now_ms` is its time.
 std::string format_request_line(log_format f, const request_log& r,
                                 int64_t now_ms);
