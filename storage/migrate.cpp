@@ -71,27 +71,26 @@ caf::error apply_pragmas(sql::connection& db, const store_options& opts) {
                  + "; PRAGMA temp_store=MEMORY;");
 }
 
-// Whether `table` has a column `column`.
-caf::expected<bool> has_column(sql::connection& c, const char* table,
-                               const char* column) {
+// Where `column` is in `table`'s primary key (1 for the first column of
+// it, 0 when outside it), or -1 when the table has no such column.
+caf::expected<int64_t> key_position(sql::connection& c, const char* table,
+                                    const char* column) {
   auto cols = c.prepare_once(std::string{"PRAGMA table_info("} + table + ")");
   if (!cols)
     return cols.error();
   while (cols->step() == SQLITE_ROW)
     if (cols->column_text(1) == column)
-      return true;
-  return false;
+      return cols->column_int(5);
+  return -1;
 }
 
-// Whether seq is the message log's key (its rowid).
-caf::expected<bool> seq_is_key(sql::connection& c) {
-  auto cols = c.prepare_once("PRAGMA table_info(crdt_messages)");
-  if (!cols)
-    return cols.error();
-  while (cols->step() == SQLITE_ROW)
-    if (cols->column_text(1) == "seq")
-      return cols->column_int(5) == 1;
-  return false;
+// Whether `table` has a column `column`.
+caf::expected<bool> has_column(sql::connection& c, const char* table,
+                               const char* column) {
+  auto at = key_position(c, table, column);
+  if (!at)
+    return at.error();
+  return *at >= 0;
 }
 
 // Whether the database has a table `name`.
@@ -173,10 +172,10 @@ WHERE o.group_id = crdt_hub_messages.group_id AND o.ts = crdt_hub_messages.ts;
   // order and it needs no seq index; the timestamp is a unique key beside
   // it. Earlier versions kept it WITHOUT ROWID, keyed by the timestamp,
   // with a seq index: copied over once, in one transaction, seq kept.
-  auto keyed = seq_is_key(c);
+  auto keyed = key_position(c, "crdt_messages", "seq");
   if (!keyed)
     return keyed.error();
-  if (!*keyed) {
+  if (*keyed != 1) {
     std::cout << "crdt-store: storage: moving the message log to its "
                  "layout keyed by seq (once; a large log takes a while)"
               << std::endl;
