@@ -66,6 +66,23 @@ struct fixture : test::test_system {
     });
   }
 
+  // An applier (bound `max_in_flight`, local writes answered at
+  // `deadline`) in front of a stuck writer counting in `received` the
+  // batches it holds.
+  struct stuck_pipeline {
+    writer_actor writer;
+    applier_actor applier;
+  };
+  stuck_pipeline stuck(std::shared_ptr<int> received, size_t max_in_flight,
+                       caf::timespan deadline) {
+    auto clk = counting_clock(std::make_shared<int>(0));
+    auto wrt = stuck_writer(std::move(received));
+    auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
+                          reader_actor{}, wrt);
+    return {wrt, sys->spawn(crdt::applier, clk, wrt, que, max_in_flight,
+                            deadline)};
+  }
+
   // A writer stand-in that never answers: batches stay in flight.
   writer_actor stuck_writer(std::shared_ptr<int> received) {
     using promise = caf::typed_response_promise<commit_ack>;
@@ -198,14 +215,10 @@ BOOST_AUTO_TEST_CASE(a_duplicate_batch_stores_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
-  auto commits = std::make_shared<int>(0);
   auto received = std::make_shared<int>(0);
-  auto clk = counting_clock(commits);
-  auto wrt = stuck_writer(received);
-  auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
-                        reader_actor{}, wrt);
-  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{2},
-                        caf::timespan{local_write_deadline});
+  auto pipe = stuck(received, 2, caf::timespan{local_write_deadline});
+  auto wrt = pipe.writer;
+  auto app = pipe.applier;
   std::vector<record_change> one{ada()};
   // Two batches reach the writer and stay there; the third local write is
   // refused until the writer answers.
@@ -246,14 +259,10 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
 // until the writer does answer.
 BOOST_AUTO_TEST_CASE(a_local_write_the_writer_holds_is_answered_at_its_deadline) {
   using namespace std::chrono_literals;
-  auto commits = std::make_shared<int>(0);
   auto received = std::make_shared<int>(0);
-  auto clk = counting_clock(commits);
-  auto wrt = stuck_writer(received);
-  auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
-                        reader_actor{}, wrt);
-  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{1},
-                        caf::timespan{5s});
+  auto pipe = stuck(received, 1, caf::timespan{5s});
+  auto wrt = pipe.writer;
+  auto app = pipe.applier;
   std::vector<record_change> one{ada()};
   auto answers = std::make_shared<std::vector<caf::error>>();
   auto write_one = [&] {
@@ -298,14 +307,8 @@ BOOST_AUTO_TEST_CASE(a_local_write_the_writer_holds_is_answered_at_its_deadline)
 // Sessions wait for the applier without a timer: an applier that ends
 // while writes wait answers them, instead of leaving them unanswered.
 BOOST_AUTO_TEST_CASE(an_applier_that_ends_answers_the_writes_waiting) {
-  auto commits = std::make_shared<int>(0);
   auto received = std::make_shared<int>(0);
-  auto clk = counting_clock(commits);
-  auto wrt = stuck_writer(received);
-  auto que = sys->spawn(crdt::queue, uint64_t{0}, uint64_t{0},
-                        reader_actor{}, wrt);
-  auto app = sys->spawn(crdt::applier, clk, wrt, que, size_t{4},
-                        caf::timespan{local_write_deadline});
+  auto app = stuck(received, 4, caf::timespan{local_write_deadline}).applier;
   std::vector<record_change> one{ada()};
   auto answers = std::make_shared<std::vector<caf::error>>();
   for (int i = 0; i < 2; ++i)
