@@ -2,16 +2,23 @@
 // prepared statements in batched transactions (no HTTP, no actors, no JSON):
 //
 //   durable  only what a create must make durable: the record's row and
-//            its ten field messages in the log (the same table and key as
-//            the server's log). Everything else the server keeps (field
-//            timestamps, outbox, trie, clock) can be derived from the log.
+//            its ten field messages in the log, kept as one B-tree keyed
+//            by the timestamp (the server's log adds a `seq` key beside
+//            it). Everything else the server keeps (field timestamps,
+//            outbox, trie, clock) can be derived from the log.
 //   full     what the server wrote per create before the outbox became a
 //            mark over the log and the field timestamps one row per record:
 //            log, ten cell rows, ten outbox rows, the record, trie nodes,
 //            clock. Kept to compare with earlier figures.
+//   log-text, log-blob
+//            only the ten log rows per create, in the server's layout
+//            (rowid table keyed by seq, unique timestamp): the timestamp
+//            as the 46-byte text the server stores, or as a 26-byte
+//            blob (millis and counter big-endian, node id) that sorts the
+//            same way. Measures what a binary key would save.
 //
-// Usage: bench_baseline <db-file> [creates=200000] [batch=64] [FULL|NORMAL]
-//                       [durable|full]
+// Usage: bench_baseline <db-file> [creates=200000] [batch=64] [FULL|NORMAL|OFF]
+//                       [durable|full|log-text|log-blob]
 // Prints one line: "baseline: N creates/s, M messages/s (...)".
 
 #include "protocol/merkle.hpp"
@@ -64,12 +71,91 @@ void text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 
+// The key of `log-blob`: millis and counter big-endian, then the node id's
+// 16 characters (letters and digits, not only hex), 26 bytes in all. Sorts
+// as the text form does.
+std::string binary_key(const timestamp& t) {
+  std::string k(10, '\0');
+  for (int i = 0; i < 8; ++i)
+    k[static_cast<size_t>(i)] = static_cast<char>(t.millis >> (56 - 8 * i));
+  k[8] = static_cast<char>(t.counter >> 8);
+  k[9] = static_cast<char>(t.counter);
+  return k + t.node;
+}
+
+// Ten log rows per create in the server's layout, keyed by text or blob.
+int log_only(long creates, long batch, bool blob) {
+  exec(blob ? "CREATE TABLE IF NOT EXISTS log_blob(seq INTEGER PRIMARY KEY, "
+              "ts BLOB NOT NULL UNIQUE, dataset TEXT NOT NULL, row_id TEXT "
+              "NOT NULL, col TEXT NOT NULL, value, outgoing INTEGER NOT NULL "
+              "DEFAULT 0)"
+            : "CREATE TABLE IF NOT EXISTS log_text(seq INTEGER PRIMARY KEY, "
+              "ts TEXT NOT NULL UNIQUE, dataset TEXT NOT NULL, row_id TEXT "
+              "NOT NULL, col TEXT NOT NULL, value, outgoing INTEGER NOT NULL "
+              "DEFAULT 0)");
+  auto ins = prepare(blob ? "INSERT INTO log_blob(ts, dataset, row_id, col, "
+                            "value, seq, outgoing) VALUES(?1, ?2, ?3, ?4, ?5, "
+                            "?6, 1) ON CONFLICT(ts) DO NOTHING"
+                          : "INSERT INTO log_text(ts, dataset, row_id, col, "
+                            "value, seq, outgoing) VALUES(?1, ?2, ?3, ?4, ?5, "
+                            "?6, 1) ON CONFLICT(ts) DO NOTHING");
+  static const char* cols[]
+      = {"first_name", "middle_name",     "last_name",  "date_of_birth",
+         "tombstone",  "organization_id", "created_by", "updated_by",
+         "created_at", "updated_at"};
+  hlc clock;
+  clock.last.node = "0123456789abcdef";
+  const std::string table = "contacts";
+  auto start = std::chrono::steady_clock::now();
+  long done = 0, seq = 0;
+  while (done < creates) {
+    exec("BEGIN IMMEDIATE");
+    for (long b = 0; b < batch && done < creates; ++b, ++done) {
+      auto now = wall_clock_ms();
+      auto id = make_ulid(now);
+      auto name = "n" + std::to_string(done);
+      for (const char* c : cols) {
+        // Both forms are made in both modes, as the server would have
+        // both (the text from the wire, the key from its parse): only the
+        // stored form differs.
+        auto t = *send(clock, now);
+        auto as_text = to_string(t);
+        auto as_blob = binary_key(t);
+        const auto& key = blob ? as_blob : as_text;
+        if (blob)
+          sqlite3_bind_blob(ins, 1, key.data(), static_cast<int>(key.size()),
+                            SQLITE_STATIC);
+        else
+          text(ins, 1, key);
+        text(ins, 2, table);
+        text(ins, 3, id);
+        sqlite3_bind_text(ins, 4, c, -1, SQLITE_STATIC);
+        text(ins, 5, name);
+        sqlite3_bind_int64(ins, 6, ++seq);
+        run(ins);
+      }
+    }
+    exec("COMMIT");
+  }
+  double secs
+      = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+  std::printf("baseline: %.0f creates/s, %.0f messages/s (%s, %ld creates, "
+              "batch %ld)\n",
+              creates / secs, creates * 10 / secs,
+              blob ? "log-blob" : "log-text", creates, batch);
+  sqlite3_finalize(ins);
+  sqlite3_close(db);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(
-        stderr, "usage: bench_baseline <db> [creates] [batch] [FULL|NORMAL]\n");
+        stderr, "usage: bench_baseline <db> [creates] [batch] [FULL|NORMAL|OFF] "
+                "[durable|full|log-text|log-blob]\n");
     return 2;
   }
   long creates = argc > 2 ? std::atol(argv[2]) : 200000;
@@ -77,11 +163,17 @@ int main(int argc, char** argv) {
   std::string sync = argc > 4 ? argv[4] : "FULL";
   std::string mode = argc > 5 ? argv[5] : "durable";
   bool full = mode == "full";
+  if (sync != "FULL" && sync != "NORMAL" && sync != "OFF") {
+    std::fprintf(stderr, "baseline: synchronous must be FULL, NORMAL or OFF\n");
+    return 2;
+  }
   if (sqlite3_open(argv[1], &db) != SQLITE_OK)
     return 1;
   exec(("PRAGMA journal_mode=WAL; PRAGMA synchronous=" + sync
         + "; PRAGMA cache_size=-16384; PRAGMA temp_store=MEMORY;")
            .c_str());
+  if (mode == "log-text" || mode == "log-blob")
+    return log_only(creates, batch, mode == "log-blob");
   // The same tables and keys as storage/migrate.cpp creates.
   exec(R"sql(
 CREATE TABLE IF NOT EXISTS crdt_messages(ts TEXT PRIMARY KEY, dataset TEXT NOT NULL,
