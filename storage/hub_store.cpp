@@ -450,8 +450,10 @@ pg_hub_store::exchange(const std::string& group, const exchange_request& req,
   size_t bytes = 0;
   bool full = false;
   caf::error failed;
-  auto take = [&](const pg::result& r, int row) {
-    if (authored_by(r.bytes(row, 0), req.client_id))
+  // The stream leaves out the caller's own messages; repair ranges carry
+  // them (a node restored from a backup gets back what it had sent).
+  auto take = [&](const pg::result& r, int row, bool skip_own) {
+    if (skip_own && authored_by(r.bytes(row, 0), req.client_id))
       return true;
     auto m = message_at(r, row);
     if (!m) {
@@ -479,7 +481,7 @@ pg_hub_store::exchange(const std::string& group, const exchange_request& req,
         return r.error();
       int row = 0;
       for (; row < r->rows(); ++row) {
-        if (!take(*r, row))
+        if (!take(*r, row, false))
           break;
         rg.after = std::string{r->bytes(row, 0)};
       }
@@ -515,7 +517,7 @@ pg_hub_store::exchange(const std::string& group, const exchange_request& req,
     if (!r)
       return r.error();
     for (int row = 0; row < r->rows(); ++row) {
-      if (!take(*r, row))
+      if (!take(*r, row, true))
         break;
       ans.next = static_cast<uint64_t>(r->integer(row, 5));
     }

@@ -359,9 +359,12 @@ caf::expected<read_store::page> read_store::read_page(const page_query& q) {
   size_t bytes = 0;
   bool full = false;
   // Takes one row's message unless the page is full; false when it is.
-  auto take = [&](const sql::statement& s) {
+  // The stream leaves out the caller's own messages (it has them); repair
+  // ranges do not: a node restored from a backup lacks some it sent, and
+  // its trie differs from the hub's until it gets them back.
+  auto take = [&](const sql::statement& s, bool skip_own) {
     auto m = detail::message_at(s);
-    if (authored_by(m.timestamp, q.exclude))
+    if (skip_own && authored_by(m.timestamp, q.exclude))
       return true;
     auto size = json_size(m) + 1;
     if (!out.messages.empty() && bytes + size > q.max_bytes) {
@@ -391,7 +394,7 @@ caf::expected<read_store::page> read_store::read_page(const page_query& q) {
       int rc;
       while ((rc = s.step()) == SQLITE_ROW) {
         ++rows;
-        if (!take(s))
+        if (!take(s, false))
           break;
         r.after = std::string{s.column_text(0)};
       }
@@ -431,7 +434,7 @@ caf::expected<read_store::page> read_store::read_page(const page_query& q) {
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
       ++rows;
-      if (!take(s))
+      if (!take(s, true))
         break;
       out.next = static_cast<uint64_t>(s.column_int(5));
     }

@@ -154,7 +154,8 @@ public:
   struct page_query {
     /// "" for this node's own log, else a relayed group.
     std::string group;
-    /// Messages of this node id are left out (the caller's own).
+    /// Messages of this node id (the caller's own) are left out of the
+    /// stream; ranges carry them, for a caller restored from a backup.
     std::string exclude;
     /// Timestamp ranges to read first, each after its `after`.
     std::vector<ts_range> ranges;
