@@ -11,6 +11,7 @@
 // position exactly (see read_store::feed_position). Delivery is
 // at-least-once: a record changed again is sent again, as it is then.
 
+#include "auth/accounts.hpp"
 #include "http/feed.hpp"
 #include "http/handlers.hpp"
 #include "observe/metrics.hpp"
@@ -18,6 +19,7 @@
 #include <caf/all.hpp>
 
 #include <charconv>
+#include <ctime>
 
 namespace crdt {
 
@@ -48,6 +50,11 @@ struct watch {
   /// the session's counter: never reused by a later watch.
   uint64_t timer = 0;
   bool done = false;
+  /// A stream outlives the request that opened it: when its token expires
+  /// (Unix seconds), and when the account behind it was last found.
+  int64_t token_expires = 0;
+  int64_t account_checked = 0;
+  bool checking_account = false;
 };
 
 namespace {
@@ -389,6 +396,9 @@ void watch_changes(const request_context& ctx) {
     return;
   }
   st.watching = w;
+  // The token this request was let in with (verified by the session).
+  w->token_expires = st.token_expires;
+  w->account_checked = st.token_checked;
   ctx.self
       ->request(ctx.svc().feed, read_timeout, subscribe_atom::value, w->table,
                 handle(ctx.self))
@@ -417,6 +427,31 @@ void feed_drained(session_ptr self) {
   }
 }
 
+// A stream's access is checked again at each heartbeat, as a kept-alive
+// connection's is at its next request: it ends (an error event, 401) once
+// its token has expired, and once its account no longer exists (looked up
+// every account_recheck_seconds).
+void recheck_account(const std::shared_ptr<watch>& w, int64_t now) {
+  if (w->checking_account || now - w->account_checked < account_recheck_seconds)
+    return;
+  w->checking_account = true;
+  auto who = w->ctx.who();
+  w->ctx.self
+      ->request(w->ctx.reader(), read_timeout, exists_atom::value,
+                std::string{accounts_table}, who.account_id,
+                who.organization_id)
+      .then(
+          [w, now](record_state state) {
+            w->checking_account = false;
+            w->account_checked = now;
+            if (state != record_state::live)
+              fail(w, 401, "The account no longer exists");
+          },
+          [w](caf::error&) {
+            w->checking_account = false; // tried again next heartbeat
+          });
+}
+
 void feed_timer(session_ptr self, uint64_t generation) {
   auto w = self->state.watching;
   if (!w || w->done || generation != w->timer)
@@ -425,6 +460,13 @@ void feed_timer(session_ptr self, uint64_t generation) {
     answer_poll(w, {}, true);
     return;
   }
+  auto now = static_cast<int64_t>(std::time(nullptr));
+  if (now >= w->token_expires) {
+    fail(w, 401, "Token expired: log in again, then resume with "
+                 "Last-Event-ID");
+    return;
+  }
+  recheck_account(w, now);
   push(w, sse_heartbeat(), false, false);
   arm_timer(w, w->ctx.svc().feed_cfg.heartbeat);
 }

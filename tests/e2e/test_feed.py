@@ -9,6 +9,7 @@ import json
 import os
 import random
 import socket
+import threading
 import time
 import unittest
 from urllib.parse import quote
@@ -25,6 +26,7 @@ class Stream:
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
         self.conn.request("GET", path, headers=headers)
+        self.sock = self.conn.sock  # the response keeps it, the connection forgets it
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
@@ -231,6 +233,28 @@ class FeedTest(NodeTestCase):
         s, b, _ = n.call("GET", "/store/contacts/changes?feed=longpoll")
         self.assertEqual((s, b["count"]), (200, 0), b)
         self.assertLess(time.time() - started, 1.5)
+
+    def test_a_stream_ends_when_its_token_expires(self):
+        """A stream outlives the request that let it in; it used to go on
+        sending the organization's changes for as long as the connection
+        lived, after its token expired (or its account was deleted)."""
+        n = self.node(TOKEN_TTL_SECONDS="2", FEED_HEARTBEAT_MS="300").start()
+        st = Stream(n, "/store/contacts/changes")
+        # Heartbeats keep the socket busy: a stream that never ends is cut
+        # from here after 8 s (the token lives 2).
+        cut = threading.Timer(8, lambda: st.sock.shutdown(socket.SHUT_RDWR))
+        try:
+            st.until_up_to_date()
+            cut.start()
+            e = st.next()
+            while e is not None and e[0] != "error":
+                e = st.next()
+            self.assertIsNotNone(e, "still streaming 8 s after the token expired")
+            self.assertEqual(e[2]["status"], 401, e)
+            self.assertIsNone(st.next())  # and it is over
+        finally:
+            cut.cancel()
+            st.close()
 
     def test_requests_pipelined_behind_a_stream_are_not_written_into_it(self):
         n = self.node().start()

@@ -73,6 +73,52 @@ class PartitionTest(NodeTestCase):
             missing = set(acked) - {r["id"] for r in b["data"]}
             self.assertFalse(missing, f"{len(missing)} acknowledged writes missing")
 
+    def test_a_hub_that_syncs_upstream_forwards_what_its_nodes_send(self):
+        """Node A syncs with M, which syncs with H (SPEC: "a hub that itself
+        syncs upstream"). A's writes reach M as a hub; they must go on to H
+        while M keeps taking local writes of its own (M stores them without
+        queueing them: its repair carries them up, and it repairs only in a
+        round that ends with nothing queued), and everything comes back down."""
+        top = self.node(JWT_SECRET=SECRET).start()
+        sync = dict(JWT_SECRET=SECRET, SYNC_ENABLED="true", SYNC_TIMER_MS="100",
+                    SYNC_BACKOFF_MAX_MS="500")
+        mid = self.node(SYNC_ENDPOINT=f"http://127.0.0.1:{top.port}", **sync).start()
+        leaf = self.node(SYNC_ENDPOINT=f"http://127.0.0.1:{mid.port}", **sync).start()
+        stop = threading.Event()
+
+        def busy(lane):
+            i = 0
+            while not stop.is_set():
+                i += 1
+                mid.call("POST", "/store/contacts", {"data": {"first_name": f"m{lane}-{i}"}})
+        threads = [threading.Thread(target=busy, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        try:
+            ids = [leaf.call("POST", "/store/contacts", {"data": {"first_name": f"a{i}"}})[1]
+                   ["data"][0]["id"] for i in range(20)]
+            deadline = time.time() + 20
+            missing = set(ids)
+            while missing and time.time() < deadline:
+                missing = {i for i in missing
+                           if top.call("GET", f"/store/contacts/{i}")[0] != 200}
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        self.assertFalse(missing, f"{len(missing)} of A's 20 writes never reached H "
+                                  "while M kept writing")
+        # And back down: H's and M's writes reach A.
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            hs = [n.call("GET", "/health")[1] for n in (top, mid, leaf)]
+            if len({h["merkle_hash"] for h in hs}) == 1 and all(h["pending"] == 0 for h in hs[1:]):
+                break
+            time.sleep(0.1)
+        self.assertEqual(len({h["merkle_hash"] for h in hs}), 1, hs)
+
 
 if __name__ == "__main__":
     unittest.main()
