@@ -83,7 +83,11 @@ void store(sync_self self, std::vector<message> msgs, std::string cursor,
     return;
   }
   // The hub is trusted with values, not with the format of what it sends.
-  auto problem = check_batch(msgs, true, {}, wall_clock_ms(),
+  // Table definitions are not checked here: a hub that only relays the
+  // group does not check them either, and the writer stores a malformed
+  // one and ignores it (write_store::apply_definition), as every node
+  // does; refusing the page would stop this node's sync at it for good.
+  auto problem = check_batch(msgs, false, {}, wall_clock_ms(),
                              std::numeric_limits<int64_t>::max());
   if (!problem.empty()) {
     finish(self, make_error(ec::sync_failure, "hub sent " + problem));

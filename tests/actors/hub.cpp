@@ -6,6 +6,7 @@
 #include "tests/actors/sync_fixture.hpp"
 
 #include "protocol/exchange.hpp"
+#include "protocol/schema_defs.hpp"
 
 using namespace crdt;
 using namespace crdt::test;
@@ -44,6 +45,47 @@ BOOST_AUTO_TEST_CASE(a_cursor_past_the_head_starts_the_stream_over) {
   // A cursor at the head still finds nothing new.
   pull.after = ans.next;
   BOOST_CHECK(call(pull).messages.empty());
+}
+
+// A hub that only relays a group does not check its table definitions
+// (it has none of that group's tables), so a definition a node of this
+// version finds malformed (from a crdt-example-app client, or a version
+// with other field rules) can reach a node through it. The node stores it
+// and ignores it, as its writer does with such definitions; it used to
+// refuse the whole page, every round, and so never got past it.
+BOOST_AUTO_TEST_CASE(a_malformed_definition_from_a_relay_does_not_stop_sync) {
+  auto& relay = make_node("relay", nullptr, 1000, 512 * 1024, "other");
+  std::mt19937 rng{7};
+  auto transport
+      = std::make_shared<fake_transport>(*sys, relay.svc().hub, rng, 0.0, 0.0);
+  auto& n = make_node("n", transport);
+  auto now = wall_clock_ms();
+  exchange_request push;
+  push.group_id = "g";
+  push.client_id = "bbbbbbbbbbbbbbbb";
+  push.messages.push_back({to_string(timestamp{now - 2000, 0,
+                                               "bbbbbbbbbbbbbbbb"}),
+                           schema_dataset, "contacts", "nickname",
+                           value{std::string{"not a definition"}}});
+  push.messages.push_back({to_string(timestamp{now - 1000, 0,
+                                               "bbbbbbbbbbbbbbbb"}),
+                           "contacts", "01JBHKXHYSKPP247HZZWHA3JCT",
+                           "first_name", value{std::string{"after it"}}});
+  auto body = ask<std::string>(relay.svc().hub, sync_atom::value,
+                               write_exchange_request(push, 0));
+  BOOST_REQUIRE_MESSAGE(body, why(body));
+  drain();
+  sync_now(n);
+  auto st = status_of(n);
+  BOOST_CHECK_MESSAGE(st.ok, st.error);
+  BOOST_CHECK_NE(dump(n).find("after it"), std::string::npos);
+  // Both are in the log: the tries agree.
+  sync_now(n);
+  BOOST_CHECK(status_of(n).ok);
+  auto hub_root = ask<stream_head>(relay.svc().clock, head_atom::value,
+                                   std::string{"g"});
+  BOOST_REQUIRE(hub_root);
+  BOOST_CHECK_EQUAL(root(n), hub_root->root);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -103,15 +103,18 @@ struct sync_fixture : test::test_system {
   /// `transport`, it syncs through it (rounds run only when asked).
   node& make_node(const std::string& name,
                   std::shared_ptr<hub_transport> transport = nullptr,
-                  uint32_t batch = 1000, size_t page_bytes = 512 * 1024) {
+                  uint32_t batch = 1000, size_t page_bytes = 512 * 1024,
+                  const std::string& group = "g") {
     return make_node_at(dir.file(name + std::to_string(counter++) + ".sqlite"),
-                        std::move(transport), batch, page_bytes);
+                        std::move(transport), batch, page_bytes, group);
   }
 
   /// The same, on a database file the test prepared.
+  /// (`group`: its GROUP_ID; a hub of another group only relays "g".)
   node& make_node_at(const std::string& path,
                      std::shared_ptr<hub_transport> transport = nullptr,
-                     uint32_t batch = 1000, size_t page_bytes = 512 * 1024) {
+                     uint32_t batch = 1000, size_t page_bytes = 512 * 1024,
+                     const std::string& group = "g") {
     node_options o;
     o.store = test::test_store(path);
     o.schemas = schemas;
@@ -119,7 +122,7 @@ struct sync_fixture : test::test_system {
     // (counts of messages stay those of the records); tests that define
     // tables do it through the applier.
     o.define_schema = false;
-    o.info.group_id = "g";
+    o.info.group_id = group;
     o.readers = 1;
     o.write_queue_limit = 1000000;
     o.detach = false;
