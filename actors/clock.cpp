@@ -14,8 +14,20 @@ clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
   self->state.trie = std::move(trie);
   self->state.groups = std::move(groups);
   self->state.heads = std::move(heads);
+  // The trie a commit changes: a relayed group's is made on its first
+  // stored message.
   auto trie_of = [=](const std::string& group) -> merkle_trie& {
     return group.empty() ? self->state.trie : self->state.groups[group];
+  };
+  // The trie a question reads: a group nothing was stored for has the
+  // empty one. Reading never adds an entry, so a caller that asks about
+  // many group ids (a pull, a compare, a whole-trie diff) costs no memory.
+  auto trie_in = [=](const std::string& group) -> const merkle_trie& {
+    static const merkle_trie empty;
+    if (group.empty())
+      return self->state.trie;
+    auto i = self->state.groups.find(group);
+    return i == self->state.groups.end() ? empty : i->second;
   };
   return {
       [=](stamp_atom, uint32_t n) -> caf::result<std::vector<std::string>> {
@@ -71,11 +83,13 @@ clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
         h = std::max(h, head);
       },
       [=](head_atom, const std::string& group) -> stream_head {
-        return {trie_of(group).hash(), self->state.heads[group]};
+        auto h = self->state.heads.find(group);
+        return {trie_in(group).hash(),
+                h == self->state.heads.end() ? uint64_t{0} : h->second};
       },
       [=](compare_atom, const std::string& group,
           const node_hashes& theirs) -> std::vector<node_children> {
-        return compare_nodes(trie_of(group), theirs);
+        return compare_nodes(trie_in(group), theirs);
       },
       [=](descend_atom, const std::vector<node_children>& theirs) -> descent {
         return descend(self->state.trie, theirs);
@@ -86,13 +100,13 @@ clock(clock_actor::stateful_pointer<clock_state> self, timestamp last,
         // The earliest minute that really differs (see first_difference): the
         // hub sends from there and a client resends from there, so neither
         // ships a whole subtree of messages the other already holds.
-        const auto& trie = trie_of(group);
+        const auto& trie = trie_in(group);
         auto since = first_difference(trie, *other);
         return {since ? *since : int64_t{-1}, trie.to_json()};
       },
       [=](status_atom) -> clock_status {
         return {self->state.clock.last.node, to_string(self->state.clock.last),
-                self->state.trie.signed_hash()};
+                self->state.trie.signed_hash(), self->state.groups.size()};
       },
   };
 }

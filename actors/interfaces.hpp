@@ -49,6 +49,8 @@ struct clock_status {
   std::string node_id;
   std::string last;
   int32_t merkle_hash = 0;
+  /// Groups this node relays as a hub from its own file (a trie each).
+  uint64_t relayed_groups = 0;
 };
 
 /// What /health reports of the writer: whether the disk is full (writes

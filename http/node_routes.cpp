@@ -91,6 +91,8 @@ std::string render_health(const node_info& info, const clock_status& cs,
   w.Key("pending");
   w.Uint64(pending);
   str("clock", cs.last);
+  w.Key("relayed_groups");
+  w.Uint64(cs.relayed_groups);
   w.Key("storage");
   w.StartObject();
   w.Key("disk_full");

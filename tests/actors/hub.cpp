@@ -88,4 +88,39 @@ BOOST_AUTO_TEST_CASE(a_malformed_definition_from_a_relay_does_not_stop_sync) {
   BOOST_CHECK_EQUAL(root(n), hub_root->root);
 }
 
+// A hub keeps a trie per group it relays. Calls that only read (a pull, a
+// compare) for a group nothing was stored for used to add an empty one
+// each, so a client looping over made-up group ids grew the hub's memory.
+BOOST_AUTO_TEST_CASE(reading_unknown_groups_adds_no_trie) {
+  auto& hub = make_node("hub");
+  auto groups = [&] {
+    auto cs = ask<clock_status>(hub.svc().clock, status_atom::value);
+    BOOST_REQUIRE(cs);
+    return cs->relayed_groups;
+  };
+  for (int i = 0; i < 200; ++i) {
+    exchange_request pull;
+    pull.group_id = "made-up-" + std::to_string(i);
+    pull.client_id = "cccccccccccccccc";
+    pull.after = 0;
+    pull.compare = {{"", 12345}};
+    auto body = ask<std::string>(hub.svc().hub, sync_atom::value,
+                                 write_exchange_request(pull, 0));
+    BOOST_REQUIRE_MESSAGE(body, why(body));
+  }
+  BOOST_CHECK_EQUAL(groups(), 0u);
+  // A stored message makes one.
+  exchange_request push;
+  push.group_id = "real";
+  push.client_id = "aaaaaaaaaaaaaaaa";
+  push.messages.push_back({to_string(timestamp{wall_clock_ms() - 1000, 0,
+                                               "aaaaaaaaaaaaaaaa"}),
+                           "contacts", "r1", "first_name",
+                           value{std::string{"x"}}});
+  BOOST_REQUIRE(ask<std::string>(hub.svc().hub, sync_atom::value,
+                                 write_exchange_request(push, 0)));
+  drain();
+  BOOST_CHECK_EQUAL(groups(), 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
