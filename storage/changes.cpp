@@ -162,7 +162,7 @@ caf::expected<std::string> read_store::position_id(uint64_t seq) {
     return std::string{(*at)->column_text(0)};
   if (rc != SQLITE_DONE)
     return db_->fail("cannot read the message log");
-  return std::string{};
+  return std::string{"0"}; // before every message; `since=0` starts there
 }
 
 caf::expected<uint64_t> read_store::feed_position(const std::string& since,

@@ -200,7 +200,7 @@ public:
   caf::expected<uint64_t> log_head();
 
   /// The event id that names log position `seq`: the HLC of the last
-  /// message at or before it ("" when there is none).
+  /// message at or before it ("0", the start, when there is none).
   caf::expected<std::string> position_id(uint64_t seq);
 
   /// One config_sync row `{key, value, type}` (empty key: all of them) as
