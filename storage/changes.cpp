@@ -38,6 +38,47 @@ caf::expected<changes_page> read_store::changes(const changes_query& q) {
   // Records by (table, id); a record changed many times in the page is
   // one event, at its latest message.
   std::map<std::pair<std::string, std::string>, named> records;
+  // For one organization, records of others are passed over as the log is
+  // read, so they do not count against `max_events`: a page of a small
+  // organization in a busy shared table still reads `scan` entries, not
+  // a handful of other organizations' records (a long poll with limit=1
+  // took one round trip per foreign record). Keyed by (table, id); a
+  // record's organization never changes once created.
+  std::map<std::pair<std::string, std::string>, bool> theirs;
+  std::map<std::string, sql::statement*, std::less<>> owner_of;
+  auto foreign = [&](const std::pair<std::string, std::string>& key)
+      -> caf::expected<bool> {
+    if (q.organization.empty())
+      return false;
+    auto known = theirs.find(key);
+    if (known != theirs.end())
+      return known->second;
+    auto st = owner_of.find(key.first);
+    if (st == owner_of.end()) {
+      sql::statement* s = nullptr;
+      if (catalog_->find(key.first)) {
+        auto p = db_->prepare("SELECT organization_id FROM "
+                              + sql::quote(key.first) + " WHERE id = ?1");
+        if (!p)
+          return p.error();
+        s = *p;
+      }
+      st = owner_of.emplace(key.first, s).first;
+    }
+    bool other = true; // not served, or not applied (yet): nothing to show
+    if (st->second) {
+      auto& s = *st->second;
+      sql::reset_guard guard{s};
+      s.bind(1, std::string_view{key.second});
+      auto rc = s.step();
+      if (rc == SQLITE_ROW)
+        other = s.column_text(0) != q.organization;
+      else if (rc != SQLITE_DONE)
+        return db_->fail("cannot read a changed record");
+    }
+    theirs.emplace(key, other);
+    return other;
+  };
   {
     sql::reset_guard guard{**scan};
     (*scan)->bind(1, static_cast<int64_t>(q.after));
@@ -56,12 +97,18 @@ caf::expected<changes_page> read_store::changes(const changes_query& q) {
                                                     (*scan)->column_text(3)}};
         auto it = records.find(key);
         if (it == records.end()) {
-          // A new record past the page's size: the page ends before it.
-          if (records.size() >= q.max_events)
-            break;
-          it = records.emplace(std::move(key), named{}).first;
+          auto other = foreign(key);
+          if (!other)
+            return other.error();
+          if (!*other) {
+            // A new record past the page's size: the page ends before it.
+            if (records.size() >= q.max_events)
+              break;
+            it = records.emplace(std::move(key), named{}).first;
+          }
         }
-        it->second = named{seq, std::string{(*scan)->column_text(1)}};
+        if (it != records.end())
+          it->second = named{seq, std::string{(*scan)->column_text(1)}};
       }
       out.reached = seq;
       out.reached_ts = std::string{(*scan)->column_text(1)};
