@@ -117,9 +117,14 @@ std::optional<exchange_answer> read_answer(sync_self self,
   auto* st = &self->state;
   if (std::holds_alternative<sync_response>(*parsed)) {
     if (st->protocol == hub_protocol::exchange) {
+      // Another hub than the one this node learned the format of (the
+      // endpoint changed during a round, or a balancer has a backend of
+      // the other format): this round fails, the next one probes again.
+      st->protocol = hub_protocol::unknown;
       finish(self, make_error(ec::sync_failure,
                               "the hub answered in the crdt-example-app "
-                              "format in the middle of an exchange"));
+                              "format in the middle of an exchange; probing "
+                              "its format again next round"));
       return std::nullopt;
     }
     std::cerr << "crdt-store: the hub at " << st->cfg.endpoint

@@ -88,6 +88,29 @@ BOOST_AUTO_TEST_CASE(a_malformed_definition_from_a_relay_does_not_stop_sync) {
   BOOST_CHECK_EQUAL(root(n), hub_root->root);
 }
 
+// The hub behind SYNC_ENDPOINT may change format (the setting changed
+// during a round, or a balancer has one backend of the crdt-example-app
+// format): the node probes again after a round that found the other
+// format in the middle of an exchange. It used to keep the format it had
+// learned and fail every round until it restarted.
+BOOST_AUTO_TEST_CASE(a_hub_that_changes_format_is_probed_again) {
+  auto& hub = make_node("hub");
+  std::mt19937 rng{11};
+  auto transport
+      = std::make_shared<fake_transport>(*sys, hub.svc().hub, rng, 0.0, 0.0);
+  auto& n = make_node("n", transport);
+  sync_now(n);
+  BOOST_REQUIRE(status_of(n).ok);
+  BOOST_CHECK_EQUAL(status_of(n).protocol, "exchange");
+  transport->legacy = true; // now answers in the crdt-example-app format
+  sync_now(n);
+  BOOST_CHECK(!status_of(n).ok);
+  sync_now(n);
+  auto st = status_of(n);
+  BOOST_CHECK_MESSAGE(st.ok, st.error);
+  BOOST_CHECK_EQUAL(st.protocol, "legacy");
+}
+
 // A hub keeps a trie per group it relays. Calls that only read (a pull, a
 // compare) for a group nothing was stored for used to add an empty one
 // each, so a client looping over made-up group ids grew the hub's memory.
