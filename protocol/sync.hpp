@@ -71,8 +71,8 @@ std::string write_sync_error(const std::string& reason);
 std::string since_timestamp(int64_t millis);
 
 /// Checks a received batch before anything is stored: drift against the
-/// local wall clock and, for this node's group, the system columns and
-/// table definitions (user field values are not checked: see sync.cpp).
+/// local wall clock and, for this node's group, the system columns (user
+/// field values and table definitions are not checked: see sync.cpp).
 /// Returns the reason for refusing it, or an empty string.
 std::string check_batch(const std::vector<message>& messages, bool own_group,
                         const schema_set& schemas, int64_t now,

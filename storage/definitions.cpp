@@ -17,8 +17,9 @@
 namespace crdt {
 
 caf::error write_store::apply_definition(const message& m) {
-  // A malformed definition (an old or hostile peer; the hub refuses them)
-  // stays in the log and is ignored the same way everywhere.
+  // A malformed definition (from an old or foreign peer: /sync never
+  // refuses one, see check_batch) stays in the log and is ignored the same
+  // way everywhere.
   if (auto why = check_definition(m); !why.empty()) {
     std::cerr << "crdt-store: schema: ignoring " << why << std::endl;
     return caf::none;

@@ -86,6 +86,19 @@ BOOST_AUTO_TEST_CASE(a_malformed_definition_from_a_relay_does_not_stop_sync) {
                                    std::string{"g"});
   BOOST_REQUIRE(hub_root);
   BOOST_CHECK_EQUAL(root(n), hub_root->root);
+  // The node then syncs with a hub of the group, which never had that
+  // definition: its repair pushes it there, and that hub stores and
+  // ignores it too. (It answered 400 to every such push: the node's
+  // repair failed every round, and the range's other messages never went
+  // up.)
+  auto& member = make_node("member");
+  transport->hub = member.svc().hub;
+  sync_now(n);
+  sync_now(n);
+  st = status_of(n);
+  BOOST_CHECK_MESSAGE(st.ok, st.error);
+  BOOST_CHECK_EQUAL(root(member), root(n));
+  BOOST_CHECK_NE(dump(member).find("after it"), std::string::npos);
 }
 
 // The hub behind SYNC_ENDPOINT may change format (the setting changed
