@@ -182,9 +182,19 @@ void deliver(const std::shared_ptr<watch>& w, std::vector<change_event> events) 
   push(w, std::move(bytes), false, false);
 }
 
+bool token_expired(const std::shared_ptr<watch>& w) {
+  if (static_cast<int64_t>(std::time(nullptr)) < w->token_expires)
+    return false;
+  fail(w, 401, "Token expired: log in again, then resume with Last-Event-ID");
+  return true;
+}
+
 // Live changes: forwarded, or held during the catch-up.
 void forward(const std::shared_ptr<watch>& w, const feed_batch_ptr& batch) {
   if (w->done)
+    return;
+  // Nothing goes out on an expired token, heartbeat or not.
+  if (!w->longpoll && w->head_sent && token_expired(w))
     return;
   if (batch->failed) {
     fail(w, 503,
@@ -460,13 +470,9 @@ void feed_timer(session_ptr self, uint64_t generation) {
     answer_poll(w, {}, true);
     return;
   }
-  auto now = static_cast<int64_t>(std::time(nullptr));
-  if (now >= w->token_expires) {
-    fail(w, 401, "Token expired: log in again, then resume with "
-                 "Last-Event-ID");
+  if (token_expired(w))
     return;
-  }
-  recheck_account(w, now);
+  recheck_account(w, static_cast<int64_t>(std::time(nullptr)));
   push(w, sse_heartbeat(), false, false);
   arm_timer(w, w->ctx.svc().feed_cfg.heartbeat);
 }

@@ -255,6 +255,19 @@ class FeedTest(NodeTestCase):
         finally:
             cut.cancel()
             st.close()
+        # A change after expiry is not sent, even before the next heartbeat.
+        n = self.node(TOKEN_TTL_SECONDS="2", FEED_HEARTBEAT_MS="60000").start()
+        st = Stream(n, "/store/contacts/changes")
+        try:
+            st.until_up_to_date()
+            time.sleep(2.5)
+            n.token = n.login()
+            self.create(n, "after expiry")
+            e = st.next()
+            self.assertIsNotNone(e)
+            self.assertEqual((e[0], e[2]["status"]), ("error", 401), e)
+        finally:
+            st.close()
 
     def test_requests_pipelined_behind_a_stream_are_not_written_into_it(self):
         n = self.node().start()
