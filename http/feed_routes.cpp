@@ -418,6 +418,10 @@ void watch_changes(const request_context& ctx) {
             start(w, since);
           },
           [w](caf::error& err) {
+            // Answered meanwhile (its client left): finished and answered
+            // once already.
+            if (w->done)
+              return;
             // A subscription that timed out may still be made: leave.
             finish_with(w, error_reply(err, w->table));
           });

@@ -39,8 +39,11 @@ const std::string note_id = "01JAR2HPE7JJS1HYQZ7FYKNA01";
 /// Collects the replies of one connection by request number.
 struct recording_sink : reply_sink {
   void send(uint64_t seq, http_reply reply) override {
+    ++sends[seq];
     replies[seq] = std::move(reply);
   }
+  /// How many replies each request got (one, always).
+  std::map<uint64_t, int> sends;
   void push(uint64_t seq, std::string bytes, bool last, bool) override {
     streamed[seq] += bytes;
     if (last)
@@ -460,6 +463,31 @@ BOOST_AUTO_TEST_CASE(feed_requests_are_checked_and_bounded) {
   BOOST_TEST(again.sink->replies.at(0).status == 200u);
   for (auto& p : polls)
     caf::anon_send_exit(p.actor, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+// A long poll whose client leaves while its subscription is still being
+// made is answered at once (empty); when the subscription then fails, that
+// is not a second answer to the same request (it was: the second reply
+// was queued for a request already answered).
+BOOST_AUTO_TEST_CASE(a_long_poll_is_answered_once) {
+  std::vector<connection> polls;
+  for (int i = 0; i < 3; ++i) {
+    polls.push_back(connect(org_a, member_a, member_role));
+    send(polls.back(), "GET", "/store/notes/changes?feed=longpoll");
+    sched->run();
+  }
+  // A fourth will be refused (the fixture's limit is three subscribers).
+  auto late = connect(org_a, member_a, member_role);
+  BOOST_TEST(call(late, "GET", "/store/notes").status == 200u); // token known
+  auto seq = send(late, "GET", "/store/notes/changes?feed=longpoll");
+  caf::anon_send(late.actor, leave_atom::value);
+  sched->run();
+  BOOST_TEST(late.sink->sends[seq] == 1);
+  BOOST_TEST(reply(late, seq).status == 200u);
+  for (auto& p : polls)
+    caf::anon_send_exit(p.actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(late.actor, caf::exit_reason::user_shutdown);
   sched->run();
 }
 
