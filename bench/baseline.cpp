@@ -71,6 +71,12 @@ void text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 
+// The ten fields a create writes (four of the body, six the server adds).
+const char* const cols[]
+    = {"first_name", "middle_name",     "last_name",  "date_of_birth",
+       "tombstone",  "organization_id", "created_by", "updated_by",
+       "created_at", "updated_at"};
+
 // The key of `log-blob`: millis and counter big-endian, then the node id's
 // 16 characters (letters and digits, not only hex), 26 bytes in all. Sorts
 // as the text form does.
@@ -99,10 +105,6 @@ int log_only(long creates, long batch, bool blob) {
                           : "INSERT INTO log_text(ts, dataset, row_id, col, "
                             "value, seq, outgoing) VALUES(?1, ?2, ?3, ?4, ?5, "
                             "?6, 1) ON CONFLICT(ts) DO NOTHING");
-  static const char* cols[]
-      = {"first_name", "middle_name",     "last_name",  "date_of_birth",
-         "tombstone",  "organization_id", "created_by", "updated_by",
-         "created_at", "updated_at"};
   hlc clock;
   clock.last.node = "0123456789abcdef";
   const std::string table = "contacts";
@@ -204,10 +206,6 @@ INSERT OR IGNORE INTO crdt_clock VALUES(0, '0123456789abcdef', '');
       "INSERT INTO crdt_merkle VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET "
       "hash = (hash | excluded.hash) - (hash & excluded.hash)");
   auto clk = prepare("UPDATE crdt_clock SET ts = ?1 WHERE id = 0");
-  static const char* cols[]
-      = {"first_name", "middle_name",     "last_name",  "date_of_birth",
-         "tombstone",  "organization_id", "created_by", "updated_by",
-         "created_at", "updated_at"};
   hlc clock;
   clock.last.node = "0123456789abcdef";
   const std::string table = "contacts", org = "01JBHKXHYSKPP247HZZWHA3JCT";
