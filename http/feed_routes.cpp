@@ -37,6 +37,11 @@ struct watch {
   uint64_t live_after = 0;
   uint64_t position = 0;
   std::string position_id;
+  /// Whether the feed has answered the subscription. What the feed sends
+  /// a session before that answer was meant for an earlier watch of the
+  /// same connection (the feed answers a subscription before it sends the
+  /// subscriber anything).
+  bool subscribed = false;
   /// Whether the catch-up reached `live_after`.
   bool caught_up = false;
   /// Live changes that came during the catch-up.
@@ -414,6 +419,7 @@ void watch_changes(const request_context& ctx) {
                 handle(ctx.self))
       .then(
           [w, since](uint64_t live_after) {
+            w->subscribed = true;
             w->live_after = live_after;
             start(w, since);
           },
@@ -429,7 +435,8 @@ void watch_changes(const request_context& ctx) {
 
 void feed_changes(session_ptr self, const feed_batch_ptr& batch) {
   auto w = self->state.watching;
-  if (w && batch && (batch->failed || batch->table == w->table))
+  if (w && w->subscribed && batch
+      && (batch->failed || batch->table == w->table))
     forward(w, batch);
 }
 

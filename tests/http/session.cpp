@@ -491,4 +491,27 @@ BOOST_AUTO_TEST_CASE(a_long_poll_is_answered_once) {
   sched->run();
 }
 
+// What the feed sent a connection for its previous watch (a notice that
+// the feed could not read the log, or live changes) and that arrives after
+// the connection started a new one is not for the new one. A late failure
+// notice ended the next long poll with a 503.
+BOOST_AUTO_TEST_CASE(a_watch_ignores_what_was_meant_for_the_one_before) {
+  auto c = connect(org_a, member_a, member_role);
+  auto first = send(c, "GET", "/store/notes/changes?feed=longpoll&timeout=0");
+  sched->run();
+  sched->trigger_timeouts();
+  sched->run();
+  BOOST_TEST(reply(c, first).status == 200u);
+  auto second = send(c, "GET", "/store/notes/changes?feed=longpoll&timeout=0");
+  auto failed = std::make_shared<feed_batch>();
+  failed->failed = true;
+  caf::anon_send(c.actor, feed_atom::value, feed_batch_ptr{failed});
+  sched->run();
+  sched->trigger_timeouts();
+  sched->run();
+  BOOST_TEST(reply(c, second).status == 200u);
+  caf::anon_send_exit(c.actor, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
 BOOST_AUTO_TEST_SUITE_END()
