@@ -45,8 +45,10 @@ struct watch {
   /// Whether the catch-up reached `live_after`.
   bool caught_up = false;
   /// Live changes that came during the catch-up.
-  std::vector<feed_batch_ptr> held;
-  size_t held_events = 0;
+  /// This client's live changes that came during the catch-up (its own
+  /// organization's only: a batch is not kept whole, or a slow catch-up
+  /// would hold every other tenant's changes meanwhile).
+  std::vector<change_event> held;
   /// The stream waits for its connection to write a catch-up page.
   bool awaiting_drain = false;
   /// The stream's head was sent (before, a failure is an error answer).
@@ -207,10 +209,11 @@ void forward(const std::shared_ptr<watch>& w, const feed_batch_ptr& batch) {
     return;
   }
   if (!w->caught_up) {
-    // Only what this client will get counts against its bound.
-    w->held_events += fresh(*w, *batch).size();
-    w->held.push_back(batch);
-    if (w->held_events > max_held_events)
+    // Only what this client will get is kept, and counts against the
+    // bound.
+    for (auto& e : fresh(*w, *batch))
+      w->held.push_back(std::move(e));
+    if (w->held.size() > max_held_events)
       fail(w, 503,
            "the table changes faster than this client catches up; resume "
            "with Last-Event-ID");
@@ -246,15 +249,14 @@ void caught_up(const std::shared_ptr<watch>& w) {
   w->caught_up = true;
   auto held = std::move(w->held);
   w->held.clear();
-  w->held_events = 0;
   if (!w->longpoll)
     push(w, sse_up_to_date(w->position_id), false, false);
-  // What came meanwhile, as one piece.
+  // What came meanwhile and the catch-up did not already send, as one
+  // piece.
   std::vector<change_event> events;
-  for (const auto& batch : held)
-    for (auto& e : fresh(*w, *batch))
-      if (events.empty() || e.seq > events.back().seq)
-        events.push_back(std::move(e));
+  for (auto& e : held)
+    if (e.seq > w->position && (events.empty() || e.seq > events.back().seq))
+      events.push_back(std::move(e));
   deliver(w, std::move(events));
   if (w->longpoll && !w->done)
     arm_timer(w, w->wait); // nothing yet: wait for a change or the time
