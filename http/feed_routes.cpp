@@ -201,7 +201,7 @@ void forward(const std::shared_ptr<watch>& w, const feed_batch_ptr& batch) {
   if (w->done)
     return;
   // Nothing goes out on an expired token, heartbeat or not.
-  if (!w->longpoll && w->head_sent && token_expired(w))
+  if (token_expired(w))
     return;
   if (batch->failed) {
     fail(w, 503,
@@ -246,6 +246,8 @@ void forward(const std::shared_ptr<watch>& w, const feed_batch_ptr& batch) {
 }
 
 void caught_up(const std::shared_ptr<watch>& w) {
+  if (token_expired(w))
+    return;
   w->caught_up = true;
   auto held = std::move(w->held);
   w->held.clear();
@@ -279,7 +281,7 @@ void catch_up(const std::shared_ptr<watch>& w) {
   w->ctx.self->request(w->ctx.reader(), read_timeout, feed_atom::value, q)
       .then(
           [w](changes_page& page) {
-            if (w->done)
+            if (w->done || token_expired(w))
               return;
             w->position = page.reached;
             if (!page.reached_ts.empty())
@@ -421,6 +423,8 @@ void watch_changes(const request_context& ctx) {
                 handle(ctx.self))
       .then(
           [w, since](uint64_t live_after) {
+            if (w->done)
+              return; // answered meanwhile (its client left)
             w->subscribed = true;
             w->live_after = live_after;
             start(w, since);

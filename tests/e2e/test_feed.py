@@ -238,29 +238,30 @@ class FeedTest(NodeTestCase):
         """A stream outlives the request that let it in; it used to go on
         sending the organization's changes for as long as the connection
         lived, after its token expired (or its account was deleted)."""
-        n = self.node(TOKEN_TTL_SECONDS="2", FEED_HEARTBEAT_MS="300").start()
+        n = self.node(TOKEN_TTL_SECONDS="4", FEED_HEARTBEAT_MS="300").start()
         st = Stream(n, "/store/contacts/changes")
         # Heartbeats keep the socket busy: a stream that never ends is cut
-        # from here after 8 s (the token lives 2).
-        cut = threading.Timer(8, lambda: st.sock.shutdown(socket.SHUT_RDWR))
+        # from here after 10 s (the token lives 4; expiry is in whole
+        # seconds, so up to a second less).
+        cut = threading.Timer(10, lambda: st.sock.shutdown(socket.SHUT_RDWR))
         try:
             st.until_up_to_date()
             cut.start()
             e = st.next()
             while e is not None and e[0] != "error":
                 e = st.next()
-            self.assertIsNotNone(e, "still streaming 8 s after the token expired")
+            self.assertIsNotNone(e, "still streaming 10 s after a 4-s token")
             self.assertEqual(e[2]["status"], 401, e)
             self.assertIsNone(st.next())  # and it is over
         finally:
             cut.cancel()
             st.close()
         # A change after expiry is not sent, even before the next heartbeat.
-        n = self.node(TOKEN_TTL_SECONDS="2", FEED_HEARTBEAT_MS="60000").start()
+        n = self.node(TOKEN_TTL_SECONDS="4", FEED_HEARTBEAT_MS="60000").start()
         st = Stream(n, "/store/contacts/changes")
         try:
             st.until_up_to_date()
-            time.sleep(2.5)
+            time.sleep(4.5)
             n.token = n.login()
             self.create(n, "after expiry")
             e = st.next()

@@ -20,6 +20,7 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <thread>
 
 using namespace crdt;
 using test::why;
@@ -107,13 +108,13 @@ struct fixture : test::test_system {
   };
 
   connection connect(const std::string& org, const std::string& account,
-                     const std::string& role) {
+                     const std::string& role, int64_t ttl = 600) {
     connection c;
     c.sink = std::make_shared<recording_sink>();
     c.actor = sys->spawn(session, n.shared(), c.sink);
     token_claims claims{account, org, role, "g", 0, 0};
     claims.issued_at = static_cast<int64_t>(std::time(nullptr));
-    claims.expires_at = claims.issued_at + 600;
+    claims.expires_at = claims.issued_at + ttl;
     auto token = sign_token(claims, token_key);
     BOOST_REQUIRE(token);
     c.token = *token;
@@ -538,8 +539,11 @@ BOOST_AUTO_TEST_CASE(a_catching_up_stream_keeps_only_its_own_changes) {
     b->events.push_back(std::move(e));
     return b;
   };
+  // Ours but already covered by the catch-up (position 1): not sent twice.
+  auto seen = batch_of(org_a, first, 1);
   auto theirs = batch_of(org_b, "01JAR2HPE7JJS1HYQZ7FYK0B99", 1000000);
   auto ours = batch_of(org_a, "01JAR2HPE7JJS1HYQZ7FYK0A99", 1000001);
+  caf::anon_send(watcher.actor, feed_atom::value, feed_batch_ptr{seen});
   caf::anon_send(watcher.actor, feed_atom::value, feed_batch_ptr{theirs});
   caf::anon_send(watcher.actor, feed_atom::value, feed_batch_ptr{ours});
   sched->run();
@@ -548,6 +552,29 @@ BOOST_AUTO_TEST_CASE(a_catching_up_stream_keeps_only_its_own_changes) {
   sched->run();
   BOOST_TEST(streamed_ids(watcher.sink->streamed[seq])
              == (std::vector<std::string>{first, "01JAR2HPE7JJS1HYQZ7FYK0A99"}));
+  caf::anon_send_exit(watcher.actor, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+// A catch-up that outlives the token stops at its next step: no page and
+// no up-to-date go out on an expired token (before, only live changes and
+// heartbeats checked it).
+BOOST_AUTO_TEST_CASE(a_catch_up_stops_when_the_token_expires) {
+  auto a = connect(org_a, admin_a, admin_role);
+  call(a, "POST", "/store/notes", note("one"));
+  // Valid for at least one second (expiry is in whole seconds).
+  auto watcher = connect(org_a, member_a, member_role, 2);
+  auto seq = send(watcher, "GET", "/store/notes/changes?since=0");
+  sched->run(); // the first page waits to be written out
+  BOOST_TEST(reply(watcher, seq).status == 200u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  caf::anon_send(watcher.actor, drained_atom::value);
+  sched->run();
+  const auto& stream = watcher.sink->streamed[seq];
+  BOOST_TEST(stream.find("up-to-date") == std::string::npos);
+  BOOST_TEST(stream.find("event: error") != std::string::npos);
+  BOOST_TEST(stream.find("401") != std::string::npos);
+  BOOST_TEST(watcher.sink->ended.count(seq) == 1u);
   caf::anon_send_exit(watcher.actor, caf::exit_reason::user_shutdown);
   sched->run();
 }
