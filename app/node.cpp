@@ -240,6 +240,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   svc->catalog = catalog;
   svc->info = std::move(opts.info);
   svc->feed_cfg = opts.feed;
+  svc->account_recheck_seconds = opts.account_recheck_seconds;
   n.svc_ = std::move(svc);
   return n;
 }

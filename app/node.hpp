@@ -63,6 +63,9 @@ struct node_options {
   size_t sync_page_bytes = 512 * 1024;
   /// The change feed's limits.
   feed_settings feed;
+  /// How often (seconds) a kept-alive connection or a change-feed stream
+  /// checks again that the account behind its token still exists.
+  int64_t account_recheck_seconds = 30;
   /// Where the hub keeps relayed groups.
   hub_database_options hub_database;
   /// How the sync client reaches the hub.

@@ -457,9 +457,10 @@ void feed_drained(session_ptr self) {
 // A stream's access is checked again at each heartbeat, as a kept-alive
 // connection's is at its next request: it ends (an error event, 401) once
 // its token has expired, and once its account no longer exists (looked up
-// every account_recheck_seconds).
+// every services::account_recheck_seconds).
 void recheck_account(const std::shared_ptr<watch>& w, int64_t now) {
-  if (w->checking_account || now - w->account_checked < account_recheck_seconds)
+  if (w->checking_account
+      || now - w->account_checked < w->ctx.svc().account_recheck_seconds)
     return;
   w->checking_account = true;
   auto who = w->ctx.who();

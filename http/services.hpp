@@ -62,6 +62,9 @@ struct services {
   catalog_ptr catalog;
   node_info info;
   feed_settings feed_cfg;
+  /// How often (seconds) a connection or stream checks again that the
+  /// account behind its token still exists (30; tests shorten it).
+  int64_t account_recheck_seconds = 30;
 };
 
 } // namespace crdt

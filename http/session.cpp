@@ -53,7 +53,7 @@ bool allowed(const request_context& ctx, access_level who) {
 // Checks the bearer token, then the caller's role, then runs the handler.
 // A token verified on this connection is remembered until it expires; the
 // account behind it is looked up on first use and again every
-// account_recheck_seconds, so a deleted account loses access at once on
+// services::account_recheck_seconds, so a deleted account loses access at once on
 // new connections and within that time on kept-alive ones.
 void authenticate_then_run(request_context ctx, const route* row) {
   auto& st = ctx.self->state;
@@ -67,7 +67,7 @@ void authenticate_then_run(request_context ctx, const route* row) {
   }
   auto now = static_cast<int64_t>(std::time(nullptr));
   if (token == st.token && now < st.token_expires
-      && now - st.token_checked < account_recheck_seconds) {
+      && now - st.token_checked < st.svc->account_recheck_seconds) {
     ctx.caller = st.who;
     if (allowed(ctx, row->who))
       row->handler(ctx);

@@ -54,10 +54,6 @@ constexpr auto read_timeout = std::chrono::seconds(10);
 /// logins queue behind each other).
 constexpr auto auth_timeout = std::chrono::seconds(20);
 
-/// How often (seconds) a connection re-checks that the account behind its
-/// remembered token still exists.
-constexpr int64_t account_recheck_seconds = 30;
-
 /// How long a session waits for a write it sends without the applier's
 /// deadline (node settings, /sync, table definitions); record writes are
 /// answered by the applier at local_write_deadline.

@@ -65,6 +65,9 @@ struct fixture : test::test_system {
     o.info = {"g", "Test", default_org, "", token_key, ""};
     o.readers = 2;
     o.feed.max_subscribers = 3;
+    // A deleted account's kept-alive connections and streams notice it
+    // within a second here (30 s by default).
+    o.account_recheck_seconds = 1;
     o.detach = false;
     auto spawned = spawn_node(*sys, std::move(o));
     BOOST_REQUIRE_MESSAGE(spawned, why(spawned));
@@ -574,6 +577,31 @@ BOOST_AUTO_TEST_CASE(a_catch_up_stops_when_the_token_expires) {
   BOOST_TEST(stream.find("up-to-date") == std::string::npos);
   BOOST_TEST(stream.find("event: error") != std::string::npos);
   BOOST_TEST(stream.find("401") != std::string::npos);
+  BOOST_TEST(watcher.sink->ended.count(seq) == 1u);
+  caf::anon_send_exit(watcher.actor, caf::exit_reason::user_shutdown);
+  sched->run();
+}
+
+// A deleted account loses access on connections that stay open: a
+// kept-alive connection at its next request, a change-feed stream at its
+// next heartbeat, once the recheck interval (1 s here) has passed.
+BOOST_AUTO_TEST_CASE(a_deleted_account_loses_its_open_connections) {
+  auto kept = connect(org_a, member_a, member_role);
+  BOOST_TEST(call(kept, "GET", "/store/notes").status == 200u);
+  auto watcher = connect(org_a, member_a, member_role);
+  auto seq = send(watcher, "GET", "/store/notes/changes");
+  sched->run();
+  BOOST_TEST(watcher.sink->streamed[seq].find("up-to-date")
+             != std::string::npos);
+  auto a = connect(org_a, admin_a, admin_role);
+  BOOST_TEST(call(a, "DELETE", "/auth/accounts/" + member_a).status == 200u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  BOOST_TEST(call(kept, "GET", "/store/notes").status == 401u);
+  sched->trigger_timeouts(); // the stream's heartbeat
+  sched->run();
+  const auto& stream = watcher.sink->streamed[seq];
+  BOOST_TEST(stream.find("event: error") != std::string::npos);
+  BOOST_TEST(stream.find("no longer exists") != std::string::npos);
   BOOST_TEST(watcher.sink->ended.count(seq) == 1u);
   caf::anon_send_exit(watcher.actor, caf::exit_reason::user_shutdown);
   sched->run();
