@@ -11,7 +11,6 @@
 // position exactly (see read_store::feed_position). Delivery is
 // at-least-once: a record changed again is sent again, as it is then.
 
-#include "auth/accounts.hpp"
 #include "http/feed.hpp"
 #include "http/handlers.hpp"
 #include "observe/metrics.hpp"
@@ -463,21 +462,17 @@ void recheck_account(const std::shared_ptr<watch>& w, int64_t now) {
       || now - w->account_checked < w->ctx.svc().account_recheck_seconds)
     return;
   w->checking_account = true;
-  auto who = w->ctx.who();
-  w->ctx.self
-      ->request(w->ctx.reader(), read_timeout, exists_atom::value,
-                std::string{accounts_table}, who.account_id,
-                who.organization_id)
-      .then(
-          [w, now](record_state state) {
-            w->checking_account = false;
-            w->account_checked = now;
-            if (state != record_state::live)
-              fail(w, 401, "The account no longer exists");
-          },
-          [w](caf::error&) {
-            w->checking_account = false; // tried again next heartbeat
-          });
+  check_account(
+      w->ctx, w->ctx.who(),
+      [w, now](record_state state) {
+        w->checking_account = false;
+        w->account_checked = now;
+        if (state != record_state::live)
+          fail(w, 401, "The account no longer exists");
+      },
+      [w](caf::error&) {
+        w->checking_account = false; // tried again next heartbeat
+      });
 }
 
 void feed_timer(session_ptr self, uint64_t generation) {

@@ -4,6 +4,7 @@
 // handlers themselves, one file per route family (store_routes.cpp,
 // auth_routes.cpp, node_routes.cpp). Internal to http/.
 
+#include "auth/accounts.hpp"
 #include "http/api.hpp"
 #include "http/router.hpp"
 #include "http/session.hpp"
@@ -68,6 +69,19 @@ void write(const request_context& ctx, std::vector<record_change> changes,
                 std::move(changes))
       .then([=](std::string& first) { on_done(first); },
             [=](caf::error& err) { ctx.reply(error_reply(err, table)); });
+}
+
+/// Asks a reader whether `who`'s account still exists, then runs
+/// `on_state(record_state&)` or `on_error(caf::error&)`: a token is good
+/// only while its account is (checked by sessions and change-feed streams).
+template <class F, class G>
+void check_account(const request_context& ctx, const principal& who,
+                   F on_state, G on_error) {
+  ctx.self
+      ->request(ctx.reader(), read_timeout, exists_atom::value,
+                std::string{accounts_table}, who.account_id,
+                who.organization_id)
+      .then(std::move(on_state), std::move(on_error));
 }
 
 // -- records (store_routes.cpp) -----------------------------------------------

@@ -53,8 +53,8 @@ bool allowed(const request_context& ctx, access_level who) {
 // Checks the bearer token, then the caller's role, then runs the handler.
 // A token verified on this connection is remembered until it expires; the
 // account behind it is looked up on first use and again every
-// services::account_recheck_seconds, so a deleted account loses access at once on
-// new connections and within that time on kept-alive ones.
+// services::account_recheck_seconds, so a deleted account loses access at
+// once on new connections and within that time on kept-alive ones.
 void authenticate_then_run(request_context ctx, const route* row) {
   auto& st = ctx.self->state;
   const auto& header = ctx.in->req.authorization;
@@ -83,26 +83,23 @@ void authenticate_then_run(request_context ctx, const route* row) {
   auto who = std::make_shared<const principal>(
       principal{claims->organization_id, claims->account_id, claims->role});
   auto expires = claims->expires_at;
-  ctx.self
-      ->request(ctx.reader(), read_timeout, exists_atom::value,
-                std::string{accounts_table}, who->account_id,
-                who->organization_id)
-      .then(
-          [=](record_state state) mutable {
-            if (state != record_state::live) {
-              ctx.reply(unauthorized_reply("The account no longer exists"));
-              return;
-            }
-            auto& st = ctx.self->state;
-            st.token = copy;
-            st.token_expires = expires;
-            st.token_checked = now;
-            st.who = who;
-            ctx.caller = who;
-            if (allowed(ctx, row->who))
-              row->handler(ctx);
-          },
-          [=](caf::error& err) { ctx.reply(error_reply(err)); });
+  check_account(
+      ctx, *who,
+      [=](record_state state) mutable {
+        if (state != record_state::live) {
+          ctx.reply(unauthorized_reply("The account no longer exists"));
+          return;
+        }
+        auto& st = ctx.self->state;
+        st.token = copy;
+        st.token_expires = expires;
+        st.token_checked = now;
+        st.who = who;
+        ctx.caller = who;
+        if (allowed(ctx, row->who))
+          row->handler(ctx);
+      },
+      [=](caf::error& err) { ctx.reply(error_reply(err)); });
 }
 
 } // namespace
