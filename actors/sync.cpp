@@ -3,6 +3,7 @@
 #include "actors/sync_rounds.hpp"
 #include "observe/metrics.hpp"
 #include "protocol/error.hpp"
+#include "protocol/sync.hpp"
 #include "protocol/timestamp.hpp"
 
 #include <caf/all.hpp>
@@ -11,6 +12,7 @@
 #include <charconv>
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <random>
 
 namespace crdt {
@@ -107,6 +109,20 @@ void finish(sync_self self, const caf::error& err) {
     st->failures = 0;
     schedule(self, st->cfg.timer_ms);
   }
+}
+
+bool accept_from_hub(sync_self self, const std::vector<message>& msgs) {
+  // The hub is trusted with values, not with the format of what it sends.
+  // Table definitions are not checked here: a hub that only relays the
+  // group does not check them either, and the writer stores a malformed
+  // one and ignores it (write_store::apply_definition), as every node
+  // does; refusing the page would stop this node's sync at it for good.
+  auto problem = check_batch(msgs, false, {}, wall_clock_ms(),
+                             std::numeric_limits<int64_t>::max());
+  if (problem.empty())
+    return true;
+  finish(self, make_error(ec::sync_failure, "hub sent " + problem));
+  return false;
 }
 
 } // namespace detail

@@ -24,7 +24,6 @@
 #include <caf/all.hpp>
 
 #include <iostream>
-#include <limits>
 
 namespace crdt::detail {
 
@@ -82,17 +81,8 @@ void store(sync_self self, std::vector<message> msgs, std::string cursor,
     then();
     return;
   }
-  // The hub is trusted with values, not with the format of what it sends.
-  // Table definitions are not checked here: a hub that only relays the
-  // group does not check them either, and the writer stores a malformed
-  // one and ignores it (write_store::apply_definition), as every node
-  // does; refusing the page would stop this node's sync at it for good.
-  auto problem = check_batch(msgs, false, {}, wall_clock_ms(),
-                             std::numeric_limits<int64_t>::max());
-  if (!problem.empty()) {
-    finish(self, make_error(ec::sync_failure, "hub sent " + problem));
+  if (!accept_from_hub(self, msgs))
     return;
-  }
   st->round.messages_received += msgs.size();
   metrics::process().sync_messages_received.add(msgs.size());
   self->request(st->applier, sync_ask_timeout, apply_atom::value,

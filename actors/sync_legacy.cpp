@@ -87,13 +87,8 @@ void on_answer(sync_self self, caf::expected<std::string> body,
     ack();
     return;
   }
-  // Format only, as in the bounded exchange (sync_exchange.cpp, store).
-  auto problem = check_batch(resp->messages, false, {}, wall_clock_ms(),
-                             std::numeric_limits<int64_t>::max());
-  if (!problem.empty()) {
-    finish(self, make_error(ec::sync_failure, "hub sent " + problem));
+  if (!accept_from_hub(self, resp->messages))
     return;
-  }
   self->request(st->applier, sync_ask_timeout, apply_atom::value,
                 incoming{{}, std::move(resp->messages), false, {}})
       .then([=](size_t) { ack(); }, fail);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace crdt::detail {
 
@@ -24,6 +25,10 @@ void call(sync_self self, std::string body,
 
 /// Ends the round (an error schedules a back-off), records its outcome.
 void finish(sync_self self, const caf::error& err);
+
+/// Checks messages the hub sent before they are stored (their format
+/// only); when they fail, ends the round with the reason and answers false.
+bool accept_from_hub(sync_self self, const std::vector<message>& msgs);
 
 /// A round with a hub that speaks the bounded exchange (or may).
 void exchange_round(sync_self self);
