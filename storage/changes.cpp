@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -42,17 +43,17 @@ caf::expected<changes_page> read_store::changes(const changes_query& q) {
   // read, so they do not count against `max_events`: a page of a small
   // organization in a busy shared table still reads `scan` entries, not
   // a handful of other organizations' records (a long poll with limit=1
-  // took one round trip per foreign record). Keyed by (table, id); a
-  // record's organization never changes once created.
-  std::map<std::pair<std::string, std::string>, bool> theirs;
+  // took one round trip per foreign record). A record's organization
+  // never changes once created; one that is this organization's is in
+  // `records` once looked up, so only the others are remembered.
+  std::set<std::pair<std::string, std::string>> theirs;
   std::map<std::string, sql::statement*, std::less<>> owner_of;
   auto foreign = [&](const std::pair<std::string, std::string>& key)
       -> caf::expected<bool> {
     if (q.organization.empty())
       return false;
-    auto known = theirs.find(key);
-    if (known != theirs.end())
-      return known->second;
+    if (theirs.count(key))
+      return true;
     auto st = owner_of.find(key.first);
     if (st == owner_of.end()) {
       sql::statement* s = nullptr;
@@ -76,7 +77,8 @@ caf::expected<changes_page> read_store::changes(const changes_query& q) {
       else if (rc != SQLITE_DONE)
         return db_->fail("cannot read a changed record");
     }
-    theirs.emplace(key, other);
+    if (other)
+      theirs.insert(key);
     return other;
   };
   {
