@@ -150,6 +150,13 @@ struct fixture : test::test_system {
     return reply(c, seq);
   }
 
+  /// Tells a session what the feed sends when it cannot read the log.
+  static void feed_failure(const connection& c) {
+    auto failed = std::make_shared<feed_batch>();
+    failed->failed = true;
+    caf::anon_send(c.actor, feed_atom::value, feed_batch_ptr{failed});
+  }
+
   static http_reply reply(const connection& c, uint64_t seq) {
     auto it = c.sink->replies.find(seq);
     BOOST_REQUIRE_MESSAGE(it != c.sink->replies.end(), "no reply to " << seq);
@@ -384,9 +391,7 @@ BOOST_AUTO_TEST_CASE(a_stream_catches_up_then_follows_its_organization) {
   BOOST_TEST(watcher.sink->streamed[seq].find("\n:\n\n") != std::string::npos);
   BOOST_TEST(watcher.sink->ended.empty());
   // The feed cannot read the log: the stream ends with an error event.
-  auto failed = std::make_shared<feed_batch>();
-  failed->failed = true;
-  caf::anon_send(watcher.actor, feed_atom::value, feed_batch_ptr{failed});
+  feed_failure(watcher);
   sched->run();
   BOOST_TEST(watcher.sink->ended.count(seq) == 1u);
   BOOST_TEST(watcher.sink->streamed[seq].find("event: error") != std::string::npos);
@@ -507,9 +512,7 @@ BOOST_AUTO_TEST_CASE(a_watch_ignores_what_was_meant_for_the_one_before) {
   sched->run();
   BOOST_TEST(reply(c, first).status == 200u);
   auto second = send(c, "GET", "/store/notes/changes?feed=longpoll&timeout=0");
-  auto failed = std::make_shared<feed_batch>();
-  failed->failed = true;
-  caf::anon_send(c.actor, feed_atom::value, feed_batch_ptr{failed});
+  feed_failure(c);
   sched->run();
   sched->trigger_timeouts();
   sched->run();
