@@ -248,6 +248,10 @@ using reader_actor = caf::typed_actor<
     // first (after, n, max bytes).
     caf::replies_to<outbox_atom, uint64_t, uint32_t,
                     uint64_t>::with<outbox_page>,
+    // The XOR of the trie hashes of the queued messages with a sequence
+    // number in (after, through], refused past a limit of log entries
+    // (after, through, limit).
+    caf::replies_to<unsent_atom, uint64_t, uint64_t, uint64_t>::with<uint32_t>,
     // Messages of a group ("" = own) from a timestamp on, leaving out those
     // of one author, about `limit` at most (0: all), ending at a minute's end
     // (group, since, excluded node, limit).
@@ -274,6 +278,10 @@ using queue_actor = caf::typed_actor<
     caf::replies_to<status_atom>::with<uint64_t>,
     // Answers up to n queued messages, oldest first.
     caf::replies_to<outbox_atom, uint32_t, uint64_t>::with<outbox_page>,
+    // The XOR of the trie hashes of the queued messages up to a sequence
+    // number: what the node's root holds that the hub has not been sent
+    // (through, limit).
+    caf::replies_to<unsent_atom, uint64_t, uint64_t>::with<uint32_t>,
     // The hub has a page: its messages leave the outbox; answers how many
     // remain queued.
     caf::replies_to<ack_atom, outbox_ack>::with<uint64_t>>;

@@ -27,6 +27,11 @@ queue(queue_actor::stateful_pointer<queue_state> self, uint64_t pending,
         return self->delegate(self->state.reader, outbox_atom::value,
                               self->state.acked, n, max_bytes);
       },
+      [=](unsent_atom, uint64_t through,
+          uint64_t limit) -> caf::result<uint32_t> {
+        return self->delegate(self->state.reader, unsent_atom::value,
+                              self->state.acked, through, limit);
+      },
       [=](ack_atom, outbox_ack ack) -> caf::result<uint64_t> {
         // A page read before an earlier acknowledgement landed covers
         // nothing new.

@@ -36,6 +36,13 @@ reader(reader_actor::stateful_pointer<reader_state> self,
           return r.error();
         return std::move(*r);
       },
+      [=](unsent_atom, uint64_t after, uint64_t through,
+          uint64_t limit) -> caf::result<uint32_t> {
+        auto r = self->state.store->unsent_hash(after, through, limit);
+        if (!r)
+          return r.error();
+        return *r;
+      },
       [=](since_atom, const std::string& group, const std::string& since,
           const std::string& exclude,
           uint32_t limit) -> caf::result<std::vector<message>> {

@@ -32,6 +32,10 @@ namespace {
 // Calls one round makes at most; the next round carries on.
 constexpr uint64_t max_round_calls = 4000;
 
+// Log entries past the outbox's mark that verify() reads at most to take
+// the unsent messages out of the root.
+constexpr uint64_t max_unsent_span = 50000;
+
 // Trie nodes compared, and ranges asked for, per call.
 constexpr size_t compare_per_call = 256;
 constexpr size_t ranges_per_call = 256;
@@ -213,7 +217,12 @@ void step(sync_self self) {
           failing(self));
 }
 
-// Phase 2: the hub's root, taken with its head, against this node's.
+// Phase 2: the hub's root, taken with its head, against this node's. Local
+// writes made during the round are in this node's root but not yet in the
+// hub's: their hashes are taken out first, so that a node that never stops
+// writing still finds out when the tries differ for another reason (and a
+// hub that syncs upstream, whose members' messages go up only by repair,
+// still sends them).
 void verify(sync_self self, uint32_t hub_root) {
   auto* st = &self->state;
   self->request(st->clock, sync_ask_timeout, head_atom::value, std::string{})
@@ -223,12 +232,11 @@ void verify(sync_self self, uint32_t hub_root) {
               finish(self, caf::none);
               return;
             }
-            // Writes made during the round differ too; they go up next
-            // round. Only a node with nothing queued repairs.
-            self->request(st->queue, sync_ask_timeout, status_atom::value)
+            self->request(st->queue, sync_ask_timeout, unsent_atom::value,
+                          mine.head, max_unsent_span)
                 .then(
-                    [=](uint64_t pending) {
-                      if (pending > 0) {
+                    [=](uint32_t unsent) {
+                      if ((mine.root ^ unsent) == hub_root) {
                         finish(self, caf::none);
                         return;
                       }
@@ -236,7 +244,14 @@ void verify(sync_self self, uint32_t hub_root) {
                       work.frontier.emplace_back(std::string{}, mine.root);
                       repair(self, std::move(work));
                     },
-                    failing(self));
+                    [=](const caf::error& err) {
+                      // Too much written since the last push to tell: those
+                      // go up next round, which looks again.
+                      bool busy = err.category() == caf::atom("crdt")
+                                  && static_cast<ec>(err.code())
+                                         == ec::overloaded;
+                      finish(self, busy ? caf::error{} : err);
+                    });
           },
           failing(self));
 }

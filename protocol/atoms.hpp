@@ -59,6 +59,8 @@ CAF_ADD_ATOM(crdt_store, crdt, bootstrap_atom, "bootstrap")
   CAF_ADD_ATOM(crdt_store, crdt, compare_atom, "compare")
   /// Clock: where the own trie differs from a hub's children.
   CAF_ADD_ATOM(crdt_store, crdt, descend_atom, "descend")
+  /// Queue, reader: the trie hash of the messages not yet sent to the hub.
+  CAF_ADD_ATOM(crdt_store, crdt, unsent_atom, "unsent")
   /// Reader: a page of the bounded sync exchange.
   CAF_ADD_ATOM(crdt_store, crdt, page_atom, "page")
   /// Applier: commit table definitions made on this node.

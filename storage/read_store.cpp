@@ -4,6 +4,7 @@
 #include "storage/read_store.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/murmur3.hpp"
 #include "storage/detail.hpp"
 #include "storage/render.hpp"
 
@@ -314,6 +315,30 @@ caf::expected<outbox_page> read_store::outbox(uint64_t after, size_t limit,
   if (rc == SQLITE_DONE && looked >= scan)
     page.more = true;
   return page;
+}
+
+caf::expected<uint32_t> read_store::unsent_hash(uint64_t after,
+                                                uint64_t through,
+                                                uint64_t limit) {
+  if (through <= after)
+    return uint32_t{0};
+  // seq is the log's rowid: the span bounds the rows read.
+  if (through - after > limit)
+    return make_error(ec::overloaded, "too many messages not yet sent");
+  auto s = db_->prepare("SELECT ts FROM crdt_messages WHERE seq > ?1 AND "
+                        "seq <= ?2 AND outgoing = 1");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, static_cast<int64_t>(after));
+  (*s)->bind(2, static_cast<int64_t>(through));
+  uint32_t hash = 0;
+  int rc;
+  while ((rc = (*s)->step()) == SQLITE_ROW)
+    hash ^= murmur3_32((*s)->column_text(0));
+  if (rc != SQLITE_DONE)
+    return db_->fail("cannot read the outbox");
+  return hash;
 }
 
 namespace {

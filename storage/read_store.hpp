@@ -140,6 +140,13 @@ public:
                                     size_t max_bytes = SIZE_MAX,
                                     size_t scan = 1000000);
 
+  /// The XOR of the trie hashes of the messages marked outgoing with a
+  /// sequence number in (`after`, `through`]: the part of this node's root
+  /// that the hub has not been sent yet. ec::overloaded when that span of
+  /// the log holds more than `limit` entries (nothing is read then).
+  caf::expected<uint32_t> unsent_hash(uint64_t after, uint64_t through,
+                                      uint64_t limit);
+
   /// Messages of `group` (empty: this node's own log) with a timestamp
   /// `>= since`, oldest first, leaving out those authored by node
   /// `exclude` (when not empty). With a `limit`, stops after about that

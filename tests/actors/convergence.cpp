@@ -216,6 +216,48 @@ BOOST_AUTO_TEST_CASE(a_fresh_hub_is_refilled_from_the_nodes_history) {
   }
 }
 
+// The same with a node that never stops writing: every call of its rounds
+// races a local write, so its outbox is never empty when a round compares
+// roots. Rounds used to repair only with nothing queued, so the new hub
+// never got the node's older messages (nor a hub that syncs upstream its
+// members' messages, which go up only by repair).
+BOOST_AUTO_TEST_CASE(a_node_that_keeps_writing_still_refills_a_fresh_hub) {
+  std::mt19937 rng{3};
+  auto& old_hub = make_node("old");
+  auto transport = std::make_shared<fake_transport>(*sys, old_hub.svc().hub,
+                                                    rng, 0.0, 0.0);
+  auto& n = make_node("n", transport);
+  std::vector<std::string> ids;
+  auto created = [&] {
+    record_change c;
+    c.kind = record_change::create;
+    c.table = "contacts";
+    c.id = make_ulid(1700000000000 + static_cast<int64_t>(ids.size()));
+    c.fields.emplace_back("first_name",
+                          value{"w" + std::to_string(ids.size())});
+    ids.push_back(c.id);
+    return c;
+  };
+  for (int i = 0; i < 5; ++i)
+    write(n, created());
+  sync_now(n);
+  BOOST_REQUIRE_EQUAL(pending(n), 0u);
+  auto& hub = make_node("new");
+  transport->hub = hub.svc().hub;
+  transport->during = [&] { write_later(n, created()); };
+  for (int round = 0; round < 5; ++round) {
+    sync_now(n);
+    BOOST_REQUIRE(status_of(n).ok);
+  }
+  transport->during = nullptr;
+  BOOST_CHECK_GT(pending(n), 0u); // still writing when the rounds ended
+  auto got = dump(hub);
+  for (int i = 0; i < 5; ++i)
+    BOOST_CHECK_MESSAGE(got.find("\"w" + std::to_string(i) + "\"")
+                            != std::string::npos,
+                        "w" << i << " never reached the new hub");
+}
+
 BOOST_AUTO_TEST_CASE(a_lying_hub_trips_the_diff_equals_since_guard) {
   // A hub that claims a message in a minute nobody wrote in, forever.
   struct liar : hub_transport {

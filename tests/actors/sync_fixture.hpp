@@ -35,6 +35,8 @@ public:
   void post(const std::string&, std::string body,
             std::function<void(caf::expected<std::string>)> done) override {
     ++calls;
+    if (during)
+      during();
     if (down) {
       // The hub is unreachable: the call never leaves the node.
       done(make_error(ec::sync_failure, "connection refused"));
@@ -74,6 +76,8 @@ public:
   bool legacy = false;
   /// Every call fails before reaching the hub.
   bool down = false;
+  /// Runs as each call is made (e.g. a local write racing the round).
+  std::function<void()> during;
   int calls = 0;
   size_t sent = 0;
 
@@ -182,13 +186,19 @@ struct sync_fixture : test::test_system {
   }
 
   void write(const node& n, const record_change& c) {
+    write_later(n, c);
+    sched->run();
+  }
+
+  /// The same, left to happen while the scheduler runs whatever else is
+  /// under way (e.g. a sync round).
+  void write_later(const node& n, const record_change& c) {
     sys->spawn([&, c](caf::event_based_actor* self) {
       self->request(n.svc().applier, caf::infinite, write_atom::value,
                     std::vector<record_change>{c})
           .then([](const std::string&) {},
                 [](caf::error& err) { BOOST_FAIL(describe(err)); });
     });
-    sched->run();
   }
 
   void sync_now(const node& n) {

@@ -77,8 +77,8 @@ class PartitionTest(NodeTestCase):
         """Node A syncs with M, which syncs with H (SPEC: "a hub that itself
         syncs upstream"). A's writes reach M as a hub; they must go on to H
         while M keeps taking local writes of its own (M stores them without
-        queueing them: its repair carries them up, and it repairs only in a
-        round that ends with nothing queued), and everything comes back down."""
+        queueing them: its repair carries them up, also in rounds that end
+        with its own writes still queued), and everything comes back down."""
         top = self.node(JWT_SECRET=SECRET).start()
         sync = dict(JWT_SECRET=SECRET, SYNC_ENABLED="true", SYNC_TIMER_MS="100",
                     SYNC_BACKOFF_MAX_MS="500")

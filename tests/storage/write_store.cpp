@@ -2,6 +2,7 @@
 // cells, tables, trie, clock, outbox).
 
 #include "tests/storage/store_fixture.hpp"
+#include "protocol/murmur3.hpp"
 
 using namespace crdt;
 using namespace crdt::test;
@@ -410,6 +411,17 @@ BOOST_AUTO_TEST_CASE(only_enqueued_batches_reach_the_outbox) {
   BOOST_REQUIRE(rest);
   BOOST_REQUIRE_EQUAL(rest->messages.size(), 4u);
   BOOST_CHECK(rest->messages[0] == local.messages[3]);
+  // What the outbox holds past the mark, as trie hashes: the local
+  // messages only, bounded by the span of the log it may read.
+  uint32_t unsent = 0;
+  for (size_t i = 3; i < local.messages.size(); ++i)
+    unsent ^= murmur3_32(local.messages[i].timestamp);
+  auto hash = r->unsent_hash(8, 12, 100);
+  BOOST_REQUIRE(hash);
+  BOOST_CHECK_EQUAL(*hash, unsent);
+  BOOST_CHECK_EQUAL(*r->unsent_hash(12, 12, 100), 0u);
+  BOOST_CHECK_EQUAL(*r->unsent_hash(0, 5, 100), 0u); // received ones only
+  BOOST_CHECK(!r->unsent_hash(0, 12, 11));
   // Acknowledged messages stay in the log; the mark survives a reopen.
   BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_messages"), 12);
   w.reset();
