@@ -68,7 +68,11 @@ public:
   connection(tcp::socket&& socket, const server_options& opts,
              std::shared_ptr<std::atomic<size_t>> open)
       : stream_(std::move(socket)), opts_(opts), open_(std::move(open)) {
-    // nop
+    // Asked once: every request of the connection logs it.
+    beast::error_code failed;
+    auto ep = stream_.socket().remote_endpoint(failed);
+    if (!failed)
+      peer_ = ep.address().to_string();
   }
 
   ~connection() {
@@ -631,11 +635,9 @@ private:
     stream_.close();
   }
 
-  // The client's address, or "" once the socket is gone.
-  std::string peer_address() const {
-    beast::error_code ignored;
-    auto ep = stream_.socket().remote_endpoint(ignored);
-    return ignored ? std::string{} : ep.address().to_string();
+  // The client's address ("" if the socket was gone at the accept).
+  const std::string& peer_address() const {
+    return peer_;
   }
 
   // Counts an answered request and writes its access-log line.
@@ -662,6 +664,7 @@ private:
   static constexpr uint64_t no_close = ~uint64_t{0};
 
   beast::tcp_stream stream_;
+  std::string peer_;
   beast::flat_buffer buffer_;
   server_options opts_;
   std::optional<http::request_parser<http::string_body>> parser_;

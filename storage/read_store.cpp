@@ -58,11 +58,18 @@ caf::expected<std::string> read_store::get(const std::string& table,
   auto t = catalog_->find(table);
   if (!t)
     return make_error(ec::unknown_table, "unknown table " + table);
-  auto sel = select_columns(*t, {});
-  auto s
-      = db_->prepare("SELECT " + sel.columns_sql + " FROM " + sql::quote(table)
-                     + " WHERE id = ?1 AND tombstone IS NOT 1"
-                       " AND (?2 = '' OR organization_id = ?2)");
+  // The column list and statement text change only with the table.
+  auto& plan = get_plans_[table];
+  if (plan.table != t) {
+    plan.table = t;
+    plan.columns = std::make_shared<const selection>(select_columns(*t, {}));
+    plan.sql = "SELECT " + plan.columns->columns_sql + " FROM "
+               + sql::quote(table)
+               + " WHERE id = ?1 AND tombstone IS NOT 1"
+                 " AND (?2 = '' OR organization_id = ?2)";
+  }
+  const auto& sel = *plan.columns;
+  auto s = db_->prepare(plan.sql);
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};

@@ -10,6 +10,7 @@
 
 #include <caf/expected.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@
 #include <vector>
 
 namespace crdt {
+
+struct selection;
 
 /// What read_store::outbox() found.
 struct outbox_page {
@@ -219,9 +222,17 @@ public:
   }
 
 private:
+  /// What get() reads a table with, made once per version of the table.
+  struct get_plan {
+    table_ptr table;
+    std::shared_ptr<const selection> columns;
+    std::string sql;
+  };
+
   std::unique_ptr<sql::connection> db_;
   /// The tables served now; each call takes the current ones.
   catalog_ptr catalog_;
+  std::map<std::string, get_plan, std::less<>> get_plans_;
 };
 
 /// Opens the database file with the same pragmas the writer uses and
