@@ -34,6 +34,10 @@ std::string to_string(const stream_cursor& c) {
   return c.hub + " " + std::to_string(c.seq);
 }
 
+std::string legacy_marker(const std::string& endpoint) {
+  return "legacy " + endpoint;
+}
+
 int64_t backoff_ms(const sync_config& cfg, int failures, double jitter) {
   double base = static_cast<double>(std::max<int64_t>(cfg.timer_ms, 50));
   double cap = static_cast<double>(cfg.backoff_max_ms);
@@ -170,8 +174,10 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
         if (!apply_sync_setting(st->cfg, key, value))
           return;
         // Another hub may speak another protocol.
-        if (st->cfg.endpoint != endpoint)
+        if (st->cfg.endpoint != endpoint) {
           st->protocol = hub_protocol::unknown;
+          st->legacy_hint = false;
+        }
         st->last.enabled = st->cfg.enabled;
         // Re-arm: a new period or a re-enabled sync starts from now.
         if (!st->busy)

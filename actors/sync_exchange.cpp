@@ -126,10 +126,20 @@ std::optional<exchange_answer> read_answer(sync_self self,
                  "whole tries"
               << std::endl;
     st->protocol = hub_protocol::legacy;
-    legacy_answer(self, std::move(*body), std::move(acks), false);
+    // Remembered across restarts (in the cursor's place), so that the next
+    // start's first call carries the whole trie.
+    st->legacy_hint = true;
+    self->request(st->applier, sync_ask_timeout, apply_atom::value,
+                  incoming{{}, {}, false, legacy_marker(st->cfg.endpoint)})
+        .then(
+            [=, answer = std::move(*body)](size_t) mutable {
+              legacy_answer(self, std::move(answer), acks, false);
+            },
+            failing(self));
     return std::nullopt;
   }
   st->protocol = hub_protocol::exchange;
+  st->legacy_hint = false;
   return std::get<exchange_answer>(std::move(*parsed));
 }
 
@@ -146,6 +156,58 @@ void log_progress(sync_self self, const exchange_answer& ans) {
             << std::endl;
 }
 
+// Passes `then` the JSON of this node's whole trie when the first call goes
+// to a hub that answered in the crdt-example-app format before, else "".
+template <class F>
+void probe_trie(sync_self self, F then) {
+  auto* st = &self->state;
+  if (st->protocol != hub_protocol::unknown || !st->legacy_hint) {
+    then(std::string{});
+    return;
+  }
+  self->request(st->clock, sync_ask_timeout, merkle_atom::value)
+      .then([=](std::string& trie) mutable { then(std::move(trie)); },
+            failing(self));
+}
+
+// The answer to a call of phase 1: stores the page and the cursor, then
+// lets the pushed entries leave the outbox, and calls again or verifies.
+void on_step_answer(sync_self self, outbox_ack acks, bool outbox_more,
+                    caf::expected<std::string> body) {
+  auto* st = &self->state;
+  auto ans = read_answer(self, std::move(body), acks);
+  if (!ans)
+    return;
+  stream_cursor next{ans->hub, ans->next};
+  bool moved = next.hub != st->cursor.hub || next.seq != st->cursor.seq;
+  auto more = ans->more;
+  auto root = ans->root;
+  if (more)
+    log_progress(self, *ans);
+  auto stored = [=] {
+    st->cursor = next;
+    // Only now, with the hub's answer, do the pushed entries leave the
+    // outbox.
+    self->request(st->queue, sync_ask_timeout, ack_atom::value, acks)
+        .then(
+            [=](uint64_t) {
+              self->request(st->queue, sync_ask_timeout, status_atom::value)
+                  .then(
+                      [=](uint64_t pending) {
+                        if (more || outbox_more
+                            || (pending > 0 && !acks.empty()))
+                          step(self);
+                        else
+                          verify(self, root);
+                      },
+                      failing(self));
+            },
+            failing(self));
+  };
+  store(self, std::move(ans->messages),
+        moved ? to_string(next) : std::string{}, stored);
+}
+
 // One call of phase 1: a page of the outbox up, a page of the stream down.
 void step(sync_self self) {
   auto* st = &self->state;
@@ -159,11 +221,10 @@ void step(sync_self self) {
           [=](outbox_page& page) {
             outbox_ack acks{page.through, page.messages.size()};
             bool outbox_more = page.more;
-            auto& msgs = page.messages;
             exchange_request req;
             req.group_id = st->cfg.group;
             req.client_id = st->cfg.node_id;
-            req.messages = std::move(msgs);
+            req.messages = std::move(page.messages);
             req.after = st->cursor.seq;
             req.hub = st->cursor.hub;
             req.page = st->cfg.page_bytes;
@@ -171,46 +232,14 @@ void step(sync_self self) {
                           std::string{})
                 .then(
                     [=](const stream_head& mine) mutable {
-                      call(
-                          self, write_exchange_request(req, mine.root),
-                          [=](caf::expected<std::string> body) {
-                            auto ans = read_answer(self, std::move(body), acks);
-                            if (!ans)
-                              return;
-                            stream_cursor next{ans->hub, ans->next};
-                            bool moved = next.hub != st->cursor.hub
-                                         || next.seq != st->cursor.seq;
-                            auto more = ans->more;
-                            auto root = ans->root;
-                            if (more)
-                              log_progress(self, *ans);
-                            store(
-                                self, std::move(ans->messages),
-                                moved ? to_string(next) : std::string{}, [=] {
-                                  st->cursor = next;
-                                  // Only now, with the hub's answer, do
-                                  // the pushed entries leave the outbox.
-                                  self->request(st->queue, sync_ask_timeout,
-                                                ack_atom::value, acks)
-                                      .then(
-                                          [=](uint64_t) {
-                                            self->request(st->queue,
-                                                          sync_ask_timeout,
-                                                          status_atom::value)
-                                                .then(
-                                                    [=](uint64_t pending) {
-                                                      if (more || outbox_more
-                                                          || (pending > 0
-                                                              && !acks.empty()))
-                                                        step(self);
-                                                      else
-                                                        verify(self, root);
-                                                    },
-                                                    failing(self));
-                                          },
-                                          failing(self));
-                                });
-                          });
+                      probe_trie(self, [=](std::string trie) mutable {
+                        call(self,
+                             write_exchange_request(req, mine.root, trie),
+                             [=](caf::expected<std::string> body) {
+                               on_step_answer(self, acks, outbox_more,
+                                              std::move(body));
+                             });
+                      });
                     },
                     failing(self));
           },

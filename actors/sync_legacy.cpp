@@ -89,6 +89,7 @@ void on_answer(sync_self self, caf::expected<std::string> body,
   }
   if (!accept_from_hub(self, resp->messages))
     return;
+  st->round.messages_received += resp->messages.size();
   self->request(st->applier, sync_ask_timeout, apply_atom::value,
                 incoming{{}, std::move(resp->messages), false, {}})
       .then([=](size_t) { ack(); }, fail);

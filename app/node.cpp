@@ -236,6 +236,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   sync.reader = svc->readers.back();
   sync.transport = std::move(opts.transport);
   sync.cursor = parse_cursor(*cursor);
+  sync.legacy_hint = *cursor == legacy_marker(sync.cfg.endpoint);
   svc->sync = own(sys.spawn(crdt::sync, std::move(sync)));
   svc->catalog = catalog;
   svc->info = std::move(opts.info);

@@ -231,7 +231,8 @@ descent descend(const merkle_trie& mine,
   return out;
 }
 
-std::string write_exchange_request(const exchange_request& req, uint32_t root) {
+std::string write_exchange_request(const exchange_request& req, uint32_t root,
+                                   std::string_view trie) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
@@ -243,10 +244,14 @@ std::string write_exchange_request(const exchange_request& req, uint32_t root) {
   w.Int(exchange_protocol);
   write_messages(w, req.messages);
   w.Key("merkle");
-  w.StartObject();
-  w.Key("hash");
-  w.Int(static_cast<int32_t>(root));
-  w.EndObject();
+  if (!trie.empty()) {
+    w.RawValue(trie.data(), trie.size(), rapidjson::kObjectType);
+  } else {
+    w.StartObject();
+    w.Key("hash");
+    w.Int(static_cast<int32_t>(root));
+    w.EndObject();
+  }
   if (!req.hub.empty()) {
     w.Key("hub");
     write_string(w, req.hub);

@@ -117,8 +117,12 @@ struct exchange_answer {
 };
 
 /// Renders a call. `root` goes along as a one-node trie, which a hub that
-/// speaks only the crdt-example-app format reads as an ordinary request.
-std::string write_exchange_request(const exchange_request& req, uint32_t root);
+/// speaks only the crdt-example-app format reads as an ordinary request;
+/// or, when `trie` (the JSON of the whole trie) is given, that trie, with
+/// which such a hub answers only what differs. A crdt-store hub reads
+/// only the root of either.
+std::string write_exchange_request(const exchange_request& req, uint32_t root,
+                                   std::string_view trie = {});
 
 /// Renders an answer.
 std::string write_exchange_answer(const exchange_answer& ans);

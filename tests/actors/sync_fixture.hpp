@@ -242,6 +242,18 @@ struct sync_fixture : test::test_system {
     return stored;
   }
 
+  /// Stops one node; its database stays for make_node_at().
+  void stop(const node& n) {
+    for (size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i].get() == &n) {
+        nodes.erase(nodes.begin() + static_cast<std::ptrdiff_t>(i));
+        paths.erase(paths.begin() + static_cast<std::ptrdiff_t>(i));
+        drain();
+        return;
+      }
+    BOOST_FAIL("unknown node");
+  }
+
   /// Stops every node of the test so far.
   void clear() {
     nodes.clear();

@@ -130,6 +130,43 @@ BOOST_AUTO_TEST_CASE(a_hub_of_the_crdt_example_app_format_is_used_as_such) {
   }
 }
 
+// A node remembers that the hub at its endpoint speaks only the
+// crdt-example-app format, and starts the next time with its whole trie.
+// It used to probe at every start with a one-node trie, which such a hub
+// answers with the group's whole history. It still notices a hub that has
+// learned the bounded exchange since.
+BOOST_AUTO_TEST_CASE(a_restarted_node_does_not_fetch_a_legacy_hubs_history_again) {
+  std::mt19937 rng{13};
+  auto& hub = make_node("hub");
+  receive(hub, history(rng, 2000, 30), false);
+  auto transport
+      = std::make_shared<fake_transport>(*sys, hub.svc().hub, rng, 0.0, 0.0);
+  transport->legacy = true;
+  auto path = dir.file("restarted.sqlite");
+  auto* n = &make_node_at(path, transport);
+  BOOST_REQUIRE(settle(hub, {n}, 5));
+  BOOST_CHECK_EQUAL(status_of(*n).protocol, "legacy");
+  stop(*n);
+  // One new message while the node is down: the tries differ at its start.
+  receive(hub, history(rng, 1, 1), false);
+  n = &make_node_at(path, transport);
+  sync_now(*n);
+  auto st = status_of(*n);
+  BOOST_CHECK_MESSAGE(st.ok, st.error);
+  BOOST_CHECK_EQUAL(st.protocol, "legacy");
+  BOOST_CHECK_LE(st.messages_received, 10u); // not the 2,001 of the group
+  BOOST_CHECK_EQUAL(root(*n), root(hub));
+  // The hub now speaks the bounded exchange too.
+  stop(*n);
+  transport->legacy = false;
+  n = &make_node_at(path, transport);
+  sync_now(*n);
+  st = status_of(*n);
+  BOOST_CHECK_MESSAGE(st.ok, st.error);
+  BOOST_CHECK_EQUAL(st.protocol, "exchange");
+  BOOST_CHECK_EQUAL(root(*n), root(hub));
+}
+
 BOOST_AUTO_TEST_CASE(a_round_that_finds_nothing_new_stays_under_4_kib) {
   // A message a minute for a day, then for a year: the same history on the
   // hub and the node, the node's cursor at the hub's head.
