@@ -59,6 +59,7 @@ void start_round(sync_self self) {
   auto* st = &self->state;
   st->busy = true;
   st->round = sync_status{};
+  st->chased = 0;
   st->round.enabled = st->cfg.enabled;
   if (st->protocol == hub_protocol::legacy)
     legacy_round(self);

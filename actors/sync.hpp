@@ -77,6 +77,9 @@ struct sync_state {
   /// The round in progress, then the outcome of the last one.
   sync_status round;
   sync_status last;
+  /// Calls made in a row in this round only to push local writes that
+  /// came during it.
+  uint32_t chased = 0;
   /// When the progress of a long catch-up was last logged.
   std::chrono::steady_clock::time_point progress_logged;
   static inline const char* name = "sync";

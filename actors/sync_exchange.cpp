@@ -32,9 +32,12 @@ namespace {
 // Calls one round makes at most; the next round carries on.
 constexpr uint64_t max_round_calls = 4000;
 
+// Calls a round makes in a row only to push what was written during it.
+constexpr uint32_t max_chase_calls = 4;
+
 // Log entries past the outbox's mark that verify() reads at most to take
 // the unsent messages out of the root.
-constexpr uint64_t max_unsent_span = 50000;
+constexpr uint64_t max_unsent_entries = 50000;
 
 // Trie nodes compared, and ranges asked for, per call.
 constexpr size_t compare_per_call = 256;
@@ -194,11 +197,19 @@ void on_step_answer(sync_self self, outbox_ack acks, bool outbox_more,
               self->request(st->queue, sync_ask_timeout, status_atom::value)
                   .then(
                       [=](uint64_t pending) {
-                        if (more || outbox_more
-                            || (pending > 0 && !acks.empty()))
+                        if (more || outbox_more) {
+                          st->chased = 0;
                           step(self);
-                        else
+                        } else if (pending > 0 && !acks.empty()
+                                   && st->chased < max_chase_calls) {
+                          // Written during the call: up with them, a few
+                          // calls at most (a node writing faster than its
+                          // calls would never get to the check).
+                          ++st->chased;
+                          step(self);
+                        } else {
                           verify(self, root);
+                        }
                       },
                       failing(self));
             },
@@ -262,7 +273,7 @@ void verify(sync_self self, uint32_t hub_root) {
               return;
             }
             self->request(st->queue, sync_ask_timeout, unsent_atom::value,
-                          mine.head, max_unsent_span)
+                          mine.head, max_unsent_entries)
                 .then(
                     [=](uint32_t unsent) {
                       if ((mine.root ^ unsent) == hub_root) {
@@ -276,10 +287,8 @@ void verify(sync_self self, uint32_t hub_root) {
                     [=](const caf::error& err) {
                       // Too much written since the last push to tell: those
                       // go up next round, which looks again.
-                      bool busy = err.category() == caf::atom("crdt")
-                                  && static_cast<ec>(err.code())
-                                         == ec::overloaded;
-                      finish(self, busy ? caf::error{} : err);
+                      finish(self, is(err, ec::overloaded) ? caf::error{}
+                                                           : err);
                     });
           },
           failing(self));

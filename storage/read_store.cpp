@@ -329,22 +329,28 @@ caf::expected<uint32_t> read_store::unsent_hash(uint64_t after,
                                                 uint64_t limit) {
   if (through <= after)
     return uint32_t{0};
-  // seq is the log's rowid: the span bounds the rows read.
-  if (through - after > limit)
-    return make_error(ec::overloaded, "too many messages not yet sent");
-  auto s = db_->prepare("SELECT ts FROM crdt_messages WHERE seq > ?1 AND "
-                        "seq <= ?2 AND outgoing = 1");
+  // seq is the log's rowid: a range of it, with received messages counted
+  // against the limit too (the read never looks at more than limit + 1).
+  auto s = db_->prepare("SELECT ts, outgoing FROM crdt_messages WHERE seq > ?1 "
+                        "AND seq <= ?2 LIMIT ?3");
   if (!s)
     return s.error();
   sql::reset_guard guard{**s};
   (*s)->bind(1, static_cast<int64_t>(after));
   (*s)->bind(2, static_cast<int64_t>(through));
+  (*s)->bind(3, static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX - 1)
+                                     + 1));
   uint32_t hash = 0;
+  uint64_t seen = 0;
   int rc;
-  while ((rc = (*s)->step()) == SQLITE_ROW)
-    hash ^= murmur3_32((*s)->column_text(0));
+  while ((rc = (*s)->step()) == SQLITE_ROW) {
+    if (++seen > limit)
+      return make_error(ec::overloaded, "too many messages not yet sent");
+    if ((*s)->column_int(1) != 0)
+      hash ^= murmur3_32((*s)->column_text(0));
+  }
   if (rc != SQLITE_DONE)
-    return db_->fail("cannot read the outbox");
+    return db_->fail("cannot read the messages not yet sent");
   return hash;
 }
 

@@ -145,8 +145,9 @@ public:
 
   /// The XOR of the trie hashes of the messages marked outgoing with a
   /// sequence number in (`after`, `through`]: the part of this node's root
-  /// that the hub has not been sent yet. ec::overloaded when that span of
-  /// the log holds more than `limit` entries (nothing is read then).
+  /// that the hub has not been sent yet. ec::overloaded when that part of
+  /// the log holds more than `limit` messages, received ones included (no
+  /// more than `limit` + 1 are read).
   caf::expected<uint32_t> unsent_hash(uint64_t after, uint64_t through,
                                       uint64_t limit);
 

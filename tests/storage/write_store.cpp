@@ -412,16 +412,33 @@ BOOST_AUTO_TEST_CASE(only_enqueued_batches_reach_the_outbox) {
   BOOST_REQUIRE_EQUAL(rest->messages.size(), 4u);
   BOOST_CHECK(rest->messages[0] == local.messages[3]);
   // What the outbox holds past the mark, as trie hashes: the local
-  // messages only, bounded by the span of the log it may read.
-  uint32_t unsent = 0;
-  for (size_t i = 3; i < local.messages.size(); ++i)
-    unsent ^= murmur3_32(local.messages[i].timestamp);
+  // messages only (seq 9 - 12 here), up to a sequence number, bounded by
+  // the number of log entries it may read.
+  auto unsent = [&](size_t from, size_t to) {
+    uint32_t h = 0;
+    for (size_t i = from; i < to; ++i)
+      h ^= murmur3_32(local.messages[i].timestamp);
+    return h;
+  };
   auto hash = r->unsent_hash(8, 12, 100);
   BOOST_REQUIRE(hash);
-  BOOST_CHECK_EQUAL(*hash, unsent);
-  BOOST_CHECK_EQUAL(*r->unsent_hash(12, 12, 100), 0u);
-  BOOST_CHECK_EQUAL(*r->unsent_hash(0, 5, 100), 0u); // received ones only
-  BOOST_CHECK(!r->unsent_hash(0, 12, 11));
+  BOOST_CHECK_EQUAL(*hash, unsent(3, 7));
+  hash = r->unsent_hash(8, 10, 100);
+  BOOST_REQUIRE(hash);
+  BOOST_CHECK_EQUAL(*hash, unsent(3, 5));
+  hash = r->unsent_hash(12, 12, 100);
+  BOOST_REQUIRE(hash);
+  BOOST_CHECK_EQUAL(*hash, 0u);
+  hash = r->unsent_hash(0, 5, 100); // received ones only
+  BOOST_REQUIRE(hash);
+  BOOST_CHECK_EQUAL(*hash, 0u);
+  // Received messages count against the limit too.
+  hash = r->unsent_hash(0, 12, 12);
+  BOOST_REQUIRE(hash);
+  BOOST_CHECK_EQUAL(*hash, unsent(0, 7));
+  hash = r->unsent_hash(0, 12, 11);
+  BOOST_REQUIRE(!hash);
+  BOOST_CHECK(is(hash.error(), ec::overloaded));
   // Acknowledged messages stay in the log; the mark survives a reopen.
   BOOST_CHECK_EQUAL(count(*w, "SELECT count(*) FROM crdt_messages"), 12);
   w.reset();
