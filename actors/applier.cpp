@@ -178,7 +178,8 @@ applier(applier_actor::stateful_pointer<applier_state> self, clock_actor clock,
           batch.messages = std::move(in.messages);
           batch.enqueue = in.enqueue && batch.group.empty();
           if (!in.cursor.empty()) {
-            batch.local_key = sync_cursor_key;
+            batch.local_key
+                = in.local_key.empty() ? sync_cursor_key : in.local_key;
             batch.local_value = std::move(in.cursor);
           }
           return batch;

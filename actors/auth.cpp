@@ -261,7 +261,7 @@ auth_actor::behavior_type auth(auth_actor::stateful_pointer<auth_state> self,
                                      message_count(changes)));
         auto rp = self->make_response_promise<bootstrap_result>();
         self->request(st.applier, bootstrap_timeout, apply_atom::value,
-                      incoming{{}, std::move(msgs), true, {}})
+                      incoming{{}, std::move(msgs), true, {}, {}})
             .then([=](size_t) mutable { rp.deliver(out); },
                   [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;

@@ -42,7 +42,7 @@ void store(self_ptr self, const std::string& group, std::vector<message> msgs,
     return;
   }
   self->request(self->state.applier, hub_timeout, apply_atom::value,
-                incoming{group, std::move(msgs), false, {}})
+                incoming{group, std::move(msgs), false, {}, {}})
       .then([=](size_t) mutable { then(); }, failing(rp));
 }
 

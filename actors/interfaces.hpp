@@ -166,6 +166,8 @@ struct incoming {
   bool enqueue = false;
   /// When not empty, the sync cursor stored in the same transaction.
   std::string cursor;
+  /// The crdt_local key `cursor` goes to (sync_cursor_key when empty).
+  std::string local_key;
 };
 
 /// A trie handed between actors without copying it.

@@ -34,10 +34,6 @@ std::string to_string(const stream_cursor& c) {
   return c.hub + " " + std::to_string(c.seq);
 }
 
-std::string legacy_marker(const std::string& endpoint) {
-  return "legacy " + endpoint;
-}
-
 int64_t backoff_ms(const sync_config& cfg, int failures, double jitter) {
   double base = static_cast<double>(std::max<int64_t>(cfg.timer_ms, 50));
   double cap = static_cast<double>(cfg.backoff_max_ms);
@@ -77,6 +73,7 @@ void call(sync_self self, std::string body,
   st->round.bytes_sent += body.size();
   metrics::process().sync_bytes_sent.add(body.size());
   st->on_reply = std::move(then);
+  st->called = st->cfg.endpoint;
   sync_actor handle = caf::actor_cast<sync_actor>(self);
   st->transport->post(st->cfg.endpoint, std::move(body),
                       [handle, id](caf::expected<std::string> r) {

@@ -38,11 +38,6 @@ stream_cursor parse_cursor(const std::string& text);
 /// Renders a cursor for storage.
 std::string to_string(const stream_cursor& c);
 
-/// What is stored in the cursor's place once the hub at `endpoint` has
-/// answered in the crdt-example-app format (a hub of that format has no
-/// stream, so no cursor); parse_cursor() reads it as an empty cursor.
-std::string legacy_marker(const std::string& endpoint);
-
 /// State of the sync scheduler: its settings, collaborators, timer, the
 /// protocol and cursor of the hub, and the call in flight.
 struct sync_state {
@@ -63,10 +58,12 @@ struct sync_state {
   /// The hub's protocol, learned from its first answer.
   hub_protocol protocol = hub_protocol::unknown;
   /// The hub at this endpoint answered in the crdt-example-app format
-  /// before (legacy_marker() was stored): the first call then carries the
-  /// whole trie, so that such a hub answers what differs, not the whole
-  /// history that a one-node trie would make it send.
+  /// before (sync_legacy_hub_key names it): the first call then carries
+  /// the whole trie, so that such a hub answers what differs, not the
+  /// whole history that a one-node trie would make it send.
   bool legacy_hint = false;
+  /// The endpoint the call in flight went to.
+  std::string called;
   /// The stream cursor (stored with the messages it covers).
   stream_cursor cursor;
   /// The hub's trie from its last answer in this round, while draining a

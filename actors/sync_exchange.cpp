@@ -93,7 +93,7 @@ void store(sync_self self, std::vector<message> msgs, std::string cursor,
   st->round.messages_received += msgs.size();
   metrics::process().sync_messages_received.add(msgs.size());
   self->request(st->applier, sync_ask_timeout, apply_atom::value,
-                incoming{{}, std::move(msgs), false, std::move(cursor)})
+                incoming{{}, std::move(msgs), false, std::move(cursor), {}})
       .then([=](size_t) mutable { then(); }, failing(self));
 }
 
@@ -102,8 +102,18 @@ void store(sync_self self, std::vector<message> msgs, std::string cursor,
 std::optional<exchange_answer> read_answer(sync_self self,
                                            caf::expected<std::string> body,
                                            outbox_ack acks) {
+  auto* st = &self->state;
   if (!body) {
+    // A first call with the whole trie that fails (too large for the hub,
+    // say) must not fail every round: the next one probes as usual.
+    if (st->protocol == hub_protocol::unknown)
+      st->legacy_hint = false;
     finish(self, body.error());
+    return std::nullopt;
+  }
+  if (st->called != st->cfg.endpoint) {
+    finish(self, make_error(ec::sync_failure,
+                            "SYNC_ENDPOINT changed during the call"));
     return std::nullopt;
   }
   auto parsed = parse_sync_answer(*body);
@@ -111,7 +121,6 @@ std::optional<exchange_answer> read_answer(sync_self self,
     finish(self, parsed.error());
     return std::nullopt;
   }
-  auto* st = &self->state;
   if (std::holds_alternative<sync_response>(*parsed)) {
     if (st->protocol == hub_protocol::exchange) {
       // Another hub than the one this node learned the format of (the
@@ -129,11 +138,12 @@ std::optional<exchange_answer> read_answer(sync_self self,
                  "whole tries"
               << std::endl;
     st->protocol = hub_protocol::legacy;
-    // Remembered across restarts (in the cursor's place), so that the next
-    // start's first call carries the whole trie.
+    // Remembered across restarts, so that the next start's first call
+    // carries the whole trie.
     st->legacy_hint = true;
     self->request(st->applier, sync_ask_timeout, apply_atom::value,
-                  incoming{{}, {}, false, legacy_marker(st->cfg.endpoint)})
+                  incoming{{}, {}, false, st->cfg.endpoint,
+                           sync_legacy_hub_key})
         .then(
             [=, answer = std::move(*body)](size_t) mutable {
               legacy_answer(self, std::move(answer), acks, false);
@@ -142,7 +152,14 @@ std::optional<exchange_answer> read_answer(sync_self self,
     return std::nullopt;
   }
   st->protocol = hub_protocol::exchange;
-  st->legacy_hint = false;
+  if (st->legacy_hint) {
+    // The hub has learned the bounded exchange: no whole trie next start.
+    // (Should this fail, the next start sends the trie once more.)
+    st->legacy_hint = false;
+    self->request(st->applier, sync_ask_timeout, apply_atom::value,
+                  incoming{{}, {}, false, "none", sync_legacy_hub_key})
+        .then([](size_t) {}, [](const caf::error&) {});
+  }
   return std::get<exchange_answer>(std::move(*parsed));
 }
 

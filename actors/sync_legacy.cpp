@@ -5,6 +5,7 @@
 // completes that minute, which that format needs to make progress.
 
 #include "actors/sync_rounds.hpp"
+#include "observe/metrics.hpp"
 
 #include "protocol/error.hpp"
 #include "protocol/sync.hpp"
@@ -90,8 +91,9 @@ void on_answer(sync_self self, caf::expected<std::string> body,
   if (!accept_from_hub(self, resp->messages))
     return;
   st->round.messages_received += resp->messages.size();
+  metrics::process().sync_messages_received.add(resp->messages.size());
   self->request(st->applier, sync_ask_timeout, apply_atom::value,
-                incoming{{}, std::move(resp->messages), false, {}})
+                incoming{{}, std::move(resp->messages), false, {}, {}})
       .then([=](size_t) { ack(); }, fail);
 }
 

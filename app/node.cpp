@@ -150,6 +150,9 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   auto cursor = ws.local_value(sync_cursor_key);
   if (!cursor)
     return cursor.error();
+  auto legacy_hub = ws.local_value(sync_legacy_hub_key);
+  if (!legacy_hub)
+    return legacy_hub.error();
   // The token key: the configured one, else this node's own.
   if (opts.info.token_key.empty()) {
     auto local = ws.local_secret("jwt_secret", random_hex(32));
@@ -236,7 +239,7 @@ caf::expected<node> spawn_node(caf::actor_system& sys, node_options opts) {
   sync.reader = svc->readers.back();
   sync.transport = std::move(opts.transport);
   sync.cursor = parse_cursor(*cursor);
-  sync.legacy_hint = *cursor == legacy_marker(sync.cfg.endpoint);
+  sync.legacy_hint = *legacy_hub == sync.cfg.endpoint;
   svc->sync = own(sys.spawn(crdt::sync, std::move(sync)));
   svc->catalog = catalog;
   svc->info = std::move(opts.info);

@@ -86,8 +86,9 @@ std::optional<std::string> read_string(const rapidjson::Value& obj,
 
 caf::expected<exchange_request>
 read_exchange_request(const rapidjson::Value& doc) {
-  // The group, client and messages are checked like a crdt-example-app
-  // request's (the one-node trie it carries for old hubs is ignored).
+  // The group, client, messages and trie are checked like a
+  // crdt-example-app request's; of the trie (one node, or the whole trie
+  // of a node that knew the hub in that format) only the root is used.
   auto base = read_sync_request(doc);
   if (!base)
     return base.error();

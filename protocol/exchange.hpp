@@ -119,8 +119,8 @@ struct exchange_answer {
 /// Renders a call. `root` goes along as a one-node trie, which a hub that
 /// speaks only the crdt-example-app format reads as an ordinary request;
 /// or, when `trie` (the JSON of the whole trie) is given, that trie, with
-/// which such a hub answers only what differs. A crdt-store hub reads
-/// only the root of either.
+/// which such a hub answers only what differs. A crdt-store hub parses
+/// and checks either, and uses only its root.
 std::string write_exchange_request(const exchange_request& req, uint32_t root,
                                    std::string_view trie = {});
 

@@ -25,6 +25,10 @@ struct write_check {
 /// The crdt_local key of the sync client's stream cursor.
 constexpr const char* sync_cursor_key = "sync_cursor";
 
+/// The crdt_local key naming the endpoint whose hub answered in the
+/// crdt-example-app format ("none" once a hint proved wrong).
+constexpr const char* sync_legacy_hub_key = "sync_legacy_hub";
+
 /// Stamped messages to commit in one go, as the applier hands them to the
 /// writer. Local writes also go to the outbox; received ones do not.
 struct write_batch {

@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(a_batch_from_the_future_moves_the_clock_past_its_largest) {
   auto& b = make_node("b");
   std::reverse(msgs.begin(), msgs.end());
   auto stored = ask<size_t>(b.svc().applier, apply_atom::value,
-                            incoming{{}, msgs, false, {}});
+                            incoming{{}, msgs, false, {}, {}});
   BOOST_REQUIRE_MESSAGE(stored, why(stored));
   BOOST_CHECK_EQUAL(*stored, msgs.size());
   next = ask<std::vector<std::string>>(b.svc().clock, stamp_atom::value,

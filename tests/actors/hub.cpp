@@ -124,6 +124,30 @@ BOOST_AUTO_TEST_CASE(a_hub_that_changes_format_is_probed_again) {
   BOOST_CHECK_EQUAL(st.protocol, "legacy");
 }
 
+// An answer to a call made before SYNC_ENDPOINT changed comes from the old
+// hub: it says nothing about the new one's format (it used to mark the new
+// endpoint as a hub of the crdt-example-app format, also for the next
+// start).
+BOOST_AUTO_TEST_CASE(an_answer_from_the_previous_endpoint_is_not_used) {
+  auto& hub = make_node("hub");
+  std::mt19937 rng{19};
+  auto transport
+      = std::make_shared<fake_transport>(*sys, hub.svc().hub, rng, 0.0, 0.0);
+  transport->legacy = true;
+  auto& n = make_node("n", transport);
+  transport->during = [&] {
+    transport->during = nullptr;
+    caf::anon_send(n.svc().sync, config_atom::value,
+                   std::string{"SYNC_ENDPOINT"},
+                   std::string{"http://other.invalid"});
+  };
+  sync_now(n);
+  auto st = status_of(n);
+  BOOST_CHECK(!st.ok);
+  BOOST_CHECK_NE(st.error.find("changed during the call"), std::string::npos);
+  BOOST_CHECK_NE(st.protocol, "legacy");
+}
+
 // A hub keeps a trie per group it relays. Calls that only read (a pull, a
 // compare) for a group nothing was stored for used to add an empty one
 // each, so a client looping over made-up group ids grew the hub's memory.

@@ -237,7 +237,7 @@ BOOST_AUTO_TEST_CASE(the_applier_refuses_writes_over_the_bound) {
   // paid for it.
   sys->spawn([=](caf::event_based_actor* self) {
     self->request(app, caf::infinite, apply_atom::value,
-                  incoming{"other", {}, false, {}})
+                  incoming{"other", {}, false, {}, {}})
         .then([](size_t) {});
   });
   sched->run();
