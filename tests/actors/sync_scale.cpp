@@ -42,6 +42,25 @@ struct scale_fixture : sync_fixture {
     BOOST_REQUIRE_MESSAGE(r, why(r));
   }
 
+  // A hub holding 2,000 messages of the last 30 days, and a transport to
+  // it.
+  std::pair<node*, std::shared_ptr<fake_transport>>
+  hub_with_history(std::mt19937& rng) {
+    auto& hub = make_node("hub");
+    receive(hub, history(rng, 2000, 30), false);
+    return {&hub, std::make_shared<fake_transport>(*sys, hub.svc().hub, rng,
+                                                   0.0, 0.0)};
+  }
+
+  // Stops `n`, starts it again on its database and runs one round.
+  node& restart(const node& n, const std::string& path,
+                std::shared_ptr<fake_transport> transport) {
+    stop(n);
+    auto& again = make_node_at(path, std::move(transport));
+    sync_now(again);
+    return again;
+  }
+
   // Syncs every node until all tables and roots equal the hub's.
   bool settle(const node& hub, const std::vector<node*>& peers, int passes) {
     for (int pass = 0; pass < passes; ++pass) {
@@ -137,39 +156,32 @@ BOOST_AUTO_TEST_CASE(a_hub_of_the_crdt_example_app_format_is_used_as_such) {
 // learned the bounded exchange since.
 BOOST_AUTO_TEST_CASE(a_restarted_node_does_not_fetch_a_legacy_hubs_history_again) {
   std::mt19937 rng{13};
-  auto& hub = make_node("hub");
-  receive(hub, history(rng, 2000, 30), false);
-  auto transport
-      = std::make_shared<fake_transport>(*sys, hub.svc().hub, rng, 0.0, 0.0);
+  auto [hub, transport] = hub_with_history(rng);
   transport->legacy = true;
   auto path = dir.file("restarted.sqlite");
   auto* n = &make_node_at(path, transport);
-  BOOST_REQUIRE(settle(hub, {n}, 5));
+  BOOST_REQUIRE(settle(*hub, {n}, 5));
   BOOST_CHECK_EQUAL(status_of(*n).protocol, "legacy");
-  stop(*n);
   // One new message while the node is down: the tries differ at its start.
-  receive(hub, history(rng, 1, 1), false);
+  stop(*n);
+  receive(*hub, history(rng, 1, 1), false);
   n = &make_node_at(path, transport);
   sync_now(*n);
   auto st = status_of(*n);
   BOOST_CHECK_MESSAGE(st.ok, st.error);
   BOOST_CHECK_EQUAL(st.protocol, "legacy");
   BOOST_CHECK_LE(st.messages_received, 10u); // not the 2,001 of the group
-  BOOST_CHECK_EQUAL(root(*n), root(hub));
+  BOOST_CHECK_EQUAL(root(*n), root(*hub));
   // The hub now speaks the bounded exchange too.
-  stop(*n);
   transport->legacy = false;
-  n = &make_node_at(path, transport);
-  sync_now(*n);
+  n = &restart(*n, path, transport);
   st = status_of(*n);
   BOOST_CHECK_MESSAGE(st.ok, st.error);
   BOOST_CHECK_EQUAL(st.protocol, "exchange");
-  BOOST_CHECK_EQUAL(root(*n), root(hub));
+  BOOST_CHECK_EQUAL(root(*n), root(*hub));
   // And is no longer taken for the other format: the next start's round
   // sends no whole trie.
-  stop(*n);
-  n = &make_node_at(path, transport);
-  sync_now(*n);
+  n = &restart(*n, path, transport);
   st = status_of(*n);
   BOOST_CHECK_MESSAGE(st.ok, st.error);
   BOOST_CHECK_LT(st.bytes_sent, 4096u);
@@ -182,27 +194,22 @@ BOOST_AUTO_TEST_CASE(a_restarted_node_does_not_fetch_a_legacy_hubs_history_again
 // started over and the whole history came again.
 BOOST_AUTO_TEST_CASE(a_legacy_answer_keeps_the_stream_cursor) {
   std::mt19937 rng{17};
-  auto& hub = make_node("hub");
-  receive(hub, history(rng, 2000, 30), false);
-  auto transport
-      = std::make_shared<fake_transport>(*sys, hub.svc().hub, rng, 0.0, 0.0);
+  auto [hub, transport] = hub_with_history(rng);
   auto path = dir.file("cursor.sqlite");
   auto* n = &make_node_at(path, transport);
-  BOOST_REQUIRE(settle(hub, {n}, 5));
+  BOOST_REQUIRE(settle(*hub, {n}, 5));
   BOOST_REQUIRE_EQUAL(status_of(*n).protocol, "exchange");
   transport->legacy = true;
   sync_now(*n); // fails: the other format in the middle of an exchange
   sync_now(*n); // probes: the crdt-example-app format
   BOOST_CHECK_EQUAL(status_of(*n).protocol, "legacy");
   transport->legacy = false;
-  stop(*n);
-  n = &make_node_at(path, transport);
-  sync_now(*n);
+  n = &restart(*n, path, transport);
   auto st = status_of(*n);
   BOOST_CHECK_MESSAGE(st.ok, st.error);
   BOOST_CHECK_EQUAL(st.protocol, "exchange");
   BOOST_CHECK_EQUAL(st.messages_received, 0u); // not the 2,000 again
-  BOOST_CHECK_EQUAL(root(*n), root(hub));
+  BOOST_CHECK_EQUAL(root(*n), root(*hub));
 }
 
 BOOST_AUTO_TEST_CASE(a_round_that_finds_nothing_new_stays_under_4_kib) {
