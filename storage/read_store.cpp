@@ -61,12 +61,12 @@ caf::expected<std::string> read_store::get(const std::string& table,
   // The column list and statement text change only with the table.
   auto& plan = get_plans_[table];
   if (plan.table != t) {
-    plan.table = t;
-    plan.columns = std::make_shared<const selection>(select_columns(*t, {}));
-    plan.sql = "SELECT " + plan.columns->columns_sql + " FROM "
-               + sql::quote(table)
+    // Made whole before it replaces the old one.
+    auto columns = std::make_shared<const selection>(select_columns(*t, {}));
+    auto sql = "SELECT " + columns->columns_sql + " FROM " + sql::quote(table)
                + " WHERE id = ?1 AND tombstone IS NOT 1"
                  " AND (?2 = '' OR organization_id = ?2)";
+    plan = get_plan{t, std::move(columns), std::move(sql)};
   }
   const auto& sel = *plan.columns;
   auto s = db_->prepare(plan.sql);

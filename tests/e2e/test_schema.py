@@ -55,8 +55,8 @@ class SchemaReplicationTest(NodeTestCase):
         s, body, _ = a.call("POST", "/store/devices", {"data": {"serial": "A-1", "temp": 21.5}})
         self.assertEqual(s, 201, body)
         rid = body["data"][0]["id"]
-        # Read on every read connection: a reader's plan for the table is
-        # made now, before the field added below.
+        # Read now: the reading connection's plan for the table is made
+        # before the field added below (sequential calls reuse one).
         for _ in range(8):
             self.assertEqual(a.call("GET", f"/store/devices/{rid}")[0], 200)
         self.assertEqual(a.call("POST", "/schema/devices", DEVICES)[0], 200)

@@ -118,6 +118,32 @@ BOOST_AUTO_TEST_CASE(a_batch_is_logged_and_applied) {
   BOOST_CHECK(s->column_value(4) == text("Ada"));
 }
 
+// A reader keeps what it reads a table with per version of the table: a
+// field added later (a new table in the catalog) is read at once.
+BOOST_AUTO_TEST_CASE(a_read_follows_a_table_that_gains_a_field) {
+  auto w = open(schemas({{"people", people_v1}}));
+  write_batch b;
+  b.messages.push_back(msg(t0, "people", row, "name", text("Ada")));
+  BOOST_REQUIRE(w->commit({&b}));
+  auto catalog
+      = std::make_shared<schema_catalog>(schemas({{"people", people_v1}}));
+  auto r = read_store::open(opts.path, catalog);
+  BOOST_REQUIRE(r);
+  auto before = (*r)->get("people", row, "");
+  BOOST_REQUIRE(before);
+  BOOST_CHECK_NE(before->find("\"name\":\"Ada\""), std::string::npos);
+  BOOST_CHECK_EQUAL(before->find("\"age\""), std::string::npos);
+  w.reset();
+  w = open(schemas({{"people", people_v2}}));
+  write_batch aged;
+  aged.messages.push_back(msg(t0 + 1, "people", row, "age", value{int64_t{36}}));
+  BOOST_REQUIRE(w->commit({&aged}));
+  catalog->publish(schemas({{"people", people_v2}}), {}, {});
+  auto after = (*r)->get("people", row, "");
+  BOOST_REQUIRE(after);
+  BOOST_CHECK_NE(after->find("\"age\":36"), std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(records_whose_names_share_bytes_stay_apart) {
   // Found in review: a commit kept its records under dataset + NUL + row,
   // so ("people\0x", row) and ("people", "x\0" + row) were one record,
