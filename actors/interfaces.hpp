@@ -296,8 +296,9 @@ using sync_actor = caf::typed_actor<
     // Starts a round now unless one is running; the first one also starts
     // the timer (sent once start-up is complete).
     caf::reacts_to<sync_atom>,
-    // The hub answered call `id`: ok flag and body or error text.
-    caf::reacts_to<reply_atom, uint64_t, bool, std::string>,
+    // The hub answered call `id`: the body, or the error (none when the
+    // body came).
+    caf::reacts_to<reply_atom, uint64_t, caf::error, std::string>,
     // A config_sync setting changed (key, value).
     caf::reacts_to<config_atom, std::string, std::string>,
     // Answers the outcome of the last round.

@@ -78,11 +78,11 @@ void call(sync_self self, std::string body,
   st->transport->post(st->cfg.endpoint, std::move(body),
                       [handle, id](caf::expected<std::string> r) {
                         if (r)
-                          caf::anon_send(handle, reply_atom::value, id, true,
-                                         std::move(*r));
+                          caf::anon_send(handle, reply_atom::value, id,
+                                         caf::error{}, std::move(*r));
                         else
-                          caf::anon_send(handle, reply_atom::value, id, false,
-                                         describe(r.error()));
+                          caf::anon_send(handle, reply_atom::value, id,
+                                         std::move(r.error()), std::string{});
                       });
 }
 
@@ -152,18 +152,18 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
         if (!st->busy && st->cfg.enabled && !st->cfg.endpoint.empty())
           start_round(self);
       },
-      [=](reply_atom, uint64_t id, bool ok, std::string& text) {
+      [=](reply_atom, uint64_t id, caf::error& err, std::string& text) {
         auto* st = &self->state;
         if (id != st->call_id || !st->on_reply)
           return; // an answer to a call we gave up on
         auto then = std::move(st->on_reply);
         st->on_reply = nullptr;
-        if (ok) {
+        if (!err) {
           st->round.bytes_received += text.size();
           metrics::process().sync_bytes_received.add(text.size());
           then(std::move(text));
         } else {
-          then(make_error(ec::sync_failure, text));
+          then(std::move(err));
         }
       },
       [=](config_atom, const std::string& key, const std::string& value) {

@@ -104,9 +104,11 @@ std::optional<exchange_answer> read_answer(sync_self self,
                                            outbox_ack acks) {
   auto* st = &self->state;
   if (!body) {
-    // A first call with the whole trie that fails (too large for the hub,
-    // say) must not fail every round: the next one probes as usual.
-    if (st->protocol == hub_protocol::unknown)
+    // A first call with the whole trie that the hub refuses (too large for
+    // it, say) must not fail every round: the next one probes as usual. A
+    // hub not reached (a node starting before its network) says nothing.
+    if (st->protocol == hub_protocol::unknown
+        && is(body.error(), ec::bad_request))
       st->legacy_hint = false;
     finish(self, body.error());
     return std::nullopt;

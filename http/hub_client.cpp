@@ -117,8 +117,12 @@ struct hub_client::impl : std::enable_shared_from_this<hub_client::impl> {
                        auto status = res.result_int();
                        auto cb = std::move(self->done);
                        self->done = nullptr;
+                       // 4xx: the hub refused this request (too large,
+                       // say); anything else is a failure to retry.
                        if (status != 200)
-                         cb(make_error(ec::sync_failure,
+                         cb(make_error(status >= 400 && status < 500
+                                           ? ec::bad_request
+                                           : ec::sync_failure,
                                        "hub answered " + std::to_string(status)
                                            + ": " + res.body().substr(0, 300)));
                        else

@@ -42,6 +42,11 @@ public:
       done(make_error(ec::sync_failure, "connection refused"));
       return;
     }
+    if (refuse) {
+      // The hub (or a proxy before it) refuses every request as too large.
+      done(make_error(ec::bad_request, "hub answered 413: too large"));
+      return;
+    }
     std::bernoulli_distribution dup_dist{dup}, drop_dist{drop};
     bool twice = dup_dist(rng_);
     bool lose = drop_dist(rng_);
@@ -76,6 +81,8 @@ public:
   bool legacy = false;
   /// Every call fails before reaching the hub.
   bool down = false;
+  /// Every call is answered 413.
+  bool refuse = false;
   /// Runs as each call is made (e.g. a local write racing the round).
   std::function<void()> during;
   int calls = 0;

@@ -212,6 +212,40 @@ BOOST_AUTO_TEST_CASE(a_legacy_answer_keeps_the_stream_cursor) {
   BOOST_CHECK_EQUAL(root(*n), root(*hub));
 }
 
+// The remembered format survives a hub that cannot be reached (a node that
+// starts before its network is up): any failed first call used to clear
+// it, and the next round's one-node probe fetched the whole history. A
+// hub that refuses the whole trie (413) does clear it, so that sync goes
+// on, with a one-node probe.
+BOOST_AUTO_TEST_CASE(a_legacy_hint_outlives_an_unreachable_hub) {
+  std::mt19937 rng{23};
+  auto [hub, transport] = hub_with_history(rng);
+  transport->legacy = true;
+  auto path = dir.file("offline.sqlite");
+  auto* n = &make_node_at(path, transport);
+  BOOST_REQUIRE(settle(*hub, {n}, 5));
+  receive(*hub, history(rng, 1, 1), false);
+  transport->down = true;
+  n = &restart(*n, path, transport);
+  BOOST_CHECK(!status_of(*n).ok);
+  transport->down = false;
+  sync_now(*n);
+  auto st = status_of(*n);
+  BOOST_CHECK_MESSAGE(st.ok, st.error);
+  BOOST_CHECK_LE(st.messages_received, 10u); // not the 2,001 of the group
+  // Refused: the next round probes as a node that never knew the hub.
+  receive(*hub, history(rng, 1, 1), false);
+  transport->refuse = true;
+  n = &restart(*n, path, transport);
+  BOOST_CHECK(!status_of(*n).ok);
+  transport->refuse = false;
+  sync_now(*n);
+  st = status_of(*n);
+  BOOST_CHECK_MESSAGE(st.ok, st.error);
+  BOOST_CHECK_LT(st.bytes_sent, 4096u); // the one-node probe and page
+  BOOST_CHECK_EQUAL(root(*n), root(*hub));
+}
+
 BOOST_AUTO_TEST_CASE(a_round_that_finds_nothing_new_stays_under_4_kib) {
   // A message a minute for a day, then for a year: the same history on the
   // hub and the node, the node's cursor at the hub's head.
