@@ -158,13 +158,19 @@ sync_actor::behavior_type sync(sync_actor::stateful_pointer<sync_state> self,
           return; // an answer to a call we gave up on
         auto then = std::move(st->on_reply);
         st->on_reply = nullptr;
-        if (!err) {
-          st->round.bytes_received += text.size();
-          metrics::process().sync_bytes_received.add(text.size());
-          then(std::move(text));
-        } else {
+        if (err) {
           then(std::move(err));
+          return;
         }
+        st->round.bytes_received += text.size();
+        metrics::process().sync_bytes_received.add(text.size());
+        // An answer of the hub the endpoint named before a change says
+        // nothing about the one it names now (its format, its stream).
+        if (st->called != st->cfg.endpoint)
+          then(make_error(ec::sync_failure,
+                          "SYNC_ENDPOINT changed during the call"));
+        else
+          then(std::move(text));
       },
       [=](config_atom, const std::string& key, const std::string& value) {
         auto* st = &self->state;

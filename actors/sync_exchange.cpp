@@ -113,11 +113,6 @@ std::optional<exchange_answer> read_answer(sync_self self,
     finish(self, body.error());
     return std::nullopt;
   }
-  if (st->called != st->cfg.endpoint) {
-    finish(self, make_error(ec::sync_failure,
-                            "SYNC_ENDPOINT changed during the call"));
-    return std::nullopt;
-  }
   auto parsed = parse_sync_answer(*body);
   if (!parsed) {
     finish(self, parsed.error());
