@@ -375,6 +375,9 @@ int main(int argc, char** argv) {
     std::string problem; // checked with the other settings already
     if (auto cors = parse_cors_origins(cfg.str("CORS_ORIGINS"), problem))
       hopts.cors = std::move(*cors);
+    if (auto proxies
+        = parse_trusted_proxies(cfg.str("TRUSTED_PROXIES"), problem))
+      hopts.trusted_proxies = std::move(*proxies);
   }
   fit_descriptor_limit(hopts.max_connections);
   auto lst = std::make_shared<listener>(ioc, sys, n->shared(), hopts);

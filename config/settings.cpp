@@ -2,6 +2,7 @@
 
 #include "auth/accounts.hpp"
 #include "protocol/cors.hpp"
+#include "protocol/forwarded.hpp"
 #include "protocol/endpoint.hpp"
 #include "protocol/error.hpp"
 
@@ -97,6 +98,10 @@ const std::vector<setting_spec>& setting_specs() {
        "web origins whose pages may call the API from a browser: * or "
        "comma-separated origins such as https://app.example.com (unset: "
        "none, no CORS headers)"},
+      {"TRUSTED_PROXIES", "",
+       "reverse proxies (addresses or networks such as 10.0.0.0/8, "
+       "comma-separated) whose X-Forwarded-For names the client, for the "
+       "login throttle and the access log (unset: none)"},
       {"FEED_MAX_SUBSCRIBERS", "1000",
        "change feed streams and long polls open at once; more get 503"},
       {"FEED_HEARTBEAT_MS", "15000",
@@ -154,6 +159,7 @@ enum class kind {
   lifetime,
   log_format,
   origins,
+  proxies,
 };
 
 kind kind_of(const std::string& key) {
@@ -189,6 +195,8 @@ kind kind_of(const std::string& key) {
     return kind::url;
   if (key == "CORS_ORIGINS")
     return kind::origins;
+  if (key == "TRUSTED_PROXIES")
+    return kind::proxies;
   return kind::text;
 }
 
@@ -236,6 +244,12 @@ std::string check(const std::string& key, const std::string& value) {
   case kind::origins: {
     std::string problem;
     if (!parse_cors_origins(value, problem))
+      return problem;
+    break;
+  }
+  case kind::proxies: {
+    std::string problem;
+    if (!parse_trusted_proxies(value, problem))
       return problem;
     break;
   }

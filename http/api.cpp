@@ -148,13 +148,14 @@ bool loopback_address(std::string_view address) {
 }
 
 std::string sync_refusal(const std::string& want, const std::string& given,
-                         const std::string& peer) {
+                         bool local) {
   if (!want.empty())
     return same_secret(given, want) ? std::string{}
                                     : "missing or wrong X-Sync-Secret";
-  if (!loopback_address(peer))
-    return "this hub has no SYNC_SECRET and serves only its own machine; "
-           "set SYNC_SECRET on the hub and its nodes";
+  if (!local)
+    return "this hub has no SYNC_SECRET and serves only its own machine "
+           "(not calls relayed by a proxy); set SYNC_SECRET on the hub and "
+           "its nodes";
   return {};
 }
 

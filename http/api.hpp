@@ -34,13 +34,14 @@ http_reply error_reply(unsigned status, const std::string& message,
 /// 127.x mapped into IPv6).
 bool loopback_address(std::string_view address);
 
-/// Why a POST /sync from `peer` carrying `given` in X-Sync-Secret is
-/// refused by a hub whose secret is `want`; empty when it is allowed. With
-/// a secret, the caller must present it; without one, /sync (which reads
-/// and writes every record of the group, accounts included) serves only
-/// callers on the loopback addresses.
+/// Why a POST /sync carrying `given` in X-Sync-Secret is refused by a hub
+/// whose secret is `want`; empty when it is allowed. With a secret, the
+/// caller must present it; without one, /sync (which reads and writes
+/// every record of the group, accounts included) serves only callers on
+/// this machine (`local`: a loopback connection whose request was not
+/// relayed by a proxy, whose client may be anywhere).
 std::string sync_refusal(const std::string& want, const std::string& given,
-                         const std::string& peer);
+                         bool local);
 
 /// 401 with the error envelope and a `WWW-Authenticate: Bearer` header.
 http_reply unauthorized_reply(const std::string& message);

@@ -34,6 +34,8 @@ namespace {
 constexpr const char* sync_secret_header = "X-Sync-Secret";
 constexpr const char* request_id_header = "X-Request-Id";
 constexpr const char* last_event_id_header = "Last-Event-ID";
+constexpr const char* real_ip_header = "X-Real-IP";
+constexpr const char* forwarded_for_header = "X-Forwarded-For";
 /// The route label of preflights answered by the connection itself.
 constexpr const char* preflight_route = "preflight";
 
@@ -242,6 +244,23 @@ private:
     return allowed ? *allowed : std::string{};
   }
 
+  // Who sent a request: the peer, or the client a trusted proxy names
+  // (protocol/forwarded.hpp). Every X-Forwarded-For line counts, in order.
+  template <class Head>
+  client_origin origin_of(const Head& head) const {
+    std::string forwarded_for;
+    auto lines = head.equal_range(forwarded_for_header);
+    for (auto it = lines.first; it != lines.second; ++it) {
+      if (!forwarded_for.empty())
+        forwarded_for += ',';
+      forwarded_for.append(it->value().data(), it->value().size());
+    }
+    bool other = head.find(http::field::forwarded) != head.end()
+                 || head.find(real_ip_header) != head.end();
+    return resolve_client(peer_address(), forwarded_for, other,
+                          opts_.trusted_proxies);
+  }
+
   // Answers a request that will not be served, then closes the connection
   // (lingering, so that the client reads the answer, not a reset).
   void refuse_request(unsigned status, const std::string& message) {
@@ -259,10 +278,12 @@ private:
       if (auto it = head.find(request_id_header); it != head.end())
         meta.id = request_id_for(it->value());
       meta.cors_origin = cors_origin_for(head);
+      meta.peer = origin_of(head).address;
+    } else {
+      meta.peer = peer_address();
     }
     if (meta.id.empty())
       meta.id = request_id_for({});
-    meta.peer = peer_address();
     pending_.emplace(seq, std::move(meta));
     auto reply = error_reply(status, message);
     if (status == 503)
@@ -326,7 +347,9 @@ private:
       out.last_event_id = std::string{it->value()};
     if (auto it = req.find(http::field::origin); it != req.end())
       out.origin = std::string{it->value()};
-    out.peer = peer_address();
+    auto origin = origin_of(req);
+    out.local = !origin.relayed && loopback_address(peer_address());
+    out.peer = std::move(origin.address);
     if (!req.keep_alive())
       close_at_ = out.seq;
     request_meta meta;

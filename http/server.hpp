@@ -3,6 +3,7 @@
 #include "http/session.hpp"
 
 #include "protocol/cors.hpp"
+#include "protocol/forwarded.hpp"
 
 #include <caf/actor_system.hpp>
 
@@ -47,6 +48,8 @@ struct server_options {
   size_t stream_queue_bytes = 1 << 20;
   /// Web origins that may call from a browser (CORS_ORIGINS).
   cors_policy cors;
+  /// Proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES).
+  proxy_list trusted_proxies;
 };
 
 /// One client connection (defined in server.cpp).

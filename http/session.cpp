@@ -151,7 +151,7 @@ session(session_actor::stateful_pointer<session_state> self,
         case access_level::peer: {
           const auto& secret = ctx.svc().info.sync_secret;
           auto refusal = sync_refusal(secret, ctx.in->req.sync_secret,
-                                      ctx.in->req.peer);
+                                      ctx.in->req.local);
           // Without a secret the hub trusts its own machine's callers, and
           // a web page open there is one: its browser would deliver the
           // page's POST (and its messages) even though the page could not

@@ -20,8 +20,13 @@ struct http_request {
   std::string authorization;
   /// The `X-Sync-Secret` header, if any (the /sync group secret).
   std::string sync_secret;
-  /// Address of the peer, for rate limits and logs.
+  /// Address of the client, for rate limits and logs: the connection's
+  /// peer, or the client a trusted proxy named (protocol/forwarded.hpp).
   std::string peer;
+  /// The connection comes from this machine (a loopback address) and the
+  /// request does not say it was relayed by a proxy (X-Forwarded-For,
+  /// Forwarded, X-Real-IP): what a hub without SYNC_SECRET serves /sync to.
+  bool local = false;
   /// The `Last-Event-ID` header, if any (a change feed resuming).
   std::string last_event_id;
   /// The `Origin` header, if any: the request comes from a web page.

@@ -274,6 +274,8 @@ BOOST_AUTO_TEST_CASE(bad_values_fail_naming_the_setting) {
       {"SYNC_ENDPOINT", "ftp://x"},
       {"SYNC_ENDPOINT", "127.0.0.1:3061"},
       {"SYNC_ENABLED", "maybe"},
+      {"TRUSTED_PROXIES", "nginx"},
+      {"TRUSTED_PROXIES", "10.0.0.0/40"},
       {"SQLITE_SYNCHRONOUS", "OFF"},
       {"BODY_LIMIT", "0"},
       {"READERS", "many"},
