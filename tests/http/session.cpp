@@ -8,6 +8,7 @@
 #include "app/node.hpp"
 #include "auth/accounts.hpp"
 #include "auth/credentials.hpp"
+#include "http/api.hpp"
 
 #include <caf/all.hpp>
 
@@ -134,6 +135,8 @@ struct fixture : test::test_system {
     req.target = target;
     req.body = body;
     req.peer = peer;
+    // What the connection decides for a request without proxy headers.
+    req.local = loopback_address(peer);
     if (with_token)
       req.authorization = "Bearer " + c.token;
     caf::anon_send(c.actor, std::move(req));
