@@ -1,19 +1,13 @@
 #include "protocol/cors.hpp"
 
+#include "protocol/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
 namespace crdt {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
 
 // scheme "://" host [":" port], lower-case scheme and host as browsers
 // send them in Origin.

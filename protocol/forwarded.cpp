@@ -1,5 +1,7 @@
 #include "protocol/forwarded.hpp"
 
+#include "protocol/text.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <cctype>
@@ -11,14 +13,6 @@ namespace crdt {
 namespace {
 
 namespace ip = boost::asio::ip;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
 
 // An address as Asio parses it, an IPv4-mapped IPv6 one as IPv4 (a
 // dual-stack socket reports IPv4 peers that way).
