@@ -440,8 +440,12 @@ bool value_fits(const field& f, const value& v) {
     if (!within_json_depth(s))
       return false;
     d.Parse(s.data(), s.size());
+    // An escape such as \udc00 (a lone surrogate) parses, and decodes to
+    // bytes that are not UTF-8: such a value would make every answer that
+    // holds it invalid. (The REST API refuses it the same way.)
     return !d.HasParseError()
-           && (f.type == field_type::object ? d.IsObject() : d.IsArray());
+           && (f.type == field_type::object ? d.IsObject() : d.IsArray())
+           && valid_utf8_strings(d);
   }
   }
 }

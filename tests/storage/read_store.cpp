@@ -51,6 +51,32 @@ BOOST_AUTO_TEST_CASE(get_renders_schema_types) {
   BOOST_CHECK(is(bad.error(), ec::unknown_table));
 }
 
+// An object value whose escapes decode to bytes that are not UTF-8 (a lone
+// surrogate, stored before value_fits refused such values) is answered as
+// its stored text, never as those bytes: the answer stays valid JSON.
+BOOST_AUTO_TEST_CASE(an_object_that_decodes_to_no_utf8_is_rendered_as_text) {
+  auto s = schemas({{"items", items_schema}});
+  auto w = open(s);
+  commit(*w, {msg(t0, "items", row_a, "meta", text("{\"k\":1}")),
+              msg(t0 + 1, "items", row_a, "tombstone", integer(0))});
+  {
+    sqlite3* db = nullptr;
+    BOOST_REQUIRE_EQUAL(sqlite3_open(opts.path.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    auto rc = sqlite3_exec(
+        db, R"(UPDATE items SET meta = '{"k":"\udc00"}')", nullptr, nullptr,
+        &err);
+    BOOST_CHECK_MESSAGE(rc == SQLITE_OK, (err ? err : ""));
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  auto r = reader(s);
+  auto a = r->get("items", row_a, "");
+  BOOST_REQUIRE(a);
+  BOOST_CHECK_MESSAGE(valid_utf8(*a), *a);
+  BOOST_CHECK_MESSAGE(contains(*a, R"("meta":"{\"k\":\"\\udc00\"}")"), *a);
+}
+
 BOOST_AUTO_TEST_CASE(deleted_records_are_gone_and_state_tells_them_apart) {
   auto s = schemas({{"people", people_v1}});
   auto w = open(s);
