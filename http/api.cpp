@@ -361,7 +361,9 @@ parse_list_query(const table_schema& t,
       else
         errors.push_back({"offset", "must be a non-negative integer"});
     } else if (key == "order") {
+      // Given twice, the last one counts, direction included.
       auto name = val;
+      out.descending = false;
       if (!name.empty() && name[0] == '-') {
         out.descending = true;
         name.erase(0, 1);

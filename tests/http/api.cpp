@@ -241,6 +241,12 @@ BOOST_AUTO_TEST_CASE(list_queries) {
   q = parse_list_query(*t, {{"limit", "0"}}, errors);
   BOOST_REQUIRE(q);
   BOOST_CHECK_EQUAL(*q->limit, 0);
+  // order given twice: the last one, with its own direction (the first's
+  // '-' once stuck to the second).
+  q = parse_list_query(*t, {{"order", "-price"}, {"order", "name"}}, errors);
+  BOOST_REQUIRE(q);
+  BOOST_CHECK_EQUAL(q->order, "name");
+  BOOST_CHECK(!q->descending);
 }
 
 BOOST_AUTO_TEST_CASE(bad_list_queries_name_the_parameter) {
