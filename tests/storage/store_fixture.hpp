@@ -9,11 +9,14 @@
 #include "storage/write_store.hpp"
 
 #include "protocol/error.hpp"
+#include "protocol/json_guard.hpp"
 #include "protocol/timestamp.hpp"
 
 #include "tests/support.hpp"
 
 #include <boost/test/unit_test.hpp>
+
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <filesystem>
