@@ -168,7 +168,13 @@ std::string encode_cursor(const list_cursor& c) {
   w.StartArray();
   w.String(c.order.data(), static_cast<rapidjson::SizeType>(c.order.size()));
   w.Bool(c.descending);
-  std::visit(
+  // `false` in the value's place: read it from the record (no value of a
+  // field is stored as a JSON boolean: booleans are integers).
+  const auto* text = std::get_if<std::string>(&c.last);
+  if (c.by_id || (text && text->size() > max_cursor_text))
+    w.Bool(false);
+  else
+    std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::monostate>)
@@ -223,6 +229,8 @@ std::optional<list_cursor> decode_cursor(std::string_view text) {
   const auto& v = d[2];
   if (v.IsNull())
     c.last = std::monostate{};
+  else if (v.IsFalse())
+    c.by_id = true;
   else if (v.IsInt64())
     c.last = v.GetInt64();
   else if (v.IsDouble())

@@ -58,7 +58,15 @@ struct list_cursor {
   /// in id order) and its id.
   value last;
   std::string id;
+  /// The order value is not carried (a text longer than
+  /// `max_cursor_text`, which would make the cursor too long to send
+  /// back): the list reads it from the record named by `id`.
+  bool by_id = false;
 };
+
+/// The longest order value a cursor carries; a longer one is named by the
+/// record's id instead.
+constexpr size_t max_cursor_text = 256;
 
 /// The opaque text of a cursor (hex of a small JSON array).
 std::string encode_cursor(const list_cursor& c);

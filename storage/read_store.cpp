@@ -139,11 +139,11 @@ void append_filters(std::string& sql, std::vector<value>& binds,
   }
 }
 
-// Appends the keyset condition that resumes after cursor `c`. SQLite
-// sorts NULL first ascending and last descending; ties on the order value
-// are broken by id, in the same direction.
+// Appends the keyset condition that resumes after cursor `c` in `table`.
+// SQLite sorts NULL first ascending and last descending; ties on the order
+// value are broken by id, in the same direction.
 void append_after(std::string& sql, std::vector<value>& binds,
-                  const list_cursor& c) {
+                  const list_cursor& c, const std::string& table) {
   auto param = [&](const value& v) {
     binds.push_back(v);
     return "?" + std::to_string(binds.size() + 3);
@@ -155,7 +155,7 @@ void append_after(std::string& sql, std::vector<value>& binds,
     return;
   }
   auto col = sql::quote(c.order);
-  bool null = std::holds_alternative<std::monostate>(c.last);
+  bool null = !c.by_id && std::holds_alternative<std::monostate>(c.last);
   if (null) {
     sql += c.descending
                ? " AND (" + col + " IS NULL AND id < " + id + ")"
@@ -163,7 +163,11 @@ void append_after(std::string& sql, std::vector<value>& binds,
                      + " IS NOT NULL)";
     return;
   }
-  auto v = param(c.last);
+  // A value too long to carry is the anchor record's own (records are
+  // never removed, only marked deleted, so it is still there).
+  auto v = c.by_id ? "(SELECT " + col + " FROM " + sql::quote(table)
+                         + " WHERE id = " + id + ")"
+                   : param(c.last);
   sql += " AND (" + col + beyond + v + " OR (" + col + " = " + v + " AND id"
          + beyond + id + ")";
   if (c.descending)
@@ -192,7 +196,7 @@ read_store::list(const std::string& table, const list_query& q,
   std::vector<value> binds;
   append_filters(sql, binds, q.where);
   if (q.after)
-    append_after(sql, binds, *q.after);
+    append_after(sql, binds, *q.after, table);
   sql += " ORDER BY ";
   const char* dir = q.descending ? " DESC" : "";
   if (!q.order.empty() && q.order != "id")

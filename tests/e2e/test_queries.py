@@ -107,5 +107,27 @@ class QueryTest(NodeTestCase):
         self.assertEqual(s, 400, b)
 
 
+    def test_cursor_paging_past_long_values(self):
+        # A sort value of 5,000 bytes once went into the cursor whole (as
+        # 10,000 hex digits): the next page's URL was refused (414), and
+        # paging could not get past that record.
+        n = self.node().start()
+        long_names = ["L" * 5000, "L" * 4999 + "M", "L" * 5000]
+        ids = [self.create(n, first_name="longpager", last_name=name) for name in long_names]
+        ids += [self.create(n, first_name="longpager", last_name=name) for name in ["A", "Z"]]
+        for order in ["last_name", "-last_name"]:
+            params = {"order": order, "limit": "1", "where[first_name]": "longpager"}
+            seen = []
+            for _ in range(10):
+                got, body = self.ids(n, **params)
+                seen += got
+                if "next" not in body:
+                    break
+                self.assertLess(len(body["next"]), 512, order)
+                params["after"] = body["next"]
+            self.assertEqual(sorted(seen), sorted(ids), order)
+            self.assertEqual(len(seen), len(ids), order)
+
+
 if __name__ == "__main__":
     unittest.main()
