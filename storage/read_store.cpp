@@ -164,9 +164,13 @@ void append_after(std::string& sql, std::vector<value>& binds,
     return;
   }
   // A value too long to carry is the anchor record's own (records are
-  // never removed, only marked deleted, so it is still there).
+  // never removed, only marked deleted, so it is still there), read only
+  // within the caller's organization: a cursor is the client's text, and
+  // one naming another organization's record must not reveal where that
+  // record's value sorts (it finds no value, and so no row after it).
   auto v = c.by_id ? "(SELECT " + col + " FROM " + sql::quote(table)
-                         + " WHERE id = " + id + ")"
+                         + " WHERE id = " + id
+                         + " AND (?3 = '' OR organization_id = ?3))"
                    : param(c.last);
   sql += " AND (" + col + beyond + v + " OR (" + col + " = " + v + " AND id"
          + beyond + id + ")";

@@ -231,6 +231,43 @@ BOOST_AUTO_TEST_CASE(lists_in_an_organization_use_the_live_row_indexes) {
   BOOST_CHECK(got->second.find(row_b) != std::string::npos);
 }
 
+// A cursor whose order value is too long to carry names its record, and
+// the next page reads the value from there: only within the caller's
+// organization, or a crafted cursor naming another organization's record
+// would tell, by the rows that follow it, where that record's value sorts.
+BOOST_AUTO_TEST_CASE(a_cursor_reads_its_anchor_only_in_the_callers_organization) {
+  auto s = schemas({{"items", items_schema}});
+  auto w = open(s);
+  auto long_name = [](char c) { return std::string(max_cursor_text + 10, c); };
+  commit(*w, {msg(t0, "items", row_a, "organization_id", text("a")),
+              msg(t0 + 1, "items", row_a, "name", value{long_name('m')}),
+              msg(t0 + 2, "items", row_b, "organization_id", text("a")),
+              msg(t0 + 3, "items", row_b, "name", value{long_name('z')}),
+              msg(t0 + 4, "items", row_c, "organization_id", text("b")),
+              msg(t0 + 5, "items", row_c, "name", value{long_name('c')})});
+  auto r = reader(s);
+  read_store::list_query q;
+  q.order = "name";
+  q.limit = 1;
+  std::string next;
+  auto first = r->list("items", q, "a", &next);
+  BOOST_REQUIRE(first);
+  BOOST_CHECK(first->second.find(row_a) != std::string::npos);
+  auto c = decode_cursor(next);
+  BOOST_REQUIRE(c);
+  BOOST_CHECK(c->by_id);
+  q.after = *c;
+  auto second = r->list("items", q, "a");
+  BOOST_REQUIRE(second);
+  BOOST_CHECK(second->second.find(row_b) != std::string::npos);
+  // The same cursor naming organization b's record: nothing follows it.
+  c->id = row_c;
+  q.after = *c;
+  auto foreign = r->list("items", q, "a");
+  BOOST_REQUIRE(foreign);
+  BOOST_CHECK_EQUAL(foreign->first, 0u);
+}
+
 BOOST_AUTO_TEST_CASE(the_read_pool_lends_at_most_its_bound) {
   auto s = schemas({{"people", people_v1}});
   auto w = open(s);
