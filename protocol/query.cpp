@@ -1,5 +1,7 @@
 #include "protocol/query.hpp"
 
+#include "protocol/murmur3.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -168,12 +170,15 @@ std::string encode_cursor(const list_cursor& c) {
   w.StartArray();
   w.String(c.order.data(), static_cast<rapidjson::SizeType>(c.order.size()));
   w.Bool(c.descending);
-  // `false` in the value's place: read it from the record (no value of a
-  // field is stored as a JSON boolean: booleans are integers).
+  // {"m": hash} in the value's place: read it from the record, and check
+  // it is still the same (no value of a field is a JSON object here).
   const auto* text = std::get_if<std::string>(&c.last);
-  if (c.by_id || (text && text->size() > max_cursor_text))
-    w.Bool(false);
-  else
+  if (c.by_id || (text && text->size() > max_cursor_text)) {
+    w.StartObject();
+    w.Key("m");
+    w.Uint(c.by_id ? c.anchor_hash : murmur3_32(*text));
+    w.EndObject();
+  } else
     std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
@@ -229,8 +234,11 @@ std::optional<list_cursor> decode_cursor(std::string_view text) {
   const auto& v = d[2];
   if (v.IsNull())
     c.last = std::monostate{};
-  else if (v.IsFalse())
+  else if (v.IsObject() && v.MemberCount() == 1 && v.HasMember("m")
+           && v["m"].IsUint()) {
     c.by_id = true;
+    c.anchor_hash = v["m"].GetUint();
+  }
   else if (v.IsInt64())
     c.last = v.GetInt64();
   else if (v.IsDouble())

@@ -60,8 +60,10 @@ struct list_cursor {
   std::string id;
   /// The order value is not carried (a text longer than
   /// `max_cursor_text`, which would make the cursor too long to send
-  /// back): the list reads it from the record named by `id`.
+  /// back): the list reads it from the record named by `id`, and goes on
+  /// only if it still hashes to `anchor_hash` (murmur3 of the text).
   bool by_id = false;
+  uint32_t anchor_hash = 0;
 };
 
 /// The longest order value a cursor carries; a longer one is named by the

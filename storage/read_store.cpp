@@ -139,11 +139,11 @@ void append_filters(std::string& sql, std::vector<value>& binds,
   }
 }
 
-// Appends the keyset condition that resumes after cursor `c` in `table`.
-// SQLite sorts NULL first ascending and last descending; ties on the order
-// value are broken by id, in the same direction.
+// Appends the keyset condition that resumes after cursor `c`. SQLite
+// sorts NULL first ascending and last descending; ties on the order value
+// are broken by id, in the same direction.
 void append_after(std::string& sql, std::vector<value>& binds,
-                  const list_cursor& c, const std::string& table) {
+                  const list_cursor& c) {
   auto param = [&](const value& v) {
     binds.push_back(v);
     return "?" + std::to_string(binds.size() + 3);
@@ -155,7 +155,7 @@ void append_after(std::string& sql, std::vector<value>& binds,
     return;
   }
   auto col = sql::quote(c.order);
-  bool null = !c.by_id && std::holds_alternative<std::monostate>(c.last);
+  bool null = std::holds_alternative<std::monostate>(c.last);
   if (null) {
     sql += c.descending
                ? " AND (" + col + " IS NULL AND id < " + id + ")"
@@ -163,20 +163,43 @@ void append_after(std::string& sql, std::vector<value>& binds,
                      + " IS NOT NULL)";
     return;
   }
-  // A value too long to carry is the anchor record's own (records are
-  // never removed, only marked deleted, so it is still there), read only
-  // within the caller's organization: a cursor is the client's text, and
-  // one naming another organization's record must not reveal where that
-  // record's value sorts (it finds no value, and so no row after it).
-  auto v = c.by_id ? "(SELECT " + col + " FROM " + sql::quote(table)
-                         + " WHERE id = " + id
-                         + " AND (?3 = '' OR organization_id = ?3))"
-                   : param(c.last);
+  auto v = param(c.last);
   sql += " AND (" + col + beyond + v + " OR (" + col + " = " + v + " AND id"
          + beyond + id + ")";
   if (c.descending)
     sql += " OR " + col + " IS NULL";
   sql += ")";
+}
+
+// The order value of a cursor that names its record instead of carrying
+// it: read from that record within the caller's organization (a cursor is
+// the client's text, and one naming another organization's record must
+// not tell where that record's value sorts), and only while it is the
+// value the cursor was made from, or the page would start elsewhere.
+caf::expected<value> anchor_value(sql::connection& db,
+                                  const std::string& table,
+                                  const list_cursor& c,
+                                  const std::string& org) {
+  auto s = db.prepare_shaped("SELECT " + sql::quote(c.order) + " FROM "
+                             + sql::quote(table)
+                             + " WHERE id = ?1 AND (?2 = '' OR "
+                               "organization_id = ?2)");
+  if (!s)
+    return s.error();
+  sql::reset_guard guard{**s};
+  (*s)->bind(1, std::string_view{c.id});
+  (*s)->bind(2, std::string_view{org});
+  int rc = (*s)->step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return db.fail("cannot read a cursor's record");
+  if (rc == SQLITE_ROW && (*s)->column_type(0) == SQLITE_TEXT) {
+    auto text = (*s)->column_text(0);
+    if (murmur3_32(text) == c.anchor_hash)
+      return value{std::string{text}};
+  }
+  return make_error(ec::conflict,
+                    "The record this cursor stopped at has changed or is "
+                    "gone; list again from the first page");
 }
 
 } // namespace
@@ -199,8 +222,16 @@ read_store::list(const std::string& table, const list_query& q,
                     + (org.empty() ? "?3 = ''" : "organization_id = ?3");
   std::vector<value> binds;
   append_filters(sql, binds, q.where);
-  if (q.after)
-    append_after(sql, binds, *q.after, table);
+  if (q.after) {
+    auto after = *q.after;
+    if (after.by_id) {
+      auto anchor = anchor_value(*db_, table, after, org);
+      if (!anchor)
+        return anchor.error();
+      after.last = std::move(*anchor);
+    }
+    append_after(sql, binds, after);
+  }
   sql += " ORDER BY ";
   const char* dir = q.descending ? " DESC" : "";
   if (!q.order.empty() && q.order != "id")

@@ -54,8 +54,9 @@ void write_field(json_writer& w, const sql::statement& s, int i,
         d.Parse(t.data(), t.size());
       else
         d.SetNull(); // rendered as the stored text below
-      // Text that decodes to bytes which are not UTF-8 (stored before
-      // value_fits refused it) is rendered as the stored text instead.
+      // Text whose escapes decode to bytes that are not UTF-8 (a lone
+      // surrogate such as \udc00, which a peer may send) is answered as
+      // the stored text instead, so that the answer stays valid JSON.
       if (!d.HasParseError()
           && (f->type == field_type::object ? d.IsObject() : d.IsArray())
           && valid_utf8_strings(d)) {
