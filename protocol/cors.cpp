@@ -78,12 +78,7 @@ std::optional<cors_policy> parse_cors_origins(std::string_view text,
     out.any = true;
     return out;
   }
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    auto end = text.find(',', pos);
-    if (end == std::string_view::npos)
-      end = text.size();
-    auto one = trim(text.substr(pos, end - pos));
+  for (auto one : comma_items(text)) {
     if (!is_origin(one)) {
       problem = "must be * or comma-separated origins such as "
                 "https://app.example.com or http://localhost:5173 (scheme, "
@@ -102,7 +97,6 @@ std::optional<cors_policy> parse_cors_origins(std::string_view text,
         one.remove_suffix(port.size());
     }
     out.origins.emplace_back(one);
-    pos = end + 1;
   }
   return out;
 }

@@ -26,6 +26,18 @@ std::optional<ip::address> parse_ip(std::string_view text) {
   return a;
 }
 
+// An address's bytes (4 or 16, the rest zero); true for IPv4.
+bool address_bytes(const ip::address& a, uint8_t (&bytes)[16]) {
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    std::memcpy(bytes, b.data(), b.size());
+    return true;
+  }
+  auto b = a.to_v6().to_bytes();
+  std::memcpy(bytes, b.data(), b.size());
+  return false;
+}
+
 bool all_digits(std::string_view s) {
   if (s.empty() || s.size() > 5)
     return false;
@@ -74,14 +86,7 @@ bool proxy_list::add(std::string_view text) {
   if (!a)
     return false;
   net n;
-  n.v4 = a->is_v4();
-  if (n.v4) {
-    auto b = a->to_v4().to_bytes();
-    std::memcpy(n.bytes, b.data(), b.size());
-  } else {
-    auto b = a->to_v6().to_bytes();
-    std::memcpy(n.bytes, b.data(), b.size());
-  }
+  n.v4 = address_bytes(*a, n.bytes);
   unsigned width = n.v4 ? 32 : 128;
   n.prefix = width;
   if (slash != std::string_view::npos) {
@@ -105,14 +110,7 @@ bool proxy_list::contains(std::string_view address) const {
   if (!a)
     return false;
   uint8_t bytes[16] = {};
-  bool v4 = a->is_v4();
-  if (v4) {
-    auto b = a->to_v4().to_bytes();
-    std::memcpy(bytes, b.data(), b.size());
-  } else {
-    auto b = a->to_v6().to_bytes();
-    std::memcpy(bytes, b.data(), b.size());
-  }
+  bool v4 = address_bytes(*a, bytes);
   for (const auto& n : nets_) {
     if (n.v4 != v4)
       continue;
@@ -136,19 +134,13 @@ std::optional<proxy_list> parse_trusted_proxies(std::string_view text,
   text = trim(text);
   if (text.empty())
     return out;
-  while (true) {
-    auto comma = text.find(',');
-    auto item = trim(text.substr(0, comma));
+  for (auto item : comma_items(text))
     if (!out.add(item)) {
       problem = "must be comma-separated IP addresses or networks such as "
                 "127.0.0.1,10.0.0.0/8 (not \""
                 + std::string{item.substr(0, 64)} + "\")";
       return std::nullopt;
     }
-    if (comma == std::string_view::npos)
-      break;
-    text.remove_prefix(comma + 1);
-  }
   return out;
 }
 
